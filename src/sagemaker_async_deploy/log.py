@@ -1,0 +1,73 @@
+"""The Actions log: plain lines, groups, annotations and masks, none of which outside text can hijack.
+
+The runner turns any stdout/stderr line that starts with ``::`` (after leading blanks) into a workflow
+command, and any line containing ``##[`` into a legacy one. Text from outside (inputs, AWS messages, PR
+data) therefore goes through :func:`safe` before it is printed: line breaks are escaped so it stays on the
+line we started, and both command prefixes are broken with a zero-width joiner a reader does not see.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+_BREAK = "\u2060"  # WORD JOINER: invisible, but "::" and "##[" no longer match
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow-command message the way the runner unescapes it (``%``, CR, LF)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape an annotation property value (``title=…``), which also reserves ``:`` and ``,``."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def safe(text: object) -> str:
+    """Render outside text so it can never start or smuggle a workflow command."""
+    rendered = str(text).replace("\r\n", "\n").replace("\r", "\\r").replace("\n", "\\n")
+    return rendered.replace("::", ":" + _BREAK + ":").replace("##[", "#" + _BREAK + "#[")
+
+
+class Log:
+    """Writes to the Actions log. Every message is our own text with outside parts passed through safe()."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stdout
+
+    def _write(self, line: str) -> None:
+        self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def info(self, message: str) -> None:
+        # Our messages are single lines; a stray newline in one would let the next line start a command.
+        for line in message.splitlines() or [""]:
+            self._write(line if not line.lstrip().startswith("::") else safe(line))
+
+    def _annotation(self, kind: str, message: str, title: str | None) -> None:
+        props = f" title={escape_property(title)}" if title else ""
+        self._write(f"::{kind}{props}::{escape_data(message)}")
+
+    def error(self, message: str, title: str | None = None) -> None:
+        self._annotation("error", message, title)
+
+    def warning(self, message: str, title: str | None = None) -> None:
+        self._annotation("warning", message, title)
+
+    def notice(self, message: str, title: str | None = None) -> None:
+        self._annotation("notice", message, title)
+
+    def mask(self, value: str) -> None:
+        if value:
+            self._write(f"::add-mask::{escape_data(value)}")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        self._write(f"::group::{escape_data(title)}")
+        try:
+            yield
+        finally:
+            self._write("::endgroup::")
