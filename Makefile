@@ -41,6 +41,7 @@ test: $(STAMP) system-deps lint
 
 lock:
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links \
 	  -o requirements/runtime.txt requirements/runtime.in
 
 clean:
