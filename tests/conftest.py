@@ -1,0 +1,59 @@
+"""Shared fixtures: a fresh local SageMaker emulator per test and boto3 clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from sagemaker_emulator import Emulator, Timings
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+# Short enough to keep the suite fast, long enough that a test can observe each transitional status.
+FAST_TIMINGS = Timings(create=0.4, update=0.4, rollback=0.4, delete=0.2)
+
+
+def boto_client(emu: Emulator, service: str, **config: Any) -> Any:
+    """A boto3 client for ``service`` that talks to ``emu`` with dummy credentials in us-east-1."""
+    return boto3.client(
+        service,
+        endpoint_url=emu.url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, **config),
+    )
+
+
+def emulator_env(emu: Emulator) -> dict[str, str]:
+    """Environment variables that point an unmodified boto3 program (e.g. the action) at ``emu``."""
+    return {
+        "AWS_ENDPOINT_URL": emu.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+    }
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """A started emulator with empty state and short timings, stopped after the test."""
+    emu = Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID).start(port=0)
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def aws_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The emulator's environment applied to this test's os.environ (undone afterwards)."""
+    env = emulator_env(emulator)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
