@@ -1,0 +1,83 @@
+"""Application Auto Scaling around an instance-type change.
+
+SageMaker refuses to change the instance type of a variant that is a scalable target. The target and its
+policies are recorded, the target deregistered for the update, and both put back afterwards — after a
+rollback or failure too, so the endpoint keeps scaling whatever the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from . import aws
+from .log import Log, safe
+
+# Fields DescribeScalableTargets / DescribeScalingPolicies return that Register / Put do not take.
+_TARGET_KEYS = (
+    "ServiceNamespace",
+    "ResourceId",
+    "ScalableDimension",
+    "MinCapacity",
+    "MaxCapacity",
+    "SuspendedState",
+)
+_POLICY_KEYS = (
+    "PolicyName",
+    "ServiceNamespace",
+    "ResourceId",
+    "ScalableDimension",
+    "PolicyType",
+    "StepScalingPolicyConfiguration",
+    "TargetTrackingScalingPolicyConfiguration",
+)
+
+
+@dataclass(frozen=True)
+class SavedScaling:
+    resource_id: str
+    target: aws.Json
+    policies: tuple[aws.Json, ...]
+
+
+def resource_id(endpoint_name: str, variant_name: str) -> str:
+    return f"endpoint/{endpoint_name}/variant/{variant_name}"
+
+
+def suspend_scaling(clients: aws.Clients, log: Log, endpoint_name: str, variant_name: str) -> SavedScaling | None:
+    """Deregister the variant's scalable target, returning what is needed to restore it (None: none)."""
+    autoscaling = clients.client("application-autoscaling")
+    rid = resource_id(endpoint_name, variant_name)
+    target = aws.describe_scalable_target(autoscaling, rid)
+    if target is None:
+        return None
+    policies = aws.describe_scaling_policies(autoscaling, rid)
+    saved = SavedScaling(
+        resource_id=rid,
+        target={k: target[k] for k in _TARGET_KEYS if k in target},
+        policies=tuple({k: p[k] for k in _POLICY_KEYS if k in p} for p in policies),
+    )
+    log.info(
+        f"The variant is an Application Auto Scaling target ({target.get('MinCapacity')}–"
+        f"{target.get('MaxCapacity')} instances, {len(policies)} polic{'y' if len(policies) == 1 else 'ies'}): "
+        "deregistering it for the instance-type change; it is restored afterwards."
+    )
+    aws.deregister_scalable_target(autoscaling, rid)
+    return saved
+
+
+def restore_scaling(clients: aws.Clients, log: Log, saved: SavedScaling) -> None:
+    autoscaling = clients.client("application-autoscaling")
+    try:
+        aws.register_scalable_target(autoscaling, saved.target)
+        for policy in saved.policies:
+            aws.put_scaling_policy(autoscaling, policy)
+    except ClientError as error:
+        log.warning(
+            f"Could not restore autoscaling on {saved.resource_id}: {aws.error_message(error)}. "
+            f"Register the target again ({saved.target.get('MinCapacity')}–{saved.target.get('MaxCapacity')} "
+            "instances) and its policies."
+        )
+        return
+    log.info(f"Restored autoscaling on {safe(saved.resource_id)} and {len(saved.policies)} policies.")

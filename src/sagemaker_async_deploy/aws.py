@@ -1,0 +1,213 @@
+"""Thin AWS adapters: one function per API call, nothing clever inside.
+
+Clients take credentials from the standard AWS_* environment (what configure-aws-credentials exports) and
+the endpoint URL the way boto3 itself honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>. The region is
+passed explicitly: botocore ignores AWS_REGION, which the contract promises to honour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from . import __version__
+
+Json = dict[str, Any]
+
+# Throttling, 5xx and dropped connections are retried by botocore's standard mode with backoff.
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    user_agent_extra=f"sagemaker-async-deploy/{__version__}",
+    connect_timeout=10,
+    read_timeout=60,
+)
+
+
+class Clients:
+    """Clients are made on first use: the no-change path needs SageMaker alone."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._session: boto3.session.Session | None = None
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            if self._session is None:
+                self._session = boto3.session.Session(region_name=self.region)
+            self._clients[service] = self._session.client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+        return self._clients[service]
+
+    @property
+    def sagemaker(self) -> Any:
+        return self.client("sagemaker")
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def is_not_found(error: ClientError) -> bool:
+    """SageMaker answers a missing model/config/endpoint with a ValidationException 'Could not find …'."""
+    return error_code(error) in (
+        "ValidationException",
+        "ResourceNotFound",
+    ) and "Could not find" in error_message(error)
+
+
+def is_already_existing(error: ClientError) -> bool:
+    return "already existing" in error_message(error) or "already exists" in error_message(error)
+
+
+# --- SageMaker ------------------------------------------------------------------------------------------
+
+
+def describe_endpoint(sm: Any, name: str) -> Json | None:
+    try:
+        return dict(sm.describe_endpoint(EndpointName=name))
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+def describe_endpoint_config(sm: Any, name: str) -> Json | None:
+    try:
+        return dict(sm.describe_endpoint_config(EndpointConfigName=name))
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+def describe_model(sm: Any, name: str) -> Json | None:
+    try:
+        return dict(sm.describe_model(ModelName=name))
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+def list_tags(sm: Any, arn: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for page in sm.get_paginator("list_tags").paginate(ResourceArn=arn):
+        tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+    return tags
+
+
+def list_endpoint_config_names(sm: Any, name_contains: str) -> list[str]:
+    names: list[str] = []
+    for page in sm.get_paginator("list_endpoint_configs").paginate(NameContains=name_contains):
+        names += [c["EndpointConfigName"] for c in page.get("EndpointConfigs", [])]
+    return names
+
+
+def list_model_names(sm: Any, name_contains: str) -> list[str]:
+    names: list[str] = []
+    for page in sm.get_paginator("list_models").paginate(NameContains=name_contains):
+        names += [m["ModelName"] for m in page.get("Models", [])]
+    return names
+
+
+def create_model(sm: Any, request: Json) -> None:
+    sm.create_model(**request)
+
+
+def create_endpoint_config(sm: Any, request: Json) -> None:
+    sm.create_endpoint_config(**request)
+
+
+def create_endpoint(sm: Any, request: Json) -> str:
+    return str(sm.create_endpoint(**request)["EndpointArn"])
+
+
+def update_endpoint(sm: Any, request: Json) -> str:
+    return str(sm.update_endpoint(**request)["EndpointArn"])
+
+
+def delete_endpoint_config(sm: Any, name: str) -> None:
+    sm.delete_endpoint_config(EndpointConfigName=name)
+
+
+def delete_model(sm: Any, name: str) -> None:
+    sm.delete_model(ModelName=name)
+
+
+# --- CloudWatch, SNS, ECR, STS, Application Auto Scaling --------------------------------------------------
+
+
+def describe_alarm_names(cloudwatch: Any, names: list[str]) -> set[str]:
+    found: set[str] = set()
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    ):
+        found |= {a["AlarmName"] for a in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])}
+    return found
+
+
+def topic_exists(sns: Any, arn: str) -> bool:
+    try:
+        sns.get_topic_attributes(TopicArn=arn)
+        return True
+    except ClientError as error:
+        if error_code(error) in ("NotFound", "NotFoundException", "InvalidParameter"):
+            return False
+        raise
+
+
+def ecr_image_digest(ecr: Any, registry_id: str, repository: str, tag: str) -> str | None:
+    try:
+        response = ecr.describe_images(registryId=registry_id, repositoryName=repository, imageIds=[{"imageTag": tag}])
+    except ClientError as error:
+        if error_code(error) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+            return None
+        raise
+    details = response.get("imageDetails", [])
+    return str(details[0]["imageDigest"]) if details else None
+
+
+def caller_account(sts: Any) -> str:
+    return str(sts.get_caller_identity()["Account"])
+
+
+def describe_scalable_target(autoscaling: Any, resource_id: str) -> Json | None:
+    response = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource_id])
+    targets = [
+        t
+        for t in response.get("ScalableTargets", [])
+        if t.get("ScalableDimension") == "sagemaker:variant:DesiredInstanceCount"
+    ]
+    return dict(targets[0]) if targets else None
+
+
+def describe_scaling_policies(autoscaling: Any, resource_id: str) -> list[Json]:
+    policies: list[Json] = []
+    for page in autoscaling.get_paginator("describe_scaling_policies").paginate(
+        ServiceNamespace="sagemaker", ResourceId=resource_id
+    ):
+        policies += page.get("ScalingPolicies", [])
+    return policies
+
+
+def deregister_scalable_target(autoscaling: Any, resource_id: str) -> None:
+    autoscaling.deregister_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+    )
+
+
+def register_scalable_target(autoscaling: Any, request: Json) -> None:
+    autoscaling.register_scalable_target(**request)
+
+
+def put_scaling_policy(autoscaling: Any, request: Json) -> None:
+    autoscaling.put_scaling_policy(**request)

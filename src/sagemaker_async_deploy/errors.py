@@ -1,0 +1,25 @@
+"""The ways a run can stop early, each carrying what the user needs to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One bad input: which one, and what a valid value looks like. ``value`` is shown escaped."""
+
+    input: str
+    message: str
+
+
+class DeployError(Exception):
+    """A run that cannot go on; the message is shown as the ::error annotation."""
+
+
+class InputError(DeployError):
+    """One or more inputs are invalid; reported before any call that changes anything."""
+
+    def __init__(self, problems: list[InputProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.input}: {p.message}" for p in problems))

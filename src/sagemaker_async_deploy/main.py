@@ -1,0 +1,153 @@
+"""The action from start to exit: inputs → preflight → plan → apply → report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from . import aws, preflight, report
+from .config import ActionConfig, parse_config, read_inputs
+from .errors import DeployError, InputError, InputProblem
+from .log import Log, safe
+from .planner import PlanError
+from .rollout import Rollout, RolloutOutcome
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def main(environ: Mapping[str, str] | None = None, log: Log | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    log = log or Log()
+    output_path = environ.get("GITHUB_OUTPUT", "")
+    summary_path = environ.get("GITHUB_STEP_SUMMARY", "")
+
+    from actions_toolkit import core
+
+    raw = read_inputs(core.get_input)
+    if raw.get("github-token"):
+        log.mask(raw["github-token"])
+    try:
+        config = parse_config(raw, environ)
+    except InputError as error:
+        return _die_inputs(error, log, output_path, summary_path, raw.get("endpoint-name", ""))
+
+    clients = aws.Clients(config.region)
+    rollout: Rollout | None = None
+
+    def so_far() -> RolloutOutcome:
+        return rollout.outcome if rollout is not None else RolloutOutcome(result="failed")
+
+    try:
+        config = preflight.resolve_image(config, clients)
+        _raise_problems(preflight.check_instance_type(config, clients))
+        checked = config
+        rollout = Rollout(
+            config,
+            clients,
+            log,
+            preflight=lambda: _raise_problems(preflight.check_resources(checked, clients)),
+        )
+        outcome = rollout.run()
+    except InputError as error:
+        return _die_inputs(error, log, output_path, summary_path, config.endpoint_name, so_far())
+    except (DeployError, PlanError) as error:
+        return _die(str(error), log, config, output_path, summary_path, so_far())
+    except NoCredentialsError:
+        return _die(
+            "No AWS credentials: run aws-actions/configure-aws-credentials before this step "
+            "(the action reads the standard AWS_* variables; it takes no keys as inputs).",
+            log,
+            config,
+            output_path,
+            summary_path,
+            so_far(),
+        )
+    except ClientError as error:
+        return _die(
+            f"AWS refused {safe(error.operation_name)}: {safe(aws.error_code(error))}: "
+            f"{safe(aws.error_message(error))}",
+            log,
+            config,
+            output_path,
+            summary_path,
+            so_far(),
+        )
+    except BotoCoreError as error:
+        return _die(f"AWS call failed: {safe(error)}", log, config, output_path, summary_path, so_far())
+
+    return _finish(config, outcome, log, output_path, summary_path)
+
+
+def _raise_problems(problems: list[InputProblem]) -> None:
+    if problems:
+        raise InputError(problems)
+
+
+def _finish(config: ActionConfig, outcome: RolloutOutcome, log: Log, output_path: str, summary_path: str) -> int:
+    comment_url = _comment(config, outcome, log)
+    report.write_outputs(output_path, report.outputs(outcome, comment_url))
+    report.append_summary(summary_path, report.summary(outcome, config))
+    if outcome.succeeded:
+        log.info(f"Result: {outcome.result}")
+        return EXIT_OK
+    detail = f": {safe(outcome.failure_reason)}" if outcome.failure_reason else ""
+    log.error(f"{outcome.result}: {outcome.message}{detail}", title=f"SageMaker endpoint {config.endpoint_name}")
+    return EXIT_FAILED
+
+
+def _comment(config: ActionConfig, outcome: RolloutOutcome, log: Log) -> str:
+    if not config.comment:
+        return ""
+    try:
+        from .comment import CommentSettings, publish_comment
+    except ImportError:  # the comment module is optional until it lands
+        return ""
+    body = report.comment_body(outcome, config) if hasattr(report, "comment_body") else report.summary(outcome, config)
+    return publish_comment(
+        CommentSettings(token=config.github_token, context=config.github), config.endpoint_name, body, log
+    )
+
+
+def _die_inputs(
+    error: InputError,
+    log: Log,
+    output_path: str,
+    summary_path: str,
+    endpoint_name: str,
+    outcome: RolloutOutcome | None = None,
+) -> int:
+    for problem in error.problems:
+        log.error(f"{problem.input}: {problem.message}", title=f"Invalid input {problem.input}")
+    message = "Invalid input; nothing was changed.\n\n" + "\n".join(
+        f"- `{p.input}`: {p.message}" for p in error.problems
+    )
+    outcome = outcome or RolloutOutcome(result="failed")
+    outcome.result = "failed"
+    report.write_outputs(output_path, report.outputs(outcome))
+    report.append_summary(summary_path, report.failure_summary(message, endpoint_name))
+    return EXIT_FAILED
+
+
+def _die(
+    message: str,
+    log: Log,
+    config: ActionConfig,
+    output_path: str,
+    summary_path: str,
+    outcome: RolloutOutcome,
+) -> int:
+    """The one fatal path: an ::error annotation, the outputs, and a summary saying what to do."""
+    outcome.result = "failed"
+    outcome.message = message
+    log.error(message, title=f"SageMaker endpoint {config.endpoint_name}")
+    report.write_outputs(output_path, report.outputs(outcome))
+    report.append_summary(summary_path, report.failure_summary(message, config.endpoint_name))
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

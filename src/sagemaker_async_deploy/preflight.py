@@ -1,0 +1,113 @@
+"""Checks that need AWS (read-only calls), run before any call that changes anything.
+
+Local checks live in ``config``; these ask AWS whether what the inputs name exists: the ECR tag's digest,
+the alarms, the topics, the existing model, the role's account, the instance type. All problems are
+collected and reported together.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from . import aws
+from .config import ROLE_ARN_RE, ActionConfig
+from .errors import InputError, InputProblem
+from .log import safe
+from .planner import image_digest
+
+
+def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
+    """An ECR ``:tag`` image becomes ``repo@sha256:…`` through ECR; a digest reference stays as it is."""
+    image = config.image
+    if image.digest:
+        return config
+    ecr = clients.client("ecr") if image.ecr_region == config.region else _regional(clients, "ecr", image.ecr_region)
+    try:
+        digest = aws.ecr_image_digest(ecr, image.ecr_account, image.ecr_repository, image.tag)
+    except ClientError as error:
+        raise InputError(
+            [
+                InputProblem(
+                    "image",
+                    f"could not look up '{safe(image.given)}' in ECR: {safe(aws.error_message(error))}",
+                )
+            ]
+        ) from error
+    if digest is None:
+        raise InputError(
+            [
+                InputProblem(
+                    "image",
+                    f"ECR has no image '{safe(image.given)}' (unknown repository or tag); push it first, "
+                    "or pass the digest: <registry>/<repo>@sha256:<64 hex>",
+                )
+            ]
+        )
+    return config.with_image(image.resolved(digest))
+
+
+def _regional(clients: aws.Clients, service: str, region: str) -> object:
+    return aws.Clients(region).client(service)
+
+
+def check_instance_type(config: ActionConfig, clients: aws.Clients) -> list[InputProblem]:
+    """Against the instance types SageMaker's API model lists for production variants."""
+    shape = clients.sagemaker.meta.service_model.shape_for("ProductionVariantInstanceType")
+    allowed = set(shape.enum or ())
+    if allowed and config.instance_type not in allowed:
+        return [
+            InputProblem(
+                "instance-type",
+                f"'{safe(config.instance_type)}' is not an instance type SageMaker hosts endpoints on; "
+                "expected e.g. ml.g4dn.xlarge or ml.m5.large",
+            )
+        ]
+    return []
+
+
+def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputProblem]:
+    """What the inputs name must exist: alarms, topics, the model; the role in this account."""
+    problems: list[InputProblem] = []
+    if config.alarms:
+        found = aws.describe_alarm_names(clients.client("cloudwatch"), list(config.alarms))
+        missing = [a for a in config.alarms if a not in found]
+        if missing:
+            problems.append(
+                InputProblem(
+                    "alarms",
+                    f"no CloudWatch alarm named {', '.join(repr(safe(a)) for a in missing)} in {config.region}; "
+                    "auto-rollback needs existing alarms",
+                )
+            )
+    for name, topic in (("success-topic", config.success_topic), ("error-topic", config.error_topic)):
+        if topic and not aws.topic_exists(clients.client("sns"), topic):
+            problems.append(InputProblem(name, f"SNS topic '{safe(topic)}' does not exist; create it first"))
+    if config.model_name:
+        model = aws.describe_model(clients.sagemaker, config.model_name)
+        if model is None:
+            problems.append(
+                InputProblem("model-name", f"no SageMaker model named '{safe(config.model_name)}' in {config.region}")
+            )
+        else:
+            container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+            model_digest = image_digest(str(container.get("Image", "")))
+            if model_digest and model_digest != config.image.digest:
+                problems.append(
+                    InputProblem(
+                        "image",
+                        f"model '{safe(config.model_name)}' runs {safe(container.get('Image'))}, not "
+                        f"{safe(config.image.reference)}; pass the model's image or let the action create the model",
+                    )
+                )
+    role = ROLE_ARN_RE.match(config.execution_role_arn) if config.execution_role_arn else None
+    if role:
+        account = aws.caller_account(clients.client("sts"))
+        if role["account"] != account:
+            problems.append(
+                InputProblem(
+                    "execution-role-arn",
+                    f"the role is in account {role['account']} but the credentials are for {account}; "
+                    "SageMaker needs an execution role of the endpoint's account",
+                )
+            )
+    return problems

@@ -1,0 +1,491 @@
+"""Applying a plan: model, endpoint config, create or blue/green update, the wait, the verdict, cleanup.
+
+Success is only ``InService`` **on the new config**. ``InService`` on the old config after an update is an
+alarm rollback (AWS leaves FailureReason empty then). Nothing that serves is ever deleted: cleanup runs
+after the verdict and touches only what the verdict proves unused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from botocore.exceptions import ClientError
+
+from . import aws
+from .autoscaling import restore_scaling, suspend_scaling
+from .config import MANAGED_BY_KEY, MANAGED_BY_VALUE, ActionConfig
+from .errors import DeployError
+from .log import Log, safe
+from .planner import DesiredConfig, Plan, ServingState, desired_from, is_derived_name, name_prefix, plan
+from .state import TRANSITIONAL, serving_state
+
+EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId")
+IN_PROGRESS = "Cannot update in-progress endpoint"
+MAX_REPLANS = 5  # someone else's update racing ours, each time waited out
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: float  # epoch seconds
+    status: str
+    variant_status: str
+
+
+@dataclass
+class RolloutOutcome:
+    """Everything the report needs: the verdict, what served before and after, and what happened."""
+
+    result: str  # created, updated, unchanged, rolled-back, failed; plan mode: would-create, would-update
+    plan: Plan | None = None
+    before: ServingState | None = None
+    endpoint_arn: str = ""
+    serving_config: str = ""
+    serving_model: str = ""
+    serving_image: str = ""
+    failure_reason: str = ""
+    message: str = ""
+    timed_out: bool = False
+    transitions: list[Transition] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    cleaned_up: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    finished: float = 0.0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result in ("created", "updated", "unchanged", "would-create", "would-update")
+
+    @property
+    def duration(self) -> float:
+        return (self.finished or time.time()) - self.started
+
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+class Rollout:
+    """One run against one endpoint. ``run()`` returns the outcome; it raises DeployError for a run that
+    cannot go on (bad state, expired credentials), after recording what it knows in ``outcome``."""
+
+    def __init__(
+        self,
+        config: ActionConfig,
+        clients: aws.Clients,
+        log: Log,
+        *,
+        preflight: Callable[[], None] = lambda: None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.time,
+    ) -> None:
+        # Read-only checks of what the inputs name (alarms, topics, …): run before the first write, and in
+        # plan mode, but not on the no-change path, which must cost one DescribeEndpoint and little more.
+        self.preflight = preflight
+        self.config = config
+        self.clients = clients
+        self.sm = clients.sagemaker
+        self.log = log
+        self.sleep = sleep
+        self.clock = clock
+        self.outcome = RolloutOutcome(result="failed", started=clock())
+        self.deadline = self.outcome.started + config.deployment_timeout_seconds
+
+    # --- the run ------------------------------------------------------------------------------------------
+
+    def run(self) -> RolloutOutcome:
+        try:
+            self._run()
+        except ClientError as error:
+            if aws.error_code(error) in EXPIRED_CREDENTIALS:
+                raise DeployError(
+                    "AWS credentials expired while the action was working "
+                    f"({safe(aws.error_code(error))}). The endpoint may still be updating; nothing was deleted. "
+                    "Give the role session more time (role-duration-seconds in "
+                    "aws-actions/configure-aws-credentials) than deployment-timeout-minutes."
+                ) from error
+            raise
+        finally:
+            self.outcome.finished = self.clock()
+        return self.outcome
+
+    def _run(self) -> None:
+        cfg = self.config
+        for _ in range(MAX_REPLANS):
+            endpoint = aws.describe_endpoint(self.sm, cfg.endpoint_name)
+            adopted_from = ""
+            if endpoint is not None and endpoint.get("EndpointStatus") in TRANSITIONAL:
+                adopted_from = str(endpoint.get("EndpointConfigName", ""))
+                pending = str((endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", ""))
+                self.log.info(
+                    f"Endpoint {cfg.endpoint_name} is {safe(endpoint.get('EndpointStatus'))}"
+                    + (f" (rolling out {safe(pending)})" if pending else "")
+                    + ": waiting for it to settle before planning."
+                )
+                endpoint = self._wait(endpoint_name=cfg.endpoint_name, title="Waiting for the endpoint to settle")
+                if not is_derived_name(cfg.endpoint_name, pending):
+                    adopted_from = ""
+            current = self._current(endpoint)
+            the_plan = plan(current, desired_from(cfg, current))
+            self.outcome.plan, self.outcome.before = the_plan, current
+            if current is not None:
+                self._record_serving(current)
+            self._log_plan(the_plan)
+
+            if cfg.mode == "plan" or the_plan.action != "unchanged":
+                self.preflight()
+            if cfg.mode == "plan":
+                self.outcome.result = {"create": "would-create", "update": "would-update"}.get(
+                    the_plan.action, "unchanged"
+                )
+                if current is None:
+                    self.outcome.serving_image = the_plan.desired.image
+                return
+            if the_plan.action == "unchanged":
+                if adopted_from and the_plan.current and adopted_from != the_plan.current.config_name:
+                    # An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished
+                    # while we waited. Finish its work: clean up what it replaced.
+                    self.log.info(f"Completed the rollout an earlier run started from {safe(adopted_from)}.")
+                    self.outcome.result = "updated"
+                    self.outcome.message = "completed the rollout an earlier run started"
+                    self._cleanup_after_success(previous_config=adopted_from, previous_model="", the_plan=the_plan)
+                    return
+                self.outcome.result = "unchanged"
+                return
+            try:
+                self._apply(the_plan)
+                return
+            except ClientError as error:
+                if IN_PROGRESS not in aws.error_message(error):
+                    raise
+                self.log.info("Someone else started an update in the meantime: waiting, then planning again.")
+        raise DeployError(
+            f"endpoint-name: {self.config.endpoint_name} kept being updated by someone else; "
+            f"gave up after {MAX_REPLANS} attempts. Use a concurrency group per endpoint."
+        )
+
+    def _current(self, endpoint: aws.Json | None) -> ServingState | None:
+        if endpoint is None:
+            return None
+        status = str(endpoint.get("EndpointStatus", ""))
+        if status in ("Failed", "UpdateRollbackFailed", "OutOfService") and not endpoint.get("ProductionVariants"):
+            reason = safe(endpoint.get("FailureReason", ""))
+            raise DeployError(
+                f"endpoint-name: {self.config.endpoint_name} is {status} and serves nothing ({reason}). "
+                f"Delete it (aws sagemaker delete-endpoint --endpoint-name {self.config.endpoint_name}) "
+                "and run again to create it anew."
+            )
+        return serving_state(self.sm, endpoint, self.config.variant_name, need_model=self.config.creates_model)
+
+    def _record_serving(self, state: ServingState) -> None:
+        self.outcome.endpoint_arn = state.endpoint_arn
+        self.outcome.serving_config = state.config_name
+        self.outcome.serving_model = state.model_name
+        self.outcome.serving_image = state.image
+
+    def _log_plan(self, the_plan: Plan) -> None:
+        with self.log.group(f"Plan: {the_plan.action}"):
+            if the_plan.current is None:
+                self.log.info(f"Endpoint {self.config.endpoint_name} does not exist: it will be created.")
+            else:
+                self.log.info(
+                    f"Serving: config {safe(the_plan.current.config_name)}, image {safe(the_plan.current.image)}"
+                )
+            for change in the_plan.changes:
+                self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
+            if not the_plan.changes:
+                self.log.info("Nothing to change.")
+
+    # --- apply --------------------------------------------------------------------------------------------
+
+    def _apply(self, the_plan: Plan) -> None:
+        desired = the_plan.desired
+        new_model = desired.model_name
+        new_config = desired.config_name
+        if not desired.existing_model:
+            self._ensure_model(desired)
+        self._ensure_config(desired)
+        request: aws.Json
+        saved_scaling = None
+        if the_plan.action == "create":
+            request = {
+                "EndpointName": desired.endpoint_name,
+                "EndpointConfigName": new_config,
+                "Tags": self._tags(desired),
+            }
+            self.log.info(f"Creating endpoint {desired.endpoint_name} with config {new_config}.")
+            self.outcome.endpoint_arn = aws.create_endpoint(self.sm, request)
+        else:
+            assert the_plan.current is not None
+            if the_plan.instance_type_changes:
+                saved_scaling = suspend_scaling(self.clients, self.log, desired.endpoint_name, desired.variant_name)
+            request = {
+                "EndpointName": desired.endpoint_name,
+                "EndpointConfigName": new_config,
+                "RetainAllVariantProperties": True,
+                "DeploymentConfig": self._deployment_config(desired),
+            }
+            if not the_plan.retain_instance_count:
+                # The user asked for a new instance count: take it from the config, keep the rest.
+                request["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DesiredInstanceCount"}]
+            self.log.info(
+                f"Updating endpoint {desired.endpoint_name}: {the_plan.current.config_name} → {new_config} "
+                f"(blue/green, all at once, bake {desired.bake_seconds}s"
+                + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
+            )
+            try:
+                self.outcome.endpoint_arn = aws.update_endpoint(self.sm, request)
+            except ClientError:
+                if saved_scaling is not None:
+                    restore_scaling(self.clients, self.log, saved_scaling)
+                raise
+
+        try:
+            final = self._wait(endpoint_name=desired.endpoint_name, title="Waiting for the rollout")
+        finally:
+            if saved_scaling is not None:
+                restore_scaling(self.clients, self.log, saved_scaling)
+        if final is None:
+            raise DeployError(f"endpoint {desired.endpoint_name} disappeared during the rollout")
+        self._verdict(the_plan, final, new_config, new_model)
+
+    def _tags(self, desired: DesiredConfig) -> list[dict[str, str]]:
+        tags = [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}]
+        return tags + [{"Key": k, "Value": v} for k, v in desired.tags]
+
+    def _ensure_model(self, desired: DesiredConfig) -> None:
+        name = desired.model_name
+        if aws.describe_model(self.sm, name) is not None:
+            self.log.info(f"Model {name} exists already (an earlier run made it): reusing it.")
+            return
+        container: aws.Json = {"Image": desired.image}
+        if desired.model_data_url:
+            container["ModelDataUrl"] = desired.model_data_url
+        if desired.environment:
+            container["Environment"] = dict(desired.environment)
+        request = {
+            "ModelName": name,
+            "PrimaryContainer": container,
+            "ExecutionRoleArn": desired.role,
+            "Tags": self._tags(desired),
+        }
+        self.log.info(f"Creating model {name} for {safe(desired.image)}.")
+        try:
+            aws.create_model(self.sm, request)
+        except ClientError as error:
+            if not aws.is_already_existing(error):
+                raise
+        self.outcome.created.append(f"model {name}")
+
+    def _ensure_config(self, desired: DesiredConfig) -> None:
+        name = desired.config_name
+        if aws.describe_endpoint_config(self.sm, name) is not None:
+            self.log.info(f"Endpoint config {name} exists already (an earlier run made it): reusing it.")
+            return
+        output: aws.Json = {"S3OutputPath": desired.output_path}
+        if desired.failure_path:
+            output["S3FailurePath"] = desired.failure_path
+        notification: aws.Json = {}
+        if desired.success_topic:
+            notification["SuccessTopic"] = desired.success_topic
+        if desired.error_topic:
+            notification["ErrorTopic"] = desired.error_topic
+        if notification:
+            notification["IncludeInferenceResponseIn"] = ["SUCCESS_NOTIFICATION_TOPIC"]
+            output["NotificationConfig"] = notification
+        request = {
+            "EndpointConfigName": name,
+            "ProductionVariants": [
+                {
+                    "VariantName": desired.variant_name,
+                    "ModelName": desired.model_name,
+                    "InstanceType": desired.instance_type,
+                    "InitialInstanceCount": desired.initial_instance_count,
+                }
+            ],
+            "AsyncInferenceConfig": {
+                "OutputConfig": output,
+                "ClientConfig": {"MaxConcurrentInvocationsPerInstance": desired.max_concurrent_invocations},
+            },
+            "Tags": self._tags(desired),
+        }
+        self.log.info(f"Creating endpoint config {name}.")
+        try:
+            aws.create_endpoint_config(self.sm, request)
+        except ClientError as error:
+            if not aws.is_already_existing(error):
+                raise
+        self.outcome.created.append(f"endpoint config {name}")
+
+    def _deployment_config(self, desired: DesiredConfig) -> aws.Json:
+        deployment: aws.Json = {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {
+                    "Type": "ALL_AT_ONCE",
+                    "WaitIntervalInSeconds": desired.bake_seconds,
+                }
+            }
+        }
+        if desired.alarms:
+            deployment["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in desired.alarms]}
+        return deployment
+
+    # --- waiting ------------------------------------------------------------------------------------------
+
+    def _wait(self, *, endpoint_name: str, title: str) -> aws.Json | None:
+        """Poll DescribeEndpoint until the endpoint settles; one progress line per poll, inside a group."""
+        started = self.clock()
+        with self.log.group(title):
+            while True:
+                endpoint = aws.describe_endpoint(self.sm, endpoint_name)
+                now = self.clock()
+                if endpoint is None:
+                    self.log.info(f"  {now - started:6.0f}s  endpoint gone")
+                    return None
+                status = str(endpoint.get("EndpointStatus", ""))
+                variant_status = _variant_status(endpoint)
+                self._note_transition(now, status, variant_status)
+                pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", "")
+                self.log.info(
+                    f"  {now - started:6.0f}s  {safe(status):<16} variant: {safe(variant_status) or '-':<24} "
+                    f"config: {safe(endpoint.get('EndpointConfigName', ''))}"
+                    + (f" → {safe(pending)}" if pending else "")
+                )
+                if status not in TRANSITIONAL:
+                    return endpoint
+                if now >= self.deadline:
+                    self.outcome.timed_out = True
+                    raise DeployError(
+                        f"Timed out after {self.config.deployment_timeout_seconds / 60:g} minutes "
+                        f"(deployment-timeout-minutes) with the endpoint {safe(status)}. The rollout goes on in "
+                        "SageMaker; nothing was deleted. Rerun the action to wait for it and finish the job."
+                    )
+                self.sleep(min(self.config.poll_interval_seconds, max(self.deadline - now, 0.0)))
+
+    def _note_transition(self, now: float, status: str, variant_status: str) -> None:
+        last = self.outcome.transitions[-1] if self.outcome.transitions else None
+        if last is None or (last.status, last.variant_status) != (status, variant_status):
+            self.outcome.transitions.append(Transition(now, status, variant_status))
+
+    # --- verdict and cleanup ------------------------------------------------------------------------------
+
+    def _verdict(self, the_plan: Plan, final: aws.Json, new_config: str, new_model: str) -> None:
+        status = str(final.get("EndpointStatus", ""))
+        serving = str(final.get("EndpointConfigName", ""))
+        reason = str(final.get("FailureReason", "") or "")
+        outcome = self.outcome
+        outcome.endpoint_arn = str(final.get("EndpointArn", outcome.endpoint_arn))
+        outcome.failure_reason = reason
+        previous = the_plan.current
+        desired = the_plan.desired
+
+        if status == "InService" and serving == new_config:
+            outcome.result = "created" if previous is None else "updated"
+            outcome.serving_config, outcome.serving_model = new_config, new_model
+            outcome.serving_image = _deployed_image(final) or desired.image
+            self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
+            if previous is not None:
+                self._cleanup_after_success(previous.config_name, previous.model_name, the_plan)
+            return
+
+        if status == "InService" and previous is not None and serving == previous.config_name:
+            outcome.result = "rolled-back"
+            outcome.message = (
+                "SageMaker rolled the update back"
+                + (" (an auto-rollback alarm fired)" if not reason else "")
+                + f"; {previous.config_name} still serves {previous.image}"
+            )
+            self._record_serving(previous)
+            self._cleanup_unused_new(previous, new_config, new_model)
+            return
+
+        outcome.result = "failed"
+        if status == "InService":
+            outcome.message = f"the endpoint is InService on an unexpected config ({serving})"
+        else:
+            outcome.message = f"the endpoint is {status}"
+        if previous is not None and status == "InService":
+            self._record_serving(previous)
+        else:
+            outcome.serving_config = serving
+        # Failed / UpdateRollbackFailed: what serves is uncertain; keep everything for the investigation.
+        outcome.kept += [f"endpoint config {new_config}"] + (
+            [f"model {new_model}"] if not desired.existing_model else []
+        )
+
+    def _cleanup_after_success(self, previous_config: str, previous_model: str, the_plan: Plan) -> None:
+        desired = the_plan.desired
+        new_config, new_model = desired.config_name, desired.model_name
+        if not self.config.delete_previous:
+            self.outcome.kept.append(f"endpoint config {previous_config} (delete-previous: false)")
+            return
+        if previous_config and previous_config != new_config:
+            self._delete_config(previous_config)
+        if previous_model and previous_model != new_model and self._created_by_us(previous_model):
+            self._delete_model(previous_model)
+        self._sweep(keep_configs={new_config}, keep_models={new_model})
+
+    def _cleanup_unused_new(self, previous: ServingState, new_config: str, new_model: str) -> None:
+        """After a rollback: the new config and model serve nothing; the old ones serve and are kept."""
+        if new_config != previous.config_name:
+            self._delete_config(new_config)
+        if new_model != previous.model_name and not self.config.model_name and self._created_by_us(new_model):
+            self._delete_model(new_model)
+        self.outcome.kept.append(f"endpoint config {previous.config_name} (serving)")
+
+    def _sweep(self, keep_configs: set[str], keep_models: set[str]) -> None:
+        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive)."""
+        endpoint = self.config.endpoint_name
+        prefix = name_prefix(endpoint)
+        for name in aws.list_endpoint_config_names(self.sm, prefix):
+            if name not in keep_configs and is_derived_name(endpoint, name):
+                self._delete_config(name)
+        if self.config.model_name:
+            return
+        for name in aws.list_model_names(self.sm, prefix):
+            if name not in keep_models and is_derived_name(endpoint, name) and self._created_by_us(name):
+                self._delete_model(name)
+
+    def _created_by_us(self, model_name: str) -> bool:
+        model = aws.describe_model(self.sm, model_name)
+        if model is None:
+            return False
+        return aws.list_tags(self.sm, str(model["ModelArn"])).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
+
+    def _delete_config(self, name: str) -> None:
+        try:
+            aws.delete_endpoint_config(self.sm, name)
+            self.outcome.cleaned_up.append(f"endpoint config {name}")
+            self.log.info(f"Deleted endpoint config {name}.")
+        except ClientError as error:
+            if not aws.is_not_found(error):
+                self.log.warning(f"Could not delete endpoint config {name}: {aws.error_message(error)}")
+                self.outcome.kept.append(f"endpoint config {name}")
+
+    def _delete_model(self, name: str) -> None:
+        try:
+            aws.delete_model(self.sm, name)
+            self.outcome.cleaned_up.append(f"model {name}")
+            self.log.info(f"Deleted model {name}.")
+        except ClientError as error:
+            if not aws.is_not_found(error):
+                self.log.warning(f"Could not delete model {name}: {aws.error_message(error)}")
+                self.outcome.kept.append(f"model {name}")
+
+
+def _variant_status(endpoint: aws.Json) -> str:
+    statuses: list[str] = []
+    for variant in endpoint.get("ProductionVariants", []) + (
+        (endpoint.get("PendingDeploymentSummary") or {}).get("ProductionVariants", [])
+    ):
+        statuses += [str(s.get("Status", "")) for s in variant.get("VariantStatus", [])]
+    return ", ".join(s for s in statuses if s)
+
+
+def _deployed_image(endpoint: aws.Json) -> str:
+    for variant in endpoint.get("ProductionVariants", []):
+        for image in variant.get("DeployedImages", []):
+            return str(image.get("ResolvedImage") or image.get("SpecifiedImage", ""))
+    return ""
