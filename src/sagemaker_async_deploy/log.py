@@ -3,7 +3,7 @@
 The runner turns any stdout/stderr line that starts with ``::`` (after leading blanks) into a workflow
 command, and any line containing ``##[`` into a legacy one. Text from outside (inputs, AWS messages, PR
 data) therefore goes through :func:`safe` before it is printed: line breaks are escaped so it stays on the
-line we started, and both command prefixes are broken with a zero-width joiner a reader does not see.
+line we started, and command prefixes are broken with a word joiner a reader does not see.
 """
 
 from __future__ import annotations
@@ -27,9 +27,18 @@ def escape_property(text: str) -> str:
 
 
 def safe(text: object) -> str:
-    """Render outside text so it can never start or smuggle a workflow command."""
+    """Render outside text so it can never start or smuggle a workflow command.
+
+    Line breaks become visible ``\\n`` so the text stays on the line we started. The runner reads ``::``
+    commands only at the start of a line, so only a leading ``::`` is broken (ARNs keep their ``::`` and stay
+    copyable); the legacy ``##[`` form is read anywhere in a line, so it is broken wherever it stands.
+    """
     rendered = str(text).replace("\r\n", "\n").replace("\r", "\\r").replace("\n", "\\n")
-    return rendered.replace("::", ":" + _BREAK + ":").replace("##[", "#" + _BREAK + "#[")
+    rendered = rendered.replace("##[", "#" + _BREAK + "#[")
+    stripped = rendered.lstrip()
+    if stripped.startswith("::"):
+        rendered = rendered[: len(rendered) - len(stripped)] + ":" + _BREAK + stripped[1:]
+    return rendered
 
 
 class Log:
