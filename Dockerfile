@@ -17,12 +17,14 @@ ENV PYTHONUNBUFFERED=1 \
 # needed; pip byte-compiles them, which saves every run that work at start), then drop botocore's and boto3's
 # data for every AWS service the action does not call. The top-level files of botocore/data (endpoints,
 # partitions, retry and default configuration) stay: every client needs them. The last line fails the build
-# if the trim removed something a client of the kept services needs.
+# if the trim removed something a client of the kept services needs. actions-toolkit's wheel also installs its
+# own test suite as a top-level `tests` package, which nothing imports.
 COPY requirements/runtime.txt /tmp/runtime.txt
 RUN pip install --only-binary=:all: -r /tmp/runtime.txt \
  && rm /tmp/runtime.txt \
  && keep='sagemaker cloudwatch sns ecr sts application-autoscaling' \
  && site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+ && rm -rf "$site/tests" \
  && for dir in "$site"/botocore/data/*/ "$site"/boto3/data/*/; do \
       case " $keep " in *" $(basename "$dir") "*) ;; *) rm -rf "$dir" ;; esac; \
     done \
