@@ -14,18 +14,21 @@ from sagemaker_emulator import Emulator, Timings
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 # Short enough to keep the suite fast, long enough that a test can observe each transitional status.
-FAST_TIMINGS = Timings(create=0.4, update=0.4, rollback=0.4, delete=0.2)
+FAST_TIMINGS = Timings(create=0.3, update=0.3, rollback=0.3, delete=0.2)
 
 
 def boto_client(emu: Emulator, service: str, **config: Any) -> Any:
-    """A boto3 client for ``service`` that talks to ``emu`` with dummy credentials in us-east-1."""
+    """A boto3 client for ``service`` that talks to ``emu`` with dummy credentials in us-east-1.
+
+    ``config`` overrides botocore Config options (e.g. ``retries=...``, ``parameter_validation=False``).
+    """
     return boto3.client(
         service,
         endpoint_url=emu.url,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, **config),
+        config=Config(**{"retries": {"mode": "standard", "total_max_attempts": 3}, **config}),
     )
 
 

@@ -29,19 +29,11 @@ def _parser() -> argparse.ArgumentParser:
         help="accepted for symmetry with the AWS CLI; ARNs take the region each request is signed for",
     )
     faults = parser.add_argument_group("faults armed at start (also settable at POST /_emulator/faults)")
-    faults.add_argument(
-        "--throttle", type=int, metavar="N", help="the next N SageMaker requests are throttled"
-    )
-    faults.add_argument(
-        "--rollback-next-update", action="store_true", help="alarm rollback of the next update"
-    )
+    faults.add_argument("--throttle", type=int, metavar="N", help="the next N SageMaker requests are throttled")
+    faults.add_argument("--rollback-next-update", action="store_true", help="alarm rollback of the next update")
     faults.add_argument("--fail-next-create", metavar="REASON", help="next CreateEndpoint ends Failed")
-    faults.add_argument(
-        "--fail-next-update", metavar="REASON", help="next UpdateEndpoint fails (old fleet serves)"
-    )
-    faults.add_argument(
-        "--update-rollback-failed-next", metavar="REASON", help="next update: UpdateRollbackFailed"
-    )
+    faults.add_argument("--fail-next-update", metavar="REASON", help="next UpdateEndpoint fails (old fleet serves)")
+    faults.add_argument("--update-rollback-failed-next", metavar="REASON", help="next update: UpdateRollbackFailed")
     return parser
 
 

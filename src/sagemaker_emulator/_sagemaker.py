@@ -164,9 +164,7 @@ class SageMakerBackend:
         handler = self._handlers.get(operation)
         if handler is None:
             if operation in operation_names():
-                raise ApiError(
-                    "UnknownOperationException", f"The SageMaker emulator does not implement {operation}."
-                )
+                raise ApiError("UnknownOperationException", f"The SageMaker emulator does not implement {operation}.")
             raise ApiError("UnknownOperationException", f"Unknown operation {operation}.")
         message = validation_message(operation, params)
         if message is not None:
@@ -299,9 +297,7 @@ class SageMakerBackend:
         if _key(p["ModelName"]) in state.models:
             raise _validation(f'Cannot create already existing model "{arn}".')
         request = {k: v for k, v in p.items() if k != "Tags"}
-        state.models[_key(p["ModelName"])] = _Model(
-            p["ModelName"], arn, request, now, list(p.get("Tags", []))
-        )
+        state.models[_key(p["ModelName"])] = _Model(p["ModelName"], arn, request, now, list(p.get("Tags", [])))
         return {"ModelArn": arn}
 
     def _model(self, region: str, name: str) -> _Model:
@@ -519,9 +515,7 @@ class SageMakerBackend:
             endpoint.steps.append((shifted, settle(fault.end_status, fault.reason)))
 
     def _check_autoscaling(self, endpoint: _Endpoint, new: _Config) -> None:
-        old_types = {
-            pv["VariantName"]: pv.get("InstanceType") for pv in endpoint.config.request["ProductionVariants"]
-        }
+        old_types = {pv["VariantName"]: pv.get("InstanceType") for pv in endpoint.config.request["ProductionVariants"]}
         changed = [
             pv["VariantName"]
             for pv in new.request["ProductionVariants"]
@@ -530,9 +524,7 @@ class SageMakerBackend:
         registered = [
             v
             for v in changed
-            if _scalable_target_exists(
-                self.account_id, endpoint.region, f"endpoint/{endpoint.name}/variant/{v}"
-            )
+            if _scalable_target_exists(self.account_id, endpoint.region, f"endpoint/{endpoint.name}/variant/{v}")
         ]
         if registered:
             names = ", ".join(registered)

@@ -114,7 +114,10 @@ class Emulator:
         self._moto_app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(host, port, self._wsgi, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sagemaker-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so stop() returns promptly
+            name="sagemaker-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -309,9 +312,7 @@ FAULT_NAMES = (
 def apply_fault(faults: Faults, spec: Any) -> None:
     """Arm one fault from ``{"fault": "<method name>", <its keyword arguments>}``."""
     if not isinstance(spec, dict) or spec.get("fault") not in FAULT_NAMES:
-        raise ValueError(
-            f'a fault is {{"fault": one of {", ".join(FAULT_NAMES)}, ...arguments}}, not {spec!r}'
-        )
+        raise ValueError(f'a fault is {{"fault": one of {", ".join(FAULT_NAMES)}, ...arguments}}, not {spec!r}')
     kwargs = {k: v for k, v in spec.items() if k != "fault"}
     getattr(faults, spec["fault"])(**kwargs)
 

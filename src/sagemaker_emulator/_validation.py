@@ -58,9 +58,7 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
         for member in shape.required_members:
             if value.get(member) is None:
                 child = f"{path}.{_camel(member)}" if path else _camel(member)
-                errors.append(
-                    f"Value null at '{child}' failed to satisfy constraint: Member must not be null"
-                )
+                errors.append(f"Value null at '{child}' failed to satisfy constraint: Member must not be null")
         for member, member_shape in shape.members.items():
             if member in value and value[member] is not None:
                 child = f"{path}.{_camel(member)}" if path else _camel(member)

@@ -1,0 +1,161 @@
+"""Every fault the emulator can arm, observed through plain boto3."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, WaiterError
+
+from sagemaker_emulator import Emulator
+from tests.conftest import boto_client
+
+from ._setup import config, in_service_endpoint, model, second_config, wait_for
+
+NASTY = "capacity: ml.m5.large\n::set-output name=result::success\n%0Aend"
+
+
+def test_rollback_returns_to_old_config_through_rolling_back(emulator: Emulator) -> None:
+    """rollback_next_update: Updating -> RollingBack -> InService on the old config, no FailureReason."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.rollback_next_update("ep")
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Updating"
+    rolling = wait_for(sm, "ep", "RollingBack")
+    assert rolling["EndpointConfigName"] == "config-1"
+    done = wait_for(sm, "ep", "InService")
+    assert done["EndpointConfigName"] == "config-1"
+    assert done["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"].endswith(":v1")
+    assert not done.get("FailureReason")
+    assert "PendingDeploymentSummary" not in done
+
+
+def test_rollback_fault_for_another_endpoint_does_not_fire(emulator: Emulator) -> None:
+    """A fault armed for a named endpoint leaves updates of other endpoints alone."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.rollback_next_update("someone-else")
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    assert wait_for(sm, "ep", "InService")["EndpointConfigName"] == "config-2"
+
+
+def test_failed_create_ends_failed_with_the_reason(emulator: Emulator) -> None:
+    """fail_next_create: Creating -> Failed with exactly the FailureReason given."""
+    sm = boto_client(emulator, "sagemaker")
+    model(sm, "model-1")
+    config(sm, "config-1", "model-1")
+    emulator.faults.fail_next_create(NASTY)
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
+    failed = wait_for(sm, "ep", "Failed")
+    assert failed["FailureReason"] == NASTY
+    with pytest.raises(WaiterError, match="Failed"):
+        sm.get_waiter("endpoint_in_service").wait(EndpointName="ep", WaiterConfig={"Delay": 0.1})
+
+
+def test_failed_update_by_default_keeps_old_fleet_in_service(emulator: Emulator) -> None:
+    """fail_next_update (default): InService on the OLD config with the FailureReason set."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.fail_next_update(NASTY)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    done = wait_for(sm, "ep", "InService")
+    assert done["EndpointConfigName"] == "config-1"
+    assert done["FailureReason"] == NASTY
+    assert "PendingDeploymentSummary" not in done
+
+
+def test_failed_update_can_end_failed(emulator: Emulator) -> None:
+    """fail_next_update(end_status="Failed"): the endpoint ends Failed with the FailureReason."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.fail_next_update("boom", end_status="Failed")
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    failed = wait_for(sm, "ep", "Failed")
+    assert failed["FailureReason"] == "boom"
+    assert failed["EndpointConfigName"] == "config-1"
+
+
+def test_update_rollback_failed(emulator: Emulator) -> None:
+    """update_rollback_failed_next: Updating -> RollingBack -> UpdateRollbackFailed with the reason."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.update_rollback_failed_next("rollback broke")
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    wait_for(sm, "ep", "RollingBack")
+    done = wait_for(sm, "ep", "UpdateRollbackFailed")
+    assert done["FailureReason"] == "rollback broke"
+
+
+def test_throttle_answers_throttling_exception(emulator: Emulator) -> None:
+    """throttle(n): the next n SageMaker requests answer 400 ThrottlingException "Rate exceeded"."""
+    sm = boto_client(emulator, "sagemaker", retries={"total_max_attempts": 1, "mode": "standard"})
+    emulator.faults.throttle(2)
+    for _ in range(2):
+        with pytest.raises(ClientError) as caught:
+            sm.list_endpoints()
+        assert caught.value.response["Error"] == {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert sm.list_endpoints()["Endpoints"] == []
+
+
+def test_throttle_is_retried_by_standard_mode(emulator: Emulator) -> None:
+    """boto3's standard retry mode gets through a short throttle on its own."""
+    sm = boto_client(emulator, "sagemaker")
+    emulator.faults.throttle(1)
+    response = sm.list_endpoints()
+    assert response["ResponseMetadata"]["RetryAttempts"] == 1
+
+
+def test_busy_endpoint_rejects_updates_then_recovers_on_same_config(emulator: Emulator) -> None:
+    """busy(): Updating for N seconds (same config afterwards); UpdateEndpoint meanwhile is refused."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.busy("ep", 0.5)
+    busy = sm.describe_endpoint(EndpointName="ep")
+    assert busy["EndpointStatus"] == "Updating"
+    with pytest.raises(ClientError) as caught:
+        sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert caught.value.response["Error"]["Message"] == (
+        'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".'
+    )
+    assert wait_for(sm, "ep", "InService")["EndpointConfigName"] == "config-1"
+
+
+def test_scale_to_zero_then_update_brings_config_count(emulator: Emulator) -> None:
+    """scale_to_zero: 0 instances, no DeployedImages; an update takes the new config's count back."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm, count=2)
+    emulator.faults.scale_to_zero("ep")
+    variant = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]
+    assert variant["CurrentInstanceCount"] == 0
+    assert variant["DeployedImages"] == []
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    variant = wait_for(sm, "ep", "InService")["ProductionVariants"][0]
+    assert variant["CurrentInstanceCount"] == 2
+    assert variant["DeployedImages"][0]["SpecifiedImage"].endswith(":v2")
+
+
+def test_scale_to_zero_with_retained_properties_stays_at_zero(emulator: Emulator) -> None:
+    """At zero instances, RetainAllVariantProperties keeps the count at 0 and DeployedImages empty."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm, count=2)
+    emulator.faults.scale_to_zero("ep")
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2", RetainAllVariantProperties=True)
+    described = wait_for(sm, "ep", "InService")
+    assert described["EndpointConfigName"] == "config-2"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 0
+    assert described["ProductionVariants"][0]["DeployedImages"] == []
+
+
+def test_busy_on_a_missing_endpoint_is_a_programming_error(emulator: Emulator) -> None:
+    """Arming busy() for an endpoint that does not exist raises at once rather than silently doing nothing."""
+    with pytest.raises(KeyError):
+        emulator.faults.busy("nope", 1)

@@ -1,0 +1,190 @@
+"""The endpoint lifecycle in wall-clock time, driven with plain boto3."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+from sagemaker_emulator import Emulator
+from tests.conftest import boto_client
+
+from ._setup import IMAGE_V1, config, in_service_endpoint, model, second_config, wait_for
+
+BLUE_GREEN = {
+    "BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300},
+        "TerminationWaitInSeconds": 0,
+    },
+    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]},
+}
+
+
+def test_create_goes_creating_then_in_service(emulator: Emulator) -> None:
+    """CreateEndpoint answers Creating at once and InService after Timings.create."""
+    sm = boto_client(emulator, "sagemaker")
+    model(sm, "model-1")
+    config(sm, "config-1", "model-1", count=2)
+    arn = sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")["EndpointArn"]
+    assert arn == "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep"
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Creating"
+    described = wait_for(sm, "ep", "InService")
+    variant = described["ProductionVariants"][0]
+    assert described["EndpointConfigName"] == "config-1"
+    assert described["AsyncInferenceConfig"] == {"OutputConfig": {"S3OutputPath": "s3://bucket/out"}}
+    assert variant["CurrentInstanceCount"] == variant["DesiredInstanceCount"] == 2
+    assert variant["CurrentWeight"] == variant["DesiredWeight"] == 1.0
+    assert variant["DeployedImages"][0]["SpecifiedImage"] == IMAGE_V1
+    assert "PendingDeploymentSummary" not in described
+    assert "FailureReason" not in described
+    assert described["LastModifiedTime"] >= described["CreationTime"]
+
+
+def test_update_shows_old_config_and_pending_summary_then_switches(emulator: Emulator) -> None:
+    """While Updating, EndpointConfigName is the OLD config and PendingDeploymentSummary names the new one."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2", DeploymentConfig=BLUE_GREEN)
+    updating = sm.describe_endpoint(EndpointName="ep")
+    assert updating["EndpointStatus"] == "Updating"
+    assert updating["EndpointConfigName"] == "config-1"
+    assert updating["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"].endswith(":v1")
+    pending = updating["PendingDeploymentSummary"]
+    assert pending["EndpointConfigName"] == "config-2"
+    assert pending["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    assert pending["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"].endswith(":v2")
+    assert "StartTime" in pending
+    done = wait_for(sm, "ep", "InService")
+    assert done["EndpointConfigName"] == "config-2"
+    assert done["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"].endswith(":v2")
+    assert "PendingDeploymentSummary" not in done
+    assert done["LastDeploymentConfig"] == BLUE_GREEN
+
+
+def test_blue_green_wait_interval_is_not_waited_in_real_time(emulator: Emulator) -> None:
+    """A 300 s WaitIntervalInSeconds bake still finishes within Timings.update."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    started = time.monotonic()
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2", DeploymentConfig=BLUE_GREEN)
+    wait_for(sm, "ep", "InService")
+    assert time.monotonic() - started < 3
+
+
+def test_retain_all_variant_properties_keeps_instance_count(emulator: Emulator) -> None:
+    """RetainAllVariantProperties keeps the running instance count instead of the config's initial count."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm, count=3)
+    second_config(sm, count=1)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2", RetainAllVariantProperties=True)
+    variant = wait_for(sm, "ep", "InService")["ProductionVariants"][0]
+    assert variant["CurrentInstanceCount"] == variant["DesiredInstanceCount"] == 3
+
+
+def test_excluding_desired_instance_count_takes_the_config_count(emulator: Emulator) -> None:
+    """ExcludeRetainedVariantProperties=DesiredInstanceCount lets the new config's count apply."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm, count=3)
+    second_config(sm, count=1)
+    sm.update_endpoint(
+        EndpointName="ep",
+        EndpointConfigName="config-2",
+        RetainAllVariantProperties=True,
+        ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredInstanceCount"}],
+    )
+    assert wait_for(sm, "ep", "InService")["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+
+
+def test_retain_deployment_config_keeps_the_previous_one(emulator: Emulator) -> None:
+    """RetainDeploymentConfig=True leaves LastDeploymentConfig as the previous update set it."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2", DeploymentConfig=BLUE_GREEN)
+    wait_for(sm, "ep", "InService")
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-1", RetainDeploymentConfig=True)
+    assert wait_for(sm, "ep", "InService")["LastDeploymentConfig"] == BLUE_GREEN
+
+
+def test_delete_goes_deleting_then_gone(emulator: Emulator) -> None:
+    """DeleteEndpoint answers Deleting, then the endpoint no longer exists."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    sm.delete_endpoint(EndpointName="ep")
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Deleting"
+    time.sleep(0.3)
+    assert sm.list_endpoints()["Endpoints"] == []
+    sm.get_waiter("endpoint_deleted").wait(EndpointName="ep", WaiterConfig={"Delay": 0.1})
+
+
+def test_ecr_tag_resolves_to_the_digest_moto_holds(emulator: Emulator) -> None:
+    """A tag of an image pushed to moto's ECR resolves to that image's digest."""
+    ecr = boto_client(emulator, "ecr")
+    ecr.create_repository(repositoryName="model")
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"digest": "sha256:" + "b" * 64, "size": 1, "mediaType": "application/json"},
+            "layers": [],
+        }
+    )
+    ecr.put_image(repositoryName="model", imageManifest=manifest, imageTag="v1")
+    digest = ecr.describe_images(repositoryName="model")["imageDetails"][0]["imageDigest"]
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    deployed = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]["DeployedImages"][0]
+    assert deployed["ResolvedImage"] == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/model@{digest}"
+    assert "ResolutionTime" in deployed
+
+
+def test_digest_reference_keeps_its_digest(emulator: Emulator) -> None:
+    """An image given by digest resolves to that same digest."""
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model@sha256:" + "c" * 64
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm, image=image)
+    deployed = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]["DeployedImages"][0]
+    assert deployed["ResolvedImage"] == image
+
+
+def test_unknown_image_resolves_to_a_stable_digest(emulator: Emulator) -> None:
+    """An image moto's ECR does not hold resolves to repo@sha256 of the reference, the same every time."""
+    image = "registry.example:5000/team/model:v9"
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm, image=image)
+    deployed = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]["DeployedImages"][0]
+    expected = "registry.example:5000/team/model@sha256:" + hashlib.sha256(image.encode()).hexdigest()
+    assert deployed["ResolvedImage"] == expected
+
+
+def test_classic_script_sequence_works_unchanged(emulator: Emulator) -> None:
+    """Create config, update retaining everything, wait with the stock waiter, delete the old config."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm, count=2)
+    second_config(sm)
+    sm.update_endpoint(
+        EndpointName="ep",
+        EndpointConfigName="config-2",
+        RetainAllVariantProperties=True,
+        RetainDeploymentConfig=True,
+    )
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="ep", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    sm.delete_endpoint_config(EndpointConfigName="config-1")
+    described = sm.describe_endpoint(EndpointName="ep")
+    assert described["EndpointConfigName"] == "config-2"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+
+
+def test_waiter_reports_success_after_a_rollback(emulator: Emulator) -> None:
+    """The stock waiter returns normally after an alarm rollback: the endpoint is InService on the OLD config."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.rollback_next_update()
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2", DeploymentConfig=BLUE_GREEN)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="ep", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    described = sm.describe_endpoint(EndpointName="ep")
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == "config-1"
