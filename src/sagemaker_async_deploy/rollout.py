@@ -391,9 +391,12 @@ class Rollout:
             return
 
         if status == "InService" and previous is not None and serving == previous.config_name:
-            outcome.result = "rolled-back"
+            # Back on the old config. An alarm rollback passes through RollingBack and may leave FailureReason
+            # empty; a deployment that failed before traffic moved leaves the reason and never rolls back.
+            rolled_back = not reason or any(t.status == "RollingBack" for t in outcome.transitions)
+            outcome.result = "rolled-back" if rolled_back else "failed"
             outcome.message = (
-                "SageMaker rolled the update back"
+                ("SageMaker rolled the update back" if rolled_back else "the new fleet failed before taking traffic")
                 + (" (an auto-rollback alarm fired)" if not reason else "")
                 + f"; {previous.config_name} still serves {previous.image}"
             )
@@ -406,10 +409,7 @@ class Rollout:
             outcome.message = f"the endpoint is InService on an unexpected config ({serving})"
         else:
             outcome.message = f"the endpoint is {status}"
-        if previous is not None and status == "InService":
-            self._record_serving(previous)
-        else:
-            outcome.serving_config = serving
+        outcome.serving_config = serving
         # Failed / UpdateRollbackFailed: what serves is uncertain; keep everything for the investigation.
         outcome.kept += [f"endpoint config {new_config}"] + (
             [f"model {new_model}"] if not desired.existing_model else []
