@@ -1,0 +1,331 @@
+"""Inputs into the frozen ActionConfig: defaults, parsing and the local checks, without AWS."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sagemaker_async_deploy.config import INPUT_DEFAULTS, ActionConfig, parse_config, read_inputs
+from sagemaker_async_deploy.errors import InputError
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/whisper@sha256:" + "1" * 64
+ENV = {"AWS_REGION": "us-east-1"}
+REQUIRED = {
+    "endpoint-name": "whisper",
+    "image": IMAGE,
+    "instance-type": "ml.g4dn.xlarge",
+    "output-path": "s3://bucket/out/",
+}
+
+
+def parse(environ: dict[str, str] | None = None, **inputs: str) -> ActionConfig:
+    """parse_config on the contract defaults, the required inputs and ``inputs`` (underscores for hyphens)."""
+    raw = {**INPUT_DEFAULTS, **REQUIRED, **{k.replace("_", "-"): v for k, v in inputs.items()}}
+    return parse_config(raw, ENV if environ is None else environ)
+
+
+def problems(environ: dict[str, str] | None = None, **inputs: str) -> dict[str, list[str]]:
+    """The problems parse_config reports, by input name."""
+    with pytest.raises(InputError) as caught:
+        parse(environ, **inputs)
+    found: dict[str, list[str]] = {}
+    for problem in caught.value.problems:
+        found.setdefault(problem.input, []).append(problem.message)
+    return found
+
+
+# --- defaults -------------------------------------------------------------------------------------------
+
+
+def test_defaults_follow_the_contract() -> None:
+    """With only the required inputs, every optional one takes the contract's default."""
+    config = parse()
+    assert config.bake_seconds == 0  # 300 by default, but no alarms: nothing to bake against
+    assert config.initial_instance_count == 1
+    assert config.max_concurrent_invocations == 1
+    assert config.variant_name == "AllTraffic"
+    assert config.mode == "apply"
+    assert config.deployment_timeout_seconds == 3600
+    assert config.delete_previous is True and config.comment is True
+    assert config.alarms == () and config.environment == () and config.tags == ()
+    assert config.model_name == "" and config.creates_model
+    assert config.poll_interval_seconds == 5
+
+
+def test_read_inputs_applies_defaults_for_empty_inputs() -> None:
+    """An input the runner passes empty gets the contract default; a given one is kept."""
+    given = {"endpoint-name": "whisper", "bake-seconds": ""}
+    raw = read_inputs(lambda name: given.get(name, ""))
+    assert raw["endpoint-name"] == "whisper"
+    assert raw["bake-seconds"] == "300"
+    assert raw["delete-previous"] == "true"
+    assert set(raw) == set(INPUT_DEFAULTS)
+
+
+def test_config_is_frozen() -> None:
+    """Nothing downstream can change the config once parsed."""
+    config = parse()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.endpoint_name = "other"  # type: ignore[misc]
+
+
+def test_github_token_is_not_in_the_repr() -> None:
+    """Printing the config (a traceback, a debug line) never shows the token."""
+    assert "ghs_secret" not in repr(parse(github_token="ghs_secret"))
+
+
+# --- region ---------------------------------------------------------------------------------------------
+
+
+def test_region_input_wins_over_the_environment() -> None:
+    """aws-region overrides AWS_REGION and AWS_DEFAULT_REGION."""
+    env = {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-central-1"}
+    assert parse(env, aws_region="ap-south-1").region == "ap-south-1"
+
+
+def test_aws_region_wins_over_aws_default_region() -> None:
+    """Without the input, AWS_REGION comes before AWS_DEFAULT_REGION (botocore itself reads only the latter)."""
+    assert parse({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-central-1"}).region == "eu-west-1"
+
+
+def test_aws_default_region_is_the_last_resort() -> None:
+    """With only AWS_DEFAULT_REGION set, that is the region."""
+    assert parse({"AWS_DEFAULT_REGION": "eu-central-1"}).region == "eu-central-1"
+
+
+def test_no_region_anywhere_is_a_problem_of_aws_region() -> None:
+    """No input and no variable: the aws-region input is named as the fix."""
+    assert "aws-region" in problems({})
+
+
+def test_malformed_region_is_refused() -> None:
+    """A region that is not of AWS's form is refused before any client is made."""
+    assert "aws-region" in problems(aws_region="US East")
+
+
+# --- alarms and bake ------------------------------------------------------------------------------------
+
+
+def test_alarms_split_on_commas_and_newlines_and_trimmed() -> None:
+    """Alarm names may be comma- or newline-separated, with blanks around them and empty items ignored."""
+    config = parse(alarms="p99-latency, errors\n  5xx-rate ,\n\n,disk")
+    assert config.alarms == ("p99-latency", "errors", "5xx-rate", "disk")
+
+
+def test_bake_is_kept_with_alarms() -> None:
+    """With alarms, bake-seconds is what the input says."""
+    assert parse(alarms="errors", bake_seconds="120").bake_seconds == 120
+
+
+def test_bake_is_forced_to_zero_without_alarms() -> None:
+    """Without alarms there is nothing to watch, so traffic shifts at once whatever bake-seconds says."""
+    assert parse(bake_seconds="600").bake_seconds == 0
+
+
+def test_more_than_ten_alarms_is_refused() -> None:
+    """SageMaker's AutoRollbackConfiguration takes at most ten alarms."""
+    assert "alarms" in problems(alarms=",".join(f"a{i}" for i in range(11)))
+
+
+def test_duplicate_alarm_is_refused() -> None:
+    """The same alarm named twice is a mistake SageMaker would refuse later."""
+    assert "alarms" in problems(alarms="errors,errors")
+
+
+# --- booleans -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("true", True), ("True", True), ("TRUE", True), ("false", False), ("False", False), ("FALSE", False)],
+)
+def test_yaml_core_booleans_are_accepted(text: str, value: bool) -> None:
+    """The YAML 1.2 core forms (what actions-toolkit's get_boolean_input accepts) parse."""
+    config = parse(delete_previous=text, comment=text)
+    assert config.delete_previous is value and config.comment is value
+
+
+@pytest.mark.parametrize("text", ["yes", "no", "on", "off", "1", "0", "tRue", "y"])
+def test_other_boolean_spellings_are_refused(text: str) -> None:
+    """YAML 1.1 spellings like yes/on/1 are refused rather than guessed."""
+    assert set(problems(delete_previous=text, comment=text)) == {"delete-previous", "comment"}
+
+
+# --- numbers --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("bake-seconds", "3601"),
+        ("bake-seconds", "-1"),
+        ("initial-instance-count", "0"),
+        ("max-concurrent-invocations", "0"),
+        ("max-concurrent-invocations", "1001"),
+        ("deployment-timeout-minutes", "0"),
+        ("deployment-timeout-minutes", "nan"),
+        ("deployment-timeout-minutes", "inf"),
+        ("poll-interval-seconds", "0"),
+        ("initial-instance-count", "two"),
+        ("initial-instance-count", "1.5"),
+    ],
+)
+def test_numbers_out_of_range_or_malformed_are_refused(name: str, value: str) -> None:
+    """Each numeric input is checked against its range and form."""
+    assert name in problems(**{name.replace("-", "_"): value})
+
+
+def test_fractional_timeout_is_allowed_in_seconds() -> None:
+    """deployment-timeout-minutes may be fractional and is kept in seconds."""
+    assert parse(deployment_timeout_minutes="1.5").deployment_timeout_seconds == 90
+
+
+# --- environment and tags -------------------------------------------------------------------------------
+
+
+def test_environment_lines_parse_into_sorted_pairs() -> None:
+    """KEY=VALUE lines become pairs; blank and # lines are skipped; values may hold '='."""
+    config = parse(environment="# model settings\nZ_LAST=1\n\nA_FIRST = x=y \n")
+    assert config.environment == (("A_FIRST", "x=y"), ("Z_LAST", "1"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["NO_EQUALS_SIGN", "=value", "1BAD=x", "BAD-KEY=x", "A=1\nA=2", "LONG=" + "v" * 1025],
+)
+def test_bad_environment_lines_are_refused(text: str) -> None:
+    """A line without '=', a bad key, a duplicate key or an over-long value is refused."""
+    assert "environment" in problems(environment=text)
+
+
+def test_tags_parse_into_pairs() -> None:
+    """tags are KEY=VALUE lines like environment, with SageMaker's tag characters."""
+    assert parse(tags="team=ml\ncost-center = 42").tags == (("cost-center", "42"), ("team", "ml"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aws:x=1",
+        "AWS:created=1",
+        "managed-by=me",
+        "k" * 129 + "=1",
+        "k=" + "v" * 257,
+        "k=semi;colon",
+        "\n".join(f"k{i}=v" for i in range(50)),
+    ],
+)
+def test_bad_tags_are_refused(text: str) -> None:
+    """Reserved aws: keys, the action's own key, over-long keys/values, bad characters and > 49 tags are refused."""
+    assert "tags" in problems(tags=text)
+
+
+def test_forty_nine_tags_fit_beside_the_actions_own() -> None:
+    """49 user tags plus managed-by make SageMaker's limit of 50."""
+    assert len(parse(tags="\n".join(f"k{i}=v" for i in range(49))).tags) == 49
+
+
+def test_environment_with_model_name_is_refused() -> None:
+    """environment applies to a model the action creates; with model-name it would be silently ignored."""
+    assert "environment" in problems(model_name="terraform-model", environment="A=1")
+
+
+# --- names, image, ARNs, URIs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("endpoint-name", "my_endpoint"),
+        ("endpoint-name", "e" * 64),
+        ("endpoint-name", "-leading"),
+        ("variant-name", "All Traffic"),
+        ("model-name", "model.v1"),
+        ("model-name", "trailing-"),
+    ],
+)
+def test_names_outside_sagemakers_pattern_are_refused(name: str, value: str) -> None:
+    """endpoint-name, variant-name and model-name follow SageMaker's pattern and 63-character limit."""
+    assert name in problems(**{name.replace("-", "_"): value})
+
+
+def test_sixty_three_character_endpoint_name_is_accepted() -> None:
+    """63 characters is SageMaker's limit, inclusive."""
+    assert parse(endpoint_name="e" * 63).endpoint_name == "e" * 63
+
+
+def test_digest_image_is_pinned_as_given() -> None:
+    """A digest reference needs no lookup: repository and digest are split out."""
+    image = parse().image
+    assert image.digest == "sha256:" + "1" * 64
+    assert image.reference == IMAGE
+
+
+def test_ecr_tag_image_is_kept_for_resolution() -> None:
+    """An ECR tag reference parses into account, region, repository and tag for preflight to resolve."""
+    image = parse(image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/whisper:v7").image
+    assert (image.digest, image.tag) == ("", "v7")
+    assert (image.ecr_account, image.ecr_region, image.ecr_repository) == ("123456789012", "eu-west-1", "team/whisper")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "nginx:latest",
+        "nginx",
+        "ghcr.io/acme/whisper:v1",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/whisper",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/whisper@sha256:abc",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/whisper@sha256:" + "A" * 64,
+    ],
+)
+def test_images_neither_pinned_nor_ecr_tags_are_refused(value: str) -> None:
+    """A tag outside ECR, no tag at all or a malformed digest cannot say whether the image changed."""
+    assert "image" in problems(image=value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("output-path", "https://bucket.s3.amazonaws.com/out"),
+        ("output-path", "s3://Bucket/out"),
+        ("failure-path", "s3:/bucket"),
+        ("model-data-url", "bucket/model.tar.gz"),
+        ("success-topic", "arn:aws:sqs:us-east-1:123456789012:queue"),
+        ("error-topic", "arn:aws:sns:eu-west-1:123456789012:errors"),
+        ("execution-role-arn", "arn:aws:iam::123456789012:user/alice"),
+        ("instance-type", "g4dn.xlarge"),
+        ("mode", "deploy"),
+    ],
+)
+def test_malformed_uris_arns_and_enums_are_refused(name: str, value: str) -> None:
+    """S3 URIs, topic and role ARNs (topics in the endpoint's region), instance types and mode are checked."""
+    assert name in problems(**{name.replace("-", "_"): value})
+
+
+def test_missing_required_inputs_are_each_reported() -> None:
+    """Every required input left empty is named."""
+    found = problems(endpoint_name="", image="", instance_type="", output_path="")
+    assert {"endpoint-name", "image", "instance-type", "output-path"} <= set(found)
+
+
+def test_several_problems_are_reported_at_once() -> None:
+    """All bad inputs come back in one InputError, so one run shows everything to fix."""
+    found = problems(
+        endpoint_name="bad_name",
+        image="nginx:latest",
+        bake_seconds="3601",
+        mode="deploy",
+        delete_previous="yes",
+        tags="aws:x=1",
+    )
+    assert {"endpoint-name", "image", "bake-seconds", "mode", "delete-previous", "tags"} <= set(found)
+
+
+def test_problem_messages_show_the_bad_value_escaped() -> None:
+    """A bad value is echoed so the user sees it, but cannot start a workflow command."""
+    found = problems(mode="::set-output name=result::pwned\nx")
+    message = found["mode"][0]
+    assert "\n" not in message
+    assert "::set-output" not in message
