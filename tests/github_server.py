@@ -153,8 +153,13 @@ class GitHubServer:
 
     def start(self) -> None:
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="github-server", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="github-server", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        assert self._server is not None
+        # A short poll keeps stop() quick: shutdown waits for the serving loop's next poll.
+        self._server.serve_forever(poll_interval=0.02)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -298,7 +298,7 @@ def _create(issue: Issue, text: str, *, marker: str, me: _Identity, settings: Co
             ambiguous = isinstance(exc, RequestException) or (exc.status >= 500)
             if not ambiguous or attempt == 2:
                 raise
-            log.info(f"Creating the comment got no clear answer ({safe(_short(exc))}); checking whether it exists")
+            log.info(f"Creating the comment got no clear answer ({_short(exc)}); checking whether it exists")
         time.sleep(settings.backoff)
         stored = _find_own_comment(issue, marker, me)
         if stored is not None:
@@ -323,7 +323,8 @@ def _short(exc: BaseException) -> str:
         text = f"HTTP {exc.status}: {detail}" if detail else f"HTTP {exc.status}"
     else:
         text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 300 else text[:297] + "..."
+    # GitHub's messages are outside text: defused here so no caller can print one raw.
+    return safe(text if len(text) <= 300 else text[:297] + "...")
 
 
 def _explain(step: str, exc: BaseException, context: GitHubContext) -> str:
@@ -361,4 +362,5 @@ def _explain(step: str, exc: BaseException, context: GitHubContext) -> str:
         fix = f"GITHUB_EVENT_PATH ({context.event_path}) should name the event's JSON payload."
     else:
         fix = "This is a bug in sagemaker-async-deploy; the deployment's result is not affected."
-    return f"{what} {fix} The deployment's result is not affected."
+    # The URLs and paths in it come from the environment: defused like any outside text.
+    return safe(f"{what} {fix} The deployment's result is not affected.")
