@@ -438,7 +438,7 @@ class GitHubServer:
     def _body_of(self, request: Request, who: Identity) -> str:
         if not who.can_write:
             raise _Reply(403, INTEGRATION_REFUSAL)
-        payload = request.get_json(silent=True)
+        payload = request.get_json(force=True, silent=True)  # GitHub reads JSON whatever the Content-Type
         body = payload.get("body") if isinstance(payload, dict) else None
         if not isinstance(body, str):
             raise _Reply(422, 'Invalid request.\n\nNo subschema in "anyOf" matched.')
@@ -458,7 +458,7 @@ class GitHubServer:
         return body
 
     def _graphql(self, request: Request, who: Identity) -> Response:
-        payload = request.get_json(silent=True) or {}
+        payload = request.get_json(force=True, silent=True) or {}
         query = str(payload.get("query", ""))
         if re.search(r"\bviewer\s*\{", query):
             # GitHub answers viewer for installation tokens too, with the app's bot login ("name[bot]").
