@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all demo test unit lint container-test bench system-deps lock clean
+.PHONY: all demo test unit lint static container-test bench system-deps lock clean
 
 all: test
 
@@ -16,22 +16,47 @@ $(STAMP): pyproject.toml requirements/runtime.txt
 	$(PY) -m pip install -q -c requirements/runtime.txt -e '.[dev]'
 	touch $@
 
-# Debian packages: buildah runs the action image without a Docker engine.
+# Debian packages. Without a Docker engine the container tests build and run the image with buildah, and
+# ../shared/tools/make-python-base bootstraps their stand-in base image with debootstrap. shellcheck lets
+# actionlint check the workflows' shell steps. sudo only where we are not root (GitHub's runners).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-deps:
-	@if ! command -v buildah >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then \
-	  echo "installing buildah"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq buildah >/dev/null; \
+	@need=""; \
+	if ! docker info >/dev/null 2>&1; then \
+	  command -v buildah >/dev/null 2>&1 || need="$$need buildah"; \
+	  command -v debootstrap >/dev/null 2>&1 || need="$$need debootstrap"; \
+	fi; \
+	command -v shellcheck >/dev/null 2>&1 || need="$$need shellcheck"; \
+	if [ -n "$$need" ]; then \
+	  echo "installing$$need"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
 	fi
 
 demo: $(STAMP)
 	$(PY) -m sagemaker_emulator.demo
 
-lint: $(STAMP)
+lint: $(STAMP) static
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy
-	$(PY) ../shared/tools/check-contract action.yml
+	@# The contract lives beside the repository (../shared), not in it: a plain clone elsewhere has no copy.
+	@if [ -f ../shared/tools/check-contract ]; then \
+	  echo "$(PY) ../shared/tools/check-contract action.yml"; $(PY) ../shared/tools/check-contract action.yml; \
+	else echo "no ../shared/tools/check-contract beside this clone: contract check not run"; fi
+
+# Static checks of the image and the Actions metadata; every tool comes from the dev extra (PyPI wheels that
+# carry their binaries) and runs offline.
+static: $(STAMP) system-deps
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/actionlint
+	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml --persona auditor .
+
+# The image built and run as the Actions runner runs it (buildah here, docker where an engine answers).
+container-test: $(STAMP) system-deps
+	$(PY) -m pytest -m container
 
 unit: $(STAMP)
 	$(PY) -m pytest -m "not container"
