@@ -17,14 +17,15 @@ ACCOUNT_ID = "123456789012"
 FAST_TIMINGS = Timings(create=0.3, update=0.3, rollback=0.3, delete=0.2)
 
 
-def boto_client(emu: Emulator, service: str, **config: Any) -> Any:
-    """A boto3 client for ``service`` that talks to ``emu`` with dummy credentials in us-east-1.
+def boto_client(emu: Emulator | str, service: str, **config: Any) -> Any:
+    """A boto3 client for ``service`` that talks to ``emu`` (or an emulator URL) with dummy credentials in
+    us-east-1.
 
     ``config`` overrides botocore Config options (e.g. ``retries=...``, ``parameter_validation=False``).
     """
     return boto3.client(
         service,
-        endpoint_url=emu.url,
+        endpoint_url=emu if isinstance(emu, str) else emu.url,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

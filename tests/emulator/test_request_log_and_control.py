@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from sagemaker_emulator import Emulator
+from sagemaker_emulator.demo import parse_outputs
 from tests.conftest import boto_client
 
 from ._setup import in_service_endpoint, model, second_config, wait_for
@@ -85,12 +86,7 @@ def test_cli_starts_and_answers() -> None:
         url = first.removeprefix("listening on ")
         assert control(url, "GET", "health")["ok"] is True
 
-        class Url:
-            pass
-
-        emu: Any = Url()
-        emu.url = url
-        sm = boto_client(emu, "sagemaker")
+        sm = boto_client(url, "sagemaker")
         assert sm.list_endpoints()["ResponseMetadata"]["RetryAttempts"] == 1
     finally:
         process.terminate()
@@ -125,3 +121,17 @@ def test_tags_on_create_and_through_tag_operations(emulator: Emulator) -> None:
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "commit", "Value": "abc"}, {"Key": "team", "Value": "ops"}]
     sm.delete_tags(ResourceArn=arn, TagKeys=["team"])
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "commit", "Value": "abc"}]
+
+
+def test_control_api_throttle_fault(emulator: Emulator) -> None:
+    """POST /_emulator/faults with a list arms several faults, here a throttle seen by the next request."""
+    control(emulator.url, "POST", "faults", [{"fault": "throttle", "n": 1}])
+    sm = boto_client(emulator, "sagemaker")
+    assert sm.list_models()["ResponseMetadata"]["RetryAttempts"] == 1
+    assert [r.status for r in emulator.requests] == [400, 200]
+
+
+def test_demo_reads_github_output_blocks() -> None:
+    """The demo parses GITHUB_OUTPUT's heredoc blocks, including multi-line values, and plain lines."""
+    text = "result<<ghadelimiter_1\nrolled-back\nghadelimiter_1\nchanges<<EOF\na\nb\nEOF\nplain=1\n"
+    assert parse_outputs(text) == {"result": "rolled-back", "changes": "a\nb", "plain": "1"}
