@@ -34,11 +34,16 @@ def safe(text: object) -> str:
     copyable); the legacy ``##[`` form is read anywhere in a line, so it is broken wherever it stands.
     """
     rendered = str(text).replace("\r\n", "\n").replace("\r", "\\r").replace("\n", "\\n")
-    rendered = rendered.replace("##[", "#" + _BREAK + "#[")
+    rendered = _break_legacy(rendered)
     stripped = rendered.lstrip()
     if stripped.startswith("::"):
         rendered = rendered[: len(rendered) - len(stripped)] + ":" + _BREAK + stripped[1:]
     return rendered
+
+
+def _break_legacy(text: str) -> str:
+    """Break the legacy ``##[`` command form, which the runner reads anywhere in a line."""
+    return text.replace("##[", "#" + _BREAK + "#[")
 
 
 class Log:
@@ -53,12 +58,14 @@ class Log:
 
     def info(self, message: str) -> None:
         # Our messages are single lines; a stray newline in one would let the next line start a command.
+        # The runner reads "##[" anywhere in a line, so a line carrying one is made safe too: our own text
+        # never holds it, and a caller that forgot safe() on an error body must not hand over the log.
         for line in message.splitlines() or [""]:
-            self._write(line if not line.lstrip().startswith("::") else safe(line))
+            self._write(safe(line) if line.lstrip().startswith("::") or "##[" in line else line)
 
     def _annotation(self, kind: str, message: str, title: str | None) -> None:
         props = f" title={escape_property(title)}" if title else ""
-        self._write(f"::{kind}{props}::{escape_data(message)}")
+        self._write(f"::{kind}{props}::{_break_legacy(escape_data(message))}")
 
     def error(self, message: str, title: str | None = None) -> None:
         self._annotation("error", message, title)
