@@ -204,6 +204,9 @@ class Document:
                 break
             kept.append(block)
             used += cost
+        # A heading whose content was cut would announce a section that is not there.
+        while kept and kept[-1].startswith("#"):
+            kept.pop()
         return "".join(block + "\n\n" for block in kept) + note
 
 
