@@ -307,6 +307,15 @@ def test_rate_limit_is_a_warning_without_waiting(gh: GitHubServer, tmp_path: Pat
     assert gh.count("POST", COMMENTS) == 0
 
 
+def test_validation_failure_is_a_warning_pointing_to_the_summary(gh: GitHubServer, tmp_path: Path) -> None:
+    """A 422 on create is a definite refusal: one warning with GitHub's reason, no second attempt."""
+    gh.fail("POST", CREATE, 422, message="Validation Failed")
+    url, log = publish(settings_for(gh, tmp_path))
+    assert url == ""
+    assert "HTTP 422: Validation Failed" in log and "job summary" in log
+    assert gh.count("POST", COMMENTS) == 1
+
+
 def test_missing_pull_request_is_a_404_warning(gh: GitHubServer, tmp_path: Path) -> None:
     """A PR number GitHub does not know answers 404: a warning about access and GITHUB_API_URL."""
     url, log = publish(settings_for(gh, tmp_path, number=99))
