@@ -7,7 +7,7 @@ collected and reported together.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
 from .config import ROLE_ARN_RE, ActionConfig
@@ -30,7 +30,8 @@ def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
                 InputProblem(
                     "image",
                     f"could not look up '{safe(image.given)}' in ECR: {safe(aws.error_message(error))}",
-                )
+                ),
+                *_also_wrong(config, clients, instance_type=True),
             ]
         ) from error
     if digest is None:
@@ -40,10 +41,24 @@ def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
                     "image",
                     f"ECR has no image '{safe(image.given)}' (unknown repository or tag); push it first, "
                     "or pass the digest: <registry>/<repo>@sha256:<64 hex>",
-                )
+                ),
+                *_also_wrong(config, clients, instance_type=True),
             ]
         )
     return config.with_image(image.resolved(digest))
+
+
+def _also_wrong(config: ActionConfig, clients: aws.Clients, *, instance_type: bool) -> list[InputProblem]:
+    """The other remote checks, when one has already failed the run.
+
+    The caller stops at the first check that fails (image, then instance type, then the resources), yet
+    several bad inputs must all be reported in one run. Best effort: a check that cannot run here (no
+    permission, say) is left to the rerun rather than hiding the problem already found.
+    """
+    try:
+        return (_instance_type_problems(config, clients) if instance_type else []) + check_resources(config, clients)
+    except (ClientError, BotoCoreError):
+        return []
 
 
 def _regional(clients: aws.Clients, service: str, region: str) -> object:
@@ -51,7 +66,13 @@ def _regional(clients: aws.Clients, service: str, region: str) -> object:
 
 
 def check_instance_type(config: ActionConfig, clients: aws.Clients) -> list[InputProblem]:
-    """Against the instance types SageMaker's API model lists for production variants."""
+    """Against the instance types SageMaker's API model lists for production variants (and, when that
+    fails, whatever the resource checks find too)."""
+    problems = _instance_type_problems(config, clients)
+    return problems + _also_wrong(config, clients, instance_type=False) if problems else []
+
+
+def _instance_type_problems(config: ActionConfig, clients: aws.Clients) -> list[InputProblem]:
     shape = clients.sagemaker.meta.service_model.shape_for("ProductionVariantInstanceType")
     allowed = set(shape.enum or ())
     if allowed and config.instance_type not in allowed:
@@ -91,7 +112,8 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
         else:
             container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
             model_digest = image_digest(str(container.get("Image", "")))
-            if model_digest and model_digest != config.image.digest:
+            # An ECR tag that could not be resolved has no digest yet: that is reported as its own problem.
+            if model_digest and config.image.digest and model_digest != config.image.digest:
                 problems.append(
                     InputProblem(
                         "image",
