@@ -218,7 +218,9 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
                 "applies to the model the action creates; leave it empty when model-name is given",
             )
 
-    environment = _parse_pairs(bad, "environment", raw.get("environment", ""), ENV_KEY_RE, None, 1024)
+    environment = _parse_pairs(
+        bad, "environment", raw.get("environment", ""), ENV_KEY_RE, None, 1024, secret_values=True
+    )
     if len(environment) > MAX_ENVIRONMENT:
         bad("environment", f"has {len(environment)} variables; SageMaker allows at most {MAX_ENVIRONMENT}")
     if environment and model_name:
@@ -364,6 +366,8 @@ def _parse_pairs(
     key_re: re.Pattern[str],
     value_re: re.Pattern[str] | None,
     value_max: int,
+    *,
+    secret_values: bool = False,
 ) -> tuple[tuple[str, str], ...]:
     pairs: dict[str, str] = {}
     for number, line in enumerate(value.splitlines(), start=1):
@@ -373,7 +377,14 @@ def _parse_pairs(
         key, sep, val = text.partition("=")
         key, val = key.strip(), val.strip()
         if not sep or not key:
-            bad(name, f"line {number} '{safe(text[:60])}' is not KEY=VALUE")
+            if secret_values:
+                # Environment values may be secrets and a line like "API_KEY: sk-…" (a YAML habit) carries
+                # one: show only a name that is followed by more, never a bare token that may be the value.
+                start = re.match(r"([A-Za-z_][A-Za-z0-9_]{0,59})[\s:]", text)
+                shown = f" (starting {start[1]})" if start else ""
+            else:
+                shown = f" '{safe(text[:60])}'"
+            bad(name, f"line {number}{shown} is not KEY=VALUE")
         elif not key_re.match(key):
             bad(
                 name,
