@@ -199,6 +199,20 @@ def test_bad_environment_lines_are_refused(text: str) -> None:
     assert "environment" in problems(environment=text)
 
 
+@pytest.mark.parametrize(("line", "shown"), [("API_KEY: sk-live-4242", "API_KEY"), ("sk-live-4242", "")])
+def test_bad_environment_line_never_echoes_what_may_be_a_value(line: str, shown: str) -> None:
+    """A line that is not KEY=VALUE is reported by number (and key), never with what may be a secret value."""
+    message = problems(environment=f"MODE=fast\n{line}")["environment"][0]
+    assert "line 2" in message
+    assert "sk-live-4242" not in message
+    assert shown in message
+
+
+def test_bad_tag_line_is_echoed() -> None:
+    """Tags are not secret: a malformed tag line is shown so the user finds it."""
+    assert "team ml" in problems(tags="team ml")["tags"][0]
+
+
 def test_tags_parse_into_pairs() -> None:
     """tags are KEY=VALUE lines like environment, with SageMaker's tag characters."""
     assert parse(tags="team=ml\ncost-center = 42").tags == (("cost-center", "42"), ("team", "ml"))

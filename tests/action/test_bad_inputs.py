@@ -153,7 +153,7 @@ CASES = [
     Case("tags-51", {"tags": "\n".join(f"k{i}=v" for i in range(51))}, "tags", "51"),
     Case("tag-key-aws-prefix", {"tags": "aws:x=1"}, "tags", "aws:x"),
     Case("tag-value-257", {"tags": "team=" + "v" * 257}, "tags", "team"),
-    Case("env-line-without-equals", {"environment": "MODE=fast\nVERBOSE"}, "environment", "VERBOSE"),
+    Case("env-line-without-equals", {"environment": "MODE=fast\nVERBOSE"}, "environment", "line 2"),
     Case("env-bad-key", {"environment": "MY-KEY=1"}, "environment", "MY-KEY"),
     # Alarms and region.
     Case("alarms-11", {"alarms": ",".join(f"alarm-{i}" for i in range(11))}, "alarms", "11"),
