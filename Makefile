@@ -52,7 +52,7 @@ static: $(STAMP) system-deps
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/actionlint
-	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml --persona auditor .
+	$(VENV)/bin/zizmor --offline --color never --config .github/zizmor.yml --persona auditor .
 
 # The image built and run as the Actions runner runs it (buildah here, docker where an engine answers).
 container-test: $(STAMP) system-deps
@@ -63,6 +63,10 @@ unit: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(PY) -m pytest
+
+# What the action costs, measured against the emulator and printed as a table; not part of `make test`.
+bench: $(STAMP)
+	$(PY) bench/run.py
 
 lock:
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe \
