@@ -8,7 +8,6 @@ FROM ${BASE_IMAGE}
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONSAFEPATH=1 \
-    PYTHONPATH=/opt/sagemaker-async-deploy \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
@@ -18,13 +17,16 @@ ENV PYTHONUNBUFFERED=1 \
 # data for every AWS service the action does not call. The top-level files of botocore/data (endpoints,
 # partitions, retry and default configuration) stay: every client needs them. The last line fails the build
 # if the trim removed something a client of the kept services needs. actions-toolkit's wheel also installs its
-# own test suite as a top-level `tests` package, which nothing imports.
+# own test suite as a top-level `tests` package, which nothing imports. The action's package is found through
+# a .pth file rather than PYTHONPATH: the runner passes the job's environment into the container, and a
+# workflow that sets PYTHONPATH for its own code would otherwise hide the action from itself.
 COPY requirements/runtime.txt /tmp/runtime.txt
 RUN pip install --only-binary=:all: -r /tmp/runtime.txt \
  && rm /tmp/runtime.txt \
  && keep='sagemaker cloudwatch sns ecr sts application-autoscaling' \
  && site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
  && rm -rf "$site/tests" \
+ && echo /opt/sagemaker-async-deploy >"$site/sagemaker-async-deploy.pth" \
  && for dir in "$site"/botocore/data/*/ "$site"/boto3/data/*/; do \
       case " $keep " in *" $(basename "$dir") "*) ;; *) rm -rf "$dir" ;; esac; \
     done \

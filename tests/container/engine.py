@@ -133,10 +133,12 @@ class Engine:
         tmp: Path,
         event: Mapping[str, object] | None = None,
         command: list[str] | None = None,
+        workspace: Mapping[str, str] | None = None,
     ) -> RunResult:
         """Run the image as a container step: the runner's mounts, its environment and the INPUT_* variables.
 
         ``command`` replaces the entrypoint (for probing the image); by default the image's own runs.
+        ``workspace`` maps relative paths to file contents: the user's checkout the step starts in.
         """
         guid = uuid.uuid4()
         dirs = {name: tmp / name for name in ("workspace", "file_commands", "workflow", "home", "runner_temp")}
@@ -146,6 +148,10 @@ class Engine:
         (dirs["file_commands"] / output_name).touch()
         (dirs["file_commands"] / summary_name).touch()
         (dirs["workflow"] / "event.json").write_text(json.dumps(event or {}))
+        for relative, content in (workspace or {}).items():
+            path = dirs["workspace"] / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
 
         step_env = {
             "HOME": "/github/home",

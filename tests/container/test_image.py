@@ -90,6 +90,22 @@ def test_image_holds_the_action_but_not_the_emulator_or_tests(engine: Engine, tm
     assert run.returncode == 0, explain(run)
 
 
+def test_users_checkout_and_pythonpath_cannot_shadow_the_action(engine: Engine, tmp_path: Path) -> None:
+    """Modules in the user's workspace and a PYTHONPATH from the job's env do not replace the action's imports."""
+    shadow = "raise SystemExit('imported from the workspace')\n"
+    workspace = {"boto3.py": shadow, "sagemaker_async_deploy/__init__.py": shadow, "src/github.py": shadow}
+    probe = "import boto3, github, sagemaker_async_deploy.main as m; print(m.__file__)"
+    run = engine.run_action(
+        {},
+        {"PYTHONPATH": "/github/workspace/lib"},
+        tmp_path,
+        command=["python", "-c", probe],
+        workspace=workspace,
+    )
+    assert run.returncode == 0, explain(run)
+    assert run.stdout.strip().startswith("/opt/sagemaker-async-deploy/"), explain(run)
+
+
 def test_first_deploy_creates_the_endpoint(engine: Engine, emu: Emulator, tmp_path: Path) -> None:
     """A first deploy creates the endpoint, exits 0 and reports it in outputs and the summary."""
     run = deploy(engine, emu, tmp_path, "first")
