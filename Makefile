@@ -64,6 +64,10 @@ unit: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(PY) -m pytest
 
+# What the action costs, measured against the emulator and printed as a table; not part of `make test`.
+bench: $(STAMP)
+	$(PY) bench/run.py
+
 lock:
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe \
 	  --no-emit-index-url --no-emit-find-links \
