@@ -249,16 +249,19 @@ def plan(current: ServingState | None, desired: DesiredConfig) -> Plan:
         compare("execution-role-arn", current.model_role, desired.role)
         compare("model-data-url", current.model_data_url, desired.model_data_url)
         if current.model_environment != desired.environment:
-            changes.append(Change("environment", _show_env(current.model_environment), _show_env(desired.environment)))
+            changes.append(_environment_change(current.model_environment, desired.environment))
 
     if not changes:
         return Plan("unchanged", (), desired, current)
     # Alarms and bake govern how a rollout is watched, not what serves: they never start a rollout on their
     # own, but when one happens they are part of it and shown.
-    if current.alarms is not None and current.alarms != desired.alarms:
-        changes.append(Change("alarms", ", ".join(current.alarms), ", ".join(desired.alarms)))
-    if current.bake_seconds is not None and current.bake_seconds != desired.bake_seconds:
-        changes.append(Change("bake-seconds", str(current.bake_seconds), str(desired.bake_seconds)))
+    # An endpoint never updated has no LastDeploymentConfig: no alarms watched it, no bake.
+    serving_alarms = current.alarms or ()
+    if serving_alarms != desired.alarms:
+        changes.append(Change("alarms", ", ".join(serving_alarms), ", ".join(desired.alarms)))
+    serving_bake = current.bake_seconds if current.bake_seconds is not None else (0 if desired.alarms else None)
+    if serving_bake is not None and serving_bake != desired.bake_seconds:
+        changes.append(Change("bake-seconds", str(serving_bake), str(desired.bake_seconds)))
     return Plan("update", tuple(changes), desired, current)
 
 
@@ -279,7 +282,7 @@ def _creation_changes(desired: DesiredConfig) -> tuple[Change, ...]:
         fields += [("execution-role-arn", desired.role), ("model-data-url", desired.model_data_url)]
     changes = [Change(name, "", _show(value)) for name, value in fields if _show(value)]
     if desired.environment and not desired.existing_model:
-        changes.append(Change("environment", "", _show_env(desired.environment)))
+        changes.append(_environment_change((), desired.environment))
     return tuple(changes)
 
 
@@ -287,6 +290,10 @@ def _show(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _show_env(environment: tuple[tuple[str, str], ...]) -> str:
-    """Environment variables by name with a short hash of each value: values may be secrets."""
-    return ", ".join(f"{k}=#{hashlib.sha256(v.encode()).hexdigest()[:8]}" for k, v in environment)
+def _environment_change(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...]) -> Change:
+    """Environment variables by name only: values may be secrets, and even a hash of a short secret can be
+    reversed. A variable whose value changed is marked on the "to" side."""
+    old, new = dict(before), dict(after)
+    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+    shown = ", ".join(f"{k} (new value)" if k in changed else k for k in sorted(new))
+    return Change("environment", ", ".join(sorted(old)), shown)

@@ -440,7 +440,7 @@ class Rollout:
         endpoint = self.config.endpoint_name
         prefix = name_prefix(endpoint)
         for name in aws.list_endpoint_config_names(self.sm, prefix):
-            if name not in keep_configs and is_derived_name(endpoint, name):
+            if name not in keep_configs and is_derived_name(endpoint, name) and self._config_created_by_us(name):
                 self._delete_config(name)
         if self.config.model_name:
             return
@@ -453,6 +453,12 @@ class Rollout:
         if model is None:
             return False
         return aws.list_tags(self.sm, str(model["ModelArn"])).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
+
+    def _config_created_by_us(self, config_name: str) -> bool:
+        config = aws.describe_endpoint_config(self.sm, config_name)
+        if config is None:
+            return False
+        return aws.list_tags(self.sm, str(config["EndpointConfigArn"])).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
 
     def _delete_config(self, name: str) -> None:
         try:
