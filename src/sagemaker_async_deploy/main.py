@@ -102,14 +102,10 @@ def _finish(config: ActionConfig, outcome: RolloutOutcome, log: Log, output_path
 def _comment(config: ActionConfig, outcome: RolloutOutcome, log: Log) -> str:
     if not config.comment:
         return ""
-    try:
-        from .comment import CommentSettings, publish_comment
-    except ImportError:  # the comment module is optional until it lands
-        return ""
-    body = report.comment_body(outcome, config) if hasattr(report, "comment_body") else report.summary(outcome, config)
-    return publish_comment(
-        CommentSettings(token=config.github_token, context=config.github), config.endpoint_name, body, log
-    )
+    from .comment import CommentSettings, publish_comment  # PyGithub only when a comment will be written
+
+    settings = CommentSettings(token=config.github_token, context=config.github)
+    return publish_comment(settings, config.endpoint_name, report.comment_body(outcome, config), log)
 
 
 def _die_inputs(
@@ -122,13 +118,13 @@ def _die_inputs(
 ) -> int:
     for problem in error.problems:
         log.error(f"{problem.input}: {problem.message}", title=f"Invalid input {problem.input}")
-    message = "Invalid input; nothing was changed.\n\n" + "\n".join(
-        f"- `{p.input}`: {p.message}" for p in error.problems
-    )
     outcome = outcome or RolloutOutcome(result="failed")
     outcome.result = "failed"
     report.write_outputs(output_path, report.outputs(outcome))
-    report.append_summary(summary_path, report.failure_summary(message, endpoint_name))
+    summary = report.failure_summary(
+        "Invalid input; nothing was changed.", endpoint_name, outcome=outcome, problems=error.problems
+    )
+    report.append_summary(summary_path, summary)
     return EXIT_FAILED
 
 
@@ -145,7 +141,8 @@ def _die(
     outcome.message = message
     log.error(message, title=f"SageMaker endpoint {config.endpoint_name}")
     report.write_outputs(output_path, report.outputs(outcome))
-    report.append_summary(summary_path, report.failure_summary(message, config.endpoint_name))
+    summary = report.failure_summary(message, config.endpoint_name, outcome=outcome, config=config)
+    report.append_summary(summary_path, summary)
     return EXIT_FAILED
 
 
