@@ -37,12 +37,14 @@ class Faults:
         self._updates: list[UpdateFault] = []
         self._creates: list[CreateFault] = []
         self._throttle = 0
+        self._expire_after: int | None = None
 
     def clear(self) -> None:
         with self._lock:
             self._updates.clear()
             self._creates.clear()
             self._throttle = 0
+            self._expire_after = None
 
     def rollback_next_update(self, endpoint_name: str | None = None) -> None:
         """The next UpdateEndpoint goes Updating -> RollingBack -> InService on the OLD config, no
@@ -81,6 +83,14 @@ class Faults:
         with self._lock:
             self._throttle = n
 
+    def expire_credentials(self, after_requests: int = 0) -> None:
+        """After ``after_requests`` more SageMaker requests the caller's session token has expired: every
+        further request answers HTTP 400 ExpiredTokenException, as an OIDC session does after an hour."""
+        if after_requests < 0:
+            raise ValueError("after_requests must not be negative")
+        with self._lock:
+            self._expire_after = after_requests
+
     def busy(self, endpoint_name: str, seconds: float, region: str | None = None) -> None:
         """The endpoint is Updating for ``seconds`` because of someone else's update of the same config."""
         self._backend.make_busy(endpoint_name, seconds, region)
@@ -90,6 +100,15 @@ class Faults:
         self._backend.scale_to_zero(endpoint_name, region)
 
     # Consumption, used by the backend and the server.
+
+    def take_expired(self) -> bool:
+        with self._lock:
+            if self._expire_after is None:
+                return False
+            if self._expire_after > 0:
+                self._expire_after -= 1
+                return False
+            return True
 
     def take_throttle(self) -> bool:
         with self._lock:

@@ -159,6 +159,8 @@ class SageMakerBackend:
 
     def handle(self, operation: str, region: str, params: JSON) -> JSON:
         """Answer one request; raises ApiError for anything the service would refuse."""
+        if self.faults.take_expired():
+            raise ApiError("ExpiredTokenException", "The security token included in the request is expired")
         if self.faults.take_throttle():
             raise ApiError("ThrottlingException", "Rate exceeded")
         handler = self._handlers.get(operation)

@@ -304,6 +304,7 @@ FAULT_NAMES = (
     "update_rollback_failed_next",
     "fail_next_create",
     "throttle",
+    "expire_credentials",
     "busy",
     "scale_to_zero",
 )

@@ -282,3 +282,17 @@ def test_timeout_deletes_nothing_and_says_so(tmp_path: Path) -> None:
         assert any("Timed out" in line and "nothing was deleted" in line for line in run.errors())
         assert not [op for op in deployer.writes() if op.startswith("Delete")]
         assert deployer.endpoint()["EndpointStatus"] == "Updating"
+
+
+def test_credentials_expiring_during_the_wait_are_reported_clearly(deployer: Deployer) -> None:
+    """An OIDC session that expires mid-wait fails the run with advice, deleting nothing."""
+    deployer.run()
+    # Three reads, four calls for the model and config, UpdateEndpoint, one poll: the next poll is refused.
+    deployer.emu.faults.expire_credentials(after_requests=9)
+    run = deployer.run({"image": digest_image(2)})
+    deployer.emu.faults.clear()
+    assert "UpdateEndpoint" in deployer.writes()
+    assert run.exit_code != 0
+    assert run.result == "failed"
+    assert any("credentials expired" in line and "role-duration-seconds" in line for line in run.errors())
+    assert not [op for op in deployer.writes() if op.startswith("Delete")]

@@ -110,6 +110,17 @@ def test_throttle_is_retried_by_standard_mode(emulator: Emulator) -> None:
     assert response["ResponseMetadata"]["RetryAttempts"] == 1
 
 
+def test_expired_credentials_refuse_every_later_request(emulator: Emulator) -> None:
+    """expire_credentials(n): after n more requests every SageMaker call answers ExpiredTokenException."""
+    sm = boto_client(emulator, "sagemaker")
+    emulator.faults.expire_credentials(after_requests=1)
+    assert sm.list_endpoints()["Endpoints"] == []
+    for _ in range(2):
+        with pytest.raises(ClientError) as caught:
+            sm.list_endpoints()
+        assert caught.value.response["Error"]["Code"] == "ExpiredTokenException"
+
+
 def test_busy_endpoint_rejects_updates_then_recovers_on_same_config(emulator: Emulator) -> None:
     """busy(): Updating for N seconds (same config afterwards); UpdateEndpoint meanwhile is refused."""
     sm = boto_client(emulator, "sagemaker")
