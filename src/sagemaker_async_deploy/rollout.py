@@ -115,7 +115,7 @@ class Rollout:
         cfg = self.config
         for _ in range(MAX_REPLANS):
             endpoint = aws.describe_endpoint(self.sm, cfg.endpoint_name)
-            adopted_from = ""
+            adopted_from, before_wait = "", endpoint
             if endpoint is not None and endpoint.get("EndpointStatus") in TRANSITIONAL:
                 adopted_from = str(endpoint.get("EndpointConfigName", ""))
                 pending = str((endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", ""))
@@ -148,9 +148,12 @@ class Rollout:
                     # An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished
                     # while we waited. Finish its work: clean up what it replaced.
                     self.log.info(f"Completed the rollout an earlier run started from {safe(adopted_from)}.")
+                    previous = self._current(before_wait)  # what served when this run started
+                    self.outcome.before = previous
                     self.outcome.result = "updated"
                     self.outcome.message = "completed the rollout an earlier run started"
-                    self._cleanup_after_success(previous_config=adopted_from, previous_model="", the_plan=the_plan)
+                    previous_model = previous.model_name if previous else ""
+                    self._cleanup_after_success(adopted_from, previous_model, the_plan)
                     return
                 self.outcome.result = "unchanged"
                 return

@@ -44,6 +44,8 @@ def test_rerun_after_a_crash_converges_without_orphans(
     endpoint = deployer.endpoint()
     assert endpoint["EndpointStatus"] == "InService"
     assert rerun.outputs["image"] == digest_image(2)
+    assert rerun.outputs["previous-image"] == digest_image(1)
+    assert rerun.outputs["previous-endpoint-config-name"] == first.outputs["endpoint-config-name"]
     assert deployer.configs() == {endpoint["EndpointConfigName"]}
     assert deployer.models() == {rerun.outputs["model-name"]}
     assert not any("already existing" in line for line in rerun.lines)
