@@ -172,10 +172,11 @@ def update(tmp: Path) -> list[Row]:
             run = finish(start_action(env), env, timeout=duration + 120)
             exited = time.time()
             assert run.result == "updated", run.stdout + run.stderr
+            records = emu.requests  # the action's calls only: the bench's own DescribeEndpoint comes next
             in_service = boto_client(emu, "sagemaker").describe_endpoint(EndpointName=ENDPOINT)["LastModifiedTime"]
             lags.append(exited - in_service.timestamp())
-            started = next(r.time for r in emu.requests if r.operation == "UpdateEndpoint")
-            polls = [r.time for r in emu.requests if r.operation == "DescribeEndpoint" and r.time >= started]
+            started = next(r.time for r in records if r.operation == "UpdateEndpoint")
+            polls = [r.time for r in records if r.operation == "DescribeEndpoint" and r.time >= started]
             waited = polls[-1] - started
             rates.append((len(polls) - 1) / waited * 60)
             gaps.append(min(b - a for a, b in itertools.pairwise(polls)))
