@@ -53,7 +53,7 @@ def main(environ: Mapping[str, str] | None = None, log: Log | None = None) -> in
         )
         outcome = rollout.run()
     except InputError as error:
-        return _die_inputs(error, log, output_path, summary_path, config.endpoint_name, so_far())
+        return _die_inputs(error, log, output_path, summary_path, config.endpoint_name, so_far(), config)
     except (DeployError, PlanError) as error:
         return _die(str(error), log, config, output_path, summary_path, so_far())
     except NoCredentialsError:
@@ -115,12 +115,16 @@ def _die_inputs(
     summary_path: str,
     endpoint_name: str,
     outcome: RolloutOutcome | None = None,
+    config: ActionConfig | None = None,
 ) -> int:
     for problem in error.problems:
         log.error(f"{problem.input}: {problem.message}", title=f"Invalid input {problem.input}")
     outcome = outcome or RolloutOutcome(result="failed")
     outcome.result = "failed"
-    report.write_outputs(output_path, report.outputs(outcome))
+    outcome.message = "Invalid input; nothing was changed: " + "; ".join(p.input for p in error.problems)
+    # Inputs that parsed but name things AWS does not have: the PR still hears why nothing was deployed.
+    comment_url = _comment(config, outcome, log) if config is not None else ""
+    report.write_outputs(output_path, report.outputs(outcome, comment_url))
     summary = report.failure_summary(
         "Invalid input; nothing was changed.", endpoint_name, outcome=outcome, problems=error.problems
     )
@@ -140,7 +144,8 @@ def _die(
     outcome.result = "failed"
     outcome.message = message
     log.error(message, title=f"SageMaker endpoint {config.endpoint_name}")
-    report.write_outputs(output_path, report.outputs(outcome))
+    comment_url = _comment(config, outcome, log)  # the PR must not keep showing the previous run's story
+    report.write_outputs(output_path, report.outputs(outcome, comment_url))
     summary = report.failure_summary(message, config.endpoint_name, outcome=outcome, config=config)
     report.append_summary(summary_path, summary)
     return EXIT_FAILED

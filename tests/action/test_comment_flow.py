@@ -113,3 +113,25 @@ def test_comment_false_never_calls_github(emulator: Emulator, github: GitHubServ
     run = _run(emulator, github, tmp_path, {"comment": "false"}, event_name="pull_request", event=_pull_event(5))
     assert run.exit_code == 0
     assert github.calls == []
+
+
+def test_a_run_that_stops_early_still_updates_the_comment(
+    emulator: Emulator, github: GitHubServer, tmp_path: Path
+) -> None:
+    """A timeout or a missing alarm rewrites the comment, so the PR never shows the previous run as current."""
+    github.add_pull(REPO, 4, head_sha=SHA)
+    event = _pull_event(4)
+    _run(emulator, github, tmp_path / "1", {}, event_name="pull_request", event=event)
+    run = _run(
+        emulator,
+        github,
+        tmp_path / "2",
+        {"image": digest_image(2), "alarms": "no-such-alarm"},
+        event_name="pull_request",
+        event=event,
+    )
+    assert run.exit_code != 0
+    [comment] = github.comments(REPO, 4)
+    assert "failed" in comment["body"].lower()
+    assert "alarms" in comment["body"]
+    assert run.outputs["comment-url"] == comment["html_url"]
