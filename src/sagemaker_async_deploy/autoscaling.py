@@ -1,8 +1,9 @@
 """Application Auto Scaling around an instance-type change.
 
-SageMaker refuses to change the instance type of a variant that is a scalable target. The target and its
-policies are recorded, the target deregistered for the update, and both put back afterwards — after a
-rollback or failure too, so the endpoint keeps scaling whatever the verdict.
+SageMaker refuses to change the instance type of a variant that is a scalable target. The target, its
+policies and its scheduled actions are recorded (deregistering a target deletes all of them), the target
+deregistered for the update, and everything put back afterwards — after a rollback or failure too, so the
+endpoint keeps scaling whatever the verdict.
 """
 
 from __future__ import annotations
@@ -23,6 +24,17 @@ _TARGET_KEYS = (
     "MaxCapacity",
     "SuspendedState",
 )
+_SCHEDULE_KEYS = (
+    "ServiceNamespace",
+    "ScheduledActionName",
+    "ResourceId",
+    "ScalableDimension",
+    "Schedule",
+    "Timezone",
+    "StartTime",
+    "EndTime",
+    "ScalableTargetAction",
+)
 _POLICY_KEYS = (
     "PolicyName",
     "ServiceNamespace",
@@ -39,6 +51,7 @@ class SavedScaling:
     resource_id: str
     target: aws.Json
     policies: tuple[aws.Json, ...]
+    scheduled_actions: tuple[aws.Json, ...] = ()
 
 
 def resource_id(endpoint_name: str, variant_name: str) -> str:
@@ -53,10 +66,12 @@ def suspend_scaling(clients: aws.Clients, log: Log, endpoint_name: str, variant_
     if target is None:
         return None
     policies = aws.describe_scaling_policies(autoscaling, rid)
+    scheduled = aws.describe_scheduled_actions(autoscaling, rid)
     saved = SavedScaling(
         resource_id=rid,
         target={k: target[k] for k in _TARGET_KEYS if k in target},
         policies=tuple({k: p[k] for k in _POLICY_KEYS if k in p} for p in policies),
+        scheduled_actions=tuple({k: a[k] for k in _SCHEDULE_KEYS if k in a} for a in scheduled),
     )
     log.info(
         f"The variant is an Application Auto Scaling target ({target.get('MinCapacity')}–"
@@ -73,6 +88,8 @@ def restore_scaling(clients: aws.Clients, log: Log, saved: SavedScaling) -> None
         aws.register_scalable_target(autoscaling, saved.target)
         for policy in saved.policies:
             aws.put_scaling_policy(autoscaling, policy)
+        for action in saved.scheduled_actions:
+            aws.put_scheduled_action(autoscaling, action)
     except ClientError as error:
         log.warning(
             f"Could not restore autoscaling on {saved.resource_id}: {aws.error_message(error)}. "
@@ -80,4 +97,7 @@ def restore_scaling(clients: aws.Clients, log: Log, saved: SavedScaling) -> None
             "instances) and its policies."
         )
         return
-    log.info(f"Restored autoscaling on {safe(saved.resource_id)} and {len(saved.policies)} policies.")
+    log.info(
+        f"Restored autoscaling on {safe(saved.resource_id)}: {len(saved.policies)} scaling policies, "
+        f"{len(saved.scheduled_actions)} scheduled actions."
+    )

@@ -197,6 +197,19 @@ def describe_scaling_policies(autoscaling: Any, resource_id: str) -> list[Json]:
     return policies
 
 
+def describe_scheduled_actions(autoscaling: Any, resource_id: str) -> list[Json]:
+    actions: list[Json] = []
+    for page in autoscaling.get_paginator("describe_scheduled_actions").paginate(
+        ServiceNamespace="sagemaker", ResourceId=resource_id
+    ):
+        actions += page.get("ScheduledActions", [])
+    return actions
+
+
+def put_scheduled_action(autoscaling: Any, request: Json) -> None:
+    autoscaling.put_scheduled_action(**request)
+
+
 def deregister_scalable_target(autoscaling: Any, resource_id: str) -> None:
     autoscaling.deregister_scalable_target(
         ServiceNamespace="sagemaker",

@@ -419,6 +419,20 @@ class Rollout:
         )
 
     def _cleanup_after_success(self, previous_config: str, previous_model: str, the_plan: Plan) -> None:
+        try:
+            self._remove_replaced(previous_config, previous_model, the_plan)
+        except ClientError as error:
+            self._cleanup_failed(error)
+
+    def _cleanup_failed(self, error: ClientError) -> None:
+        """The verdict stands; what could not be removed is only left over, and the next deploy sweeps it."""
+        self.log.warning(
+            f"Cleanup stopped: {safe(aws.error_code(error))}: {safe(aws.error_message(error))}. "
+            "Nothing that serves was touched; the next deploy removes what is left over."
+        )
+        self.outcome.kept.append("left over after a failed cleanup: see the warning")
+
+    def _remove_replaced(self, previous_config: str, previous_model: str, the_plan: Plan) -> None:
         desired = the_plan.desired
         new_config, new_model = desired.config_name, desired.model_name
         if not self.config.delete_previous:
@@ -432,6 +446,12 @@ class Rollout:
 
     def _cleanup_unused_new(self, previous: ServingState, new_config: str, new_model: str) -> None:
         """After a rollback: the new config and model serve nothing; the old ones serve and are kept."""
+        try:
+            self._remove_unused_new(previous, new_config, new_model)
+        except ClientError as error:
+            self._cleanup_failed(error)
+
+    def _remove_unused_new(self, previous: ServingState, new_config: str, new_model: str) -> None:
         if new_config != previous.config_name:
             self._delete_config(new_config)
         if new_model != previous.model_name and not self.config.model_name and self._created_by_us(new_model):
@@ -453,15 +473,19 @@ class Rollout:
 
     def _created_by_us(self, model_name: str) -> bool:
         model = aws.describe_model(self.sm, model_name)
-        if model is None:
-            return False
-        return aws.list_tags(self.sm, str(model["ModelArn"])).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
+        return model is not None and self._tagged_ours(str(model["ModelArn"]))
 
     def _config_created_by_us(self, config_name: str) -> bool:
         config = aws.describe_endpoint_config(self.sm, config_name)
-        if config is None:
-            return False
-        return aws.list_tags(self.sm, str(config["EndpointConfigArn"])).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
+        return config is not None and self._tagged_ours(str(config["EndpointConfigArn"]))
+
+    def _tagged_ours(self, arn: str) -> bool:
+        try:
+            return aws.list_tags(self.sm, arn).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
+        except ClientError as error:
+            if aws.is_not_found(error):  # deleted in the meantime (a concurrent run's cleanup)
+                return False
+            raise
 
     def _delete_config(self, name: str) -> None:
         try:

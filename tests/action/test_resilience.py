@@ -17,6 +17,7 @@ from .test_scenarios import Deployer
 
 RESOURCE = "endpoint/whisper/variant/AllTraffic"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SCALING = ([(0, 4)], ["backlog"], [("nightly-zero", "cron(0 22 * * ? *)")])
 
 
 @pytest.fixture
@@ -76,15 +77,25 @@ def _register_autoscaling(emu: Emulator) -> Any:
             },
         },
     )
+    autoscaling.put_scheduled_action(
+        ServiceNamespace="sagemaker",
+        ScheduledActionName="nightly-zero",
+        ResourceId=RESOURCE,
+        ScalableDimension=DIMENSION,
+        Schedule="cron(0 22 * * ? *)",
+        ScalableTargetAction={"MinCapacity": 0, "MaxCapacity": 0},
+    )
     return autoscaling
 
 
-def _scaling(autoscaling: Any) -> tuple[list[tuple[int, int]], list[str]]:
+def _scaling(autoscaling: Any) -> tuple[list[tuple[int, int]], list[str], list[tuple[str, str]]]:
     targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[RESOURCE])
     policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=RESOURCE)
+    scheduled = autoscaling.describe_scheduled_actions(ServiceNamespace="sagemaker", ResourceId=RESOURCE)
     return (
         [(t["MinCapacity"], t["MaxCapacity"]) for t in targets["ScalableTargets"]],
         [p["PolicyName"] for p in policies["ScalingPolicies"]],
+        [(a["ScheduledActionName"], a["Schedule"]) for a in scheduled["ScheduledActions"]],
     )
 
 
@@ -98,7 +109,7 @@ def test_instance_type_change_on_an_autoscaled_variant_restores_scaling(emulator
     assert run.result == "updated"
     ops = emulator.operations()
     assert ops.index("DeregisterScalableTarget") < ops.index("UpdateEndpoint") < ops.index("RegisterScalableTarget")
-    assert _scaling(autoscaling) == ([(0, 4)], ["backlog"])
+    assert _scaling(autoscaling) == SCALING
 
 
 def test_autoscaling_is_restored_after_a_rollback(emulator: Emulator, tmp_path: Path) -> None:
@@ -109,7 +120,7 @@ def test_autoscaling_is_restored_after_a_rollback(emulator: Emulator, tmp_path: 
     emulator.faults.rollback_next_update()
     run = deployer.run({"instance-type": "ml.g5.xlarge"})
     assert run.result == "rolled-back"
-    assert _scaling(autoscaling) == ([(0, 4)], ["backlog"])
+    assert _scaling(autoscaling) == SCALING
 
 
 def test_image_update_keeps_autoscaling_untouched(emulator: Emulator, tmp_path: Path) -> None:
@@ -120,7 +131,7 @@ def test_image_update_keeps_autoscaling_untouched(emulator: Emulator, tmp_path: 
     run = deployer.run({"image": digest_image(2)})
     assert run.result == "updated"
     assert "DeregisterScalableTarget" not in emulator.operations()
-    assert _scaling(autoscaling) == ([(0, 4)], ["backlog"])
+    assert _scaling(autoscaling) == SCALING
 
 
 def test_two_concurrent_runs_end_consistent(slow_emulator: Emulator, tmp_path: Path) -> None:
