@@ -18,7 +18,7 @@ from sagemaker_emulator import Emulator, RequestRecord
 from .action.test_resilience import _register_autoscaling
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
-from .conftest import ACCOUNT_ID, REGION, boto_client
+from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -138,33 +138,10 @@ def _policy_actions(policy: dict[str, Any]) -> set[str]:
 
 def _seed_preflight_resources(emu: Emulator) -> tuple[str, str, str]:
     """A rollback alarm, two SNS topics and an ECR tag; returns the topics' ARNs and the tag image reference."""
-    boto_client(emu, "cloudwatch").put_metric_alarm(
-        AlarmName="whisper-5xx",
-        MetricName="Invocation5XXErrors",
-        Namespace="AWS/SageMaker",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
-    sns = boto_client(emu, "sns")
-    success = sns.create_topic(Name="whisper-done")["TopicArn"]
-    error = sns.create_topic(Name="whisper-failed")["TopicArn"]
-    ecr = boto_client(emu, "ecr")
-    ecr.create_repository(repositoryName="whisper")
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1,
-            "digest": "sha256:" + "d" * 64,
-        },
-        "layers": [],
-    }
-    ecr.put_image(repositoryName="whisper", imageManifest=json.dumps(manifest), imageTag="v2")
-    return success, error, f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/whisper:v2"
+    seed_alarm(emu, "whisper-5xx")
+    success, error = seed_topic(emu, "whisper-done"), seed_topic(emu, "whisper-failed")
+    seed_ecr_image(emu, "whisper", "v2")
+    return success, error, f"{ECR_REGISTRY}/whisper:v2"
 
 
 class _Recorder:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,48 +12,23 @@ from sagemaker_emulator import Emulator
 
 from ..action_runner import REPO, ActionRun, digest_image, run_action
 from ..conftest import ACCOUNT_ID, REGION, boto_client
+from ..seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
 
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:inference-done"
 ALARM = "whisper-p99-latency"
-ECR_REGISTRY = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com"
 
 Seed = Callable[[Emulator], None]
 
 
 def seed_alarm_and_topic(emu: Emulator) -> None:
     """One alarm and one topic that exist, so a case can name one that does not beside them."""
-    boto_client(emu, "sns").create_topic(Name="inference-done")
-    boto_client(emu, "cloudwatch").put_metric_alarm(
-        AlarmName=ALARM,
-        MetricName="ModelLatency",
-        Namespace="AWS/SageMaker",
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1000.0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    seed_topic(emu, "inference-done")
+    seed_alarm(emu, ALARM)
 
 
 def seed_ecr(emu: Emulator) -> str:
     """An ECR repository ``whisper`` holding tag v1; returns that image's digest."""
-    ecr = boto_client(emu, "ecr")
-    ecr.create_repository(repositoryName="whisper")
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1,
-                "digest": "sha256:" + "c" * 64,
-            },
-            "layers": [],
-        }
-    )
-    ecr.put_image(repositoryName="whisper", imageManifest=manifest, imageTag="v1")
-    described = ecr.describe_images(repositoryName="whisper", imageIds=[{"imageTag": "v1"}])
-    return str(described["imageDetails"][0]["imageDigest"])
+    return seed_ecr_image(emu, "whisper", "v1")
 
 
 def seed_serving_endpoint(variant: str = "AllTraffic", asynchronous: bool = True) -> Seed:

@@ -13,6 +13,7 @@ from sagemaker_emulator import Emulator, Timings
 
 from ..action_runner import ROLE, ActionRun, digest_image, run_action
 from ..conftest import boto_client
+from ..seed import seed_alarm
 
 SAGEMAKER_READS = ("DescribeEndpoint", "DescribeEndpointConfig", "DescribeModel")
 
@@ -106,18 +107,8 @@ def test_new_image_updates_blue_green_and_deletes_the_replaced_config(deployer: 
 
 def test_update_sends_alarms_and_bake_for_auto_rollback(deployer: Deployer) -> None:
     """Alarms become the AutoRollbackConfiguration and bake-seconds the blue/green wait interval."""
-    cloudwatch = boto_client(deployer.emu, "cloudwatch")
     for name in ("whisper-5xx", "whisper-latency"):
-        cloudwatch.put_metric_alarm(
-            AlarmName=name,
-            MetricName="Invocation5XXErrors",
-            Namespace="AWS/SageMaker",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-        )
+        seed_alarm(deployer.emu, name)
     deployer.run()
     run = deployer.run({"image": digest_image(2), "alarms": "whisper-5xx,\nwhisper-latency", "bake-seconds": "600"})
     assert run.result == "updated", run.stdout

@@ -1,0 +1,54 @@
+"""Seeding the emulator's other AWS services (moto) with what the action's inputs name: alarms, topics, ECR
+images. Shared by the tests so each names only what differs."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+
+from sagemaker_emulator import Emulator
+
+from .conftest import ACCOUNT_ID, REGION, boto_client
+
+ECR_REGISTRY = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com"
+
+
+def seed_alarm(emu: Emulator, name: str) -> None:
+    """A CloudWatch metric alarm on an endpoint metric, as an auto-rollback alarm would be."""
+    boto_client(emu, "cloudwatch").put_metric_alarm(
+        AlarmName=name,
+        MetricName="Invocation5XXErrors",
+        Namespace="AWS/SageMaker",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+
+
+def seed_topic(emu: Emulator, name: str) -> str:
+    """An SNS topic; returns its ARN."""
+    return str(boto_client(emu, "sns").create_topic(Name=name)["TopicArn"])
+
+
+def seed_ecr_image(emu: Emulator, repository: str, tag: str) -> str:
+    """An image pushed to ECR under ``repository:tag``; returns its digest.
+
+    moto derives a digest from the manifest's layers, so each tag gets a layer of its own: images pushed with
+    no layers would all share one digest and look unchanged.
+    """
+    ecr = boto_client(emu, "ecr")
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=repository)
+    layer = "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": layer},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}],
+    }
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    described = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    return str(described["imageDetails"][0]["imageDigest"])
