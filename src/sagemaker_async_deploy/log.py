@@ -9,10 +9,11 @@ line we started, and command prefixes are broken with a word joiner a reader doe
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+MASK_MIN_LENGTH = 6
 _BREAK = "\u2060"  # WORD JOINER: invisible, but "::" and "##[" no longer match
 
 
@@ -79,6 +80,14 @@ class Log:
     def mask(self, value: str) -> None:
         if value:
             self._write(f"::add-mask::{escape_data(value)}")
+
+    def mask_values(self, values: Iterable[str]) -> None:
+        """Mask values that may be secrets (a model's environment: AWS validation errors echo values back).
+        Values shorter than MASK_MIN_LENGTH stay visible: masking '1' or 'true' would blank them log-wide."""
+        for value in values:
+            # A value holding the legacy "##[" prefix would put it on the mask's own line; no real secret does.
+            if len(value) >= MASK_MIN_LENGTH and "##[" not in value:
+                self.mask(value)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

@@ -34,6 +34,7 @@ def main(environ: Mapping[str, str] | None = None, log: Log | None = None) -> in
         config = parse_config(raw, environ)
     except InputError as error:
         return _die_inputs(error, log, output_path, summary_path, raw.get("endpoint-name", ""))
+    log.mask_values(value for _, value in config.environment)
 
     clients = aws.Clients(config.region)
     rollout: Rollout | None = None

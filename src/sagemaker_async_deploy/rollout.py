@@ -180,7 +180,9 @@ class Rollout:
                 f"Delete it (aws sagemaker delete-endpoint --endpoint-name {self.config.endpoint_name}) "
                 "and run again to create it anew."
             )
-        return serving_state(self.sm, endpoint, self.config.variant_name, need_model=self.config.creates_model)
+        state = serving_state(self.sm, endpoint, self.config.variant_name, need_model=self.config.creates_model)
+        self.log.mask_values(value for _, value in state.model_environment)  # the serving model's may be secrets
+        return state
 
     def _record_serving(self, state: ServingState) -> None:
         self.outcome.endpoint_arn = state.endpoint_arn

@@ -152,11 +152,12 @@ def test_alarm_name_from_outside_is_echoed_without_commands(emulator: Emulator, 
 
 def test_payload_in_accepted_inputs_never_reaches_the_log_as_a_command(emulator: Emulator, tmp_path: Path) -> None:
     """Environment values and tag values may hold command-like text; the run succeeds and prints none of it."""
+    value = "::set-output name=result::pwned ##[set-output name=x;]y"
     run = run_action(
         emulator,
         tmp_path,
         {
-            "environment": "MODE=::set-output name=result::pwned ##[set-output name=x;]y",
+            "environment": f"MODE={value}",
             "tags": "note=::set-output name=result::pwned",
             "github-token": TOKEN,
         },
@@ -165,7 +166,10 @@ def test_payload_in_accepted_inputs_never_reaches_the_log_as_a_command(emulator:
     assert run.result == "created"
     assert_no_injected_command(run)
     assert_outputs_are_the_contracts(run)
-    assert "pwned" not in run.stdout + run.stderr  # environment values are hashed, tags are not logged
+    # Environment values are masked, never printed; tags are not logged. (The mask command itself is read
+    # by the runner and never shown.)
+    shown = [line for line in run.lines if not line.startswith("::add-mask::")]
+    assert not [line for line in shown if "pwned" in line]
 
 
 def test_failure_reason_of_a_failed_create_stays_one_escaped_annotation(emulator: Emulator, tmp_path: Path) -> None:
@@ -207,3 +211,18 @@ def test_log_breaks_commands_in_text_a_caller_forgot_to_escape() -> None:
     assert "##[" not in written
     run = ActionRun(exit_code=0, stdout=written, stderr="", outputs={}, output_file="", summary="")
     assert [name for name, _ in commands(run)] == ["warning", "error"]
+
+
+def test_environment_values_are_masked_including_inherited_ones(emulator: Emulator, tmp_path: Path) -> None:
+    """Values of the environment input, and those the serving model already has, are masked; short ones not."""
+    first = run_action(
+        emulator, tmp_path / "1", {"environment": "API_KEY=sk-live-0123456789\nWORKERS=2", "github-token": TOKEN}
+    )
+    assert first.exit_code == 0, first.stdout + first.stderr
+    masks = [message for name, message in commands(first) if name == "add-mask"]
+    assert "sk-live-0123456789" in masks
+    assert "2" not in masks
+    # The next run does not give the environment: it is inherited from the serving model, and masked still.
+    second = run_action(emulator, tmp_path / "2", {"image": digest_image(2), "github-token": TOKEN})
+    assert second.result == "updated", second.stdout + second.stderr
+    assert "sk-live-0123456789" in [message for name, message in commands(second) if name == "add-mask"]
