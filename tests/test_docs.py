@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sagemaker_async_deploy.config import INPUT_DEFAULTS
+from sagemaker_async_deploy.report import OUTPUT_NAMES
 from sagemaker_emulator import Emulator, RequestRecord
 
 from .action.test_resilience import _register_autoscaling
@@ -101,6 +103,16 @@ def test_readme_inputs_table_matches_action_yml() -> None:
     """Every input of action.yml appears in the README's table in order, with the same required flag and default."""
     action = yaml.safe_load(ACTION_YML.read_text())
     assert inputs_disagreements(_section_table(README.read_text(), "Inputs"), action) == []
+
+
+def test_the_action_reads_and_writes_what_action_yml_declares() -> None:
+    """The code's inputs (with their defaults) and outputs are exactly action.yml's, so none is silently ignored."""
+    action = yaml.safe_load(ACTION_YML.read_text())
+    declared = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    # The runner fills github-token from the expression; run by hand the action has no token and no comment.
+    declared["github-token"] = ""
+    assert declared == INPUT_DEFAULTS
+    assert list(action["outputs"]) == list(OUTPUT_NAMES)
 
 
 def test_readme_outputs_table_matches_action_yml() -> None:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sagemaker_async_deploy.log import Log
 from sagemaker_emulator import Emulator
@@ -26,19 +27,8 @@ PAYLOAD = (
     "%0A::set-output name=result::pwned2 last-part"
 )
 TOKEN = "ghs_injectiontesttoken"
-# The contract's outputs: GITHUB_OUTPUT may hold these and nothing else.
-CONTRACT_OUTPUTS = {
-    "result",
-    "endpoint-arn",
-    "endpoint-config-name",
-    "previous-endpoint-config-name",
-    "model-name",
-    "image",
-    "previous-image",
-    "changes",
-    "duration-seconds",
-    "comment-url",
-}
+# The contract's outputs, as action.yml declares them to the runner: GITHUB_OUTPUT may hold these and no other.
+CONTRACT_OUTPUTS = set(yaml.safe_load((Path(__file__).resolve().parents[2] / "action.yml").read_text())["outputs"])
 # What the action itself means to say: groups and annotations; a mask only for the token it was given.
 ALLOWED_COMMANDS = {"group", "endgroup", "error", "warning", "notice"}
 _COMMAND = re.compile(r"::(?P<name>[A-Za-z0-9_-]+)(?P<props> [^:]*)?::(?P<message>.*)$")
