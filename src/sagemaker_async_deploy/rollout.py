@@ -153,7 +153,9 @@ class Rollout:
                     self.outcome.result = "updated"
                     self.outcome.message = "completed the rollout an earlier run started"
                     previous_model = previous.model_name if previous else ""
-                    self._cleanup_after_success(adopted_from, previous_model, the_plan)
+                    # What serves is what the endpoint references now, whatever this run would have named it.
+                    current = the_plan.current
+                    self._cleanup_after_success(adopted_from, previous_model, current.config_name, current.model_name)
                     return
                 self.outcome.result = "unchanged"
                 return
@@ -392,7 +394,7 @@ class Rollout:
             outcome.serving_image = _deployed_image(final) or desired.image
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
             if previous is not None:
-                self._cleanup_after_success(previous.config_name, previous.model_name, the_plan)
+                self._cleanup_after_success(previous.config_name, previous.model_name, new_config, new_model)
             return
 
         if status == "InService" and previous is not None and serving == previous.config_name:
@@ -420,9 +422,12 @@ class Rollout:
             [f"model {new_model}"] if not desired.existing_model else []
         )
 
-    def _cleanup_after_success(self, previous_config: str, previous_model: str, the_plan: Plan) -> None:
+    def _cleanup_after_success(
+        self, previous_config: str, previous_model: str, serving_config: str, serving_model: str
+    ) -> None:
+        """After a verified success: remove what was replaced, never what the endpoint now references."""
         try:
-            self._remove_replaced(previous_config, previous_model, the_plan)
+            self._remove_replaced(previous_config, previous_model, serving_config, serving_model)
         except ClientError as error:
             self._cleanup_failed(error)
 
@@ -434,17 +439,17 @@ class Rollout:
         )
         self.outcome.kept.append("left over after a failed cleanup: see the warning")
 
-    def _remove_replaced(self, previous_config: str, previous_model: str, the_plan: Plan) -> None:
-        desired = the_plan.desired
-        new_config, new_model = desired.config_name, desired.model_name
+    def _remove_replaced(
+        self, previous_config: str, previous_model: str, serving_config: str, serving_model: str
+    ) -> None:
         if not self.config.delete_previous:
             self.outcome.kept.append(f"endpoint config {previous_config} (delete-previous: false)")
             return
-        if previous_config and previous_config != new_config:
+        if previous_config and previous_config != serving_config:
             self._delete_config(previous_config)
-        if previous_model and previous_model != new_model and self._created_by_us(previous_model):
+        if previous_model and previous_model != serving_model and self._created_by_us(previous_model):
             self._delete_model(previous_model)
-        self._sweep(keep_configs={new_config}, keep_models={new_model})
+        self._sweep(keep_configs={serving_config}, keep_models={serving_model})
 
     def _cleanup_unused_new(self, previous: ServingState, new_config: str, new_model: str) -> None:
         """After a rollback: the new config and model serve nothing; the old ones serve and are kept."""

@@ -154,3 +154,19 @@ def test_two_concurrent_runs_end_consistent(slow_emulator: Emulator, tmp_path: P
     assert deployer.endpoint()["EndpointConfigName"] == run_a.outputs["endpoint-config-name"]
     assert [r.operation for r in slow_emulator.requests].count("UpdateEndpoint") == 1
     assert deployer.configs() == {run_a.outputs["endpoint-config-name"]}
+
+
+def test_adopting_a_rollout_never_deletes_what_it_rolled_out(slow_emulator: Emulator, tmp_path: Path) -> None:
+    """A rerun naming the same digest under another repository adopts the rollout and keeps what now serves."""
+    deployer = Deployer(slow_emulator, tmp_path)
+    deployer.run()
+    env = action_env(slow_emulator, tmp_path / "crashed", {"image": digest_image(2)})
+    kill_when(start_action(env), slow_emulator, "UpdateEndpoint")
+
+    mirror = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/whisper"
+    rerun = deployer.run({"image": digest_image(2, repo=mirror)})
+    assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
+    serving = deployer.endpoint()["EndpointConfigName"]
+    model = deployer.sm.describe_endpoint_config(EndpointConfigName=serving)["ProductionVariants"][0]["ModelName"]
+    assert deployer.configs() == {serving}
+    assert deployer.models() == {model}
