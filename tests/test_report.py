@@ -504,6 +504,7 @@ def test_missing_credentials_summary_shows_the_workflow_fix() -> None:
         "No AWS credentials: run aws-actions/configure-aws-credentials before this step.",
         "whisper",
         outcome=RolloutOutcome(result="failed"),
+        kind="no-credentials",
         config=config,
     )
     rendered = parse(markdown)
@@ -519,7 +520,10 @@ def test_expired_credentials_summary_asks_for_a_longer_session() -> None:
     """Expired credentials: the snippet sets role-duration-seconds longer than the deployment timeout."""
     config = make_config(deployment_timeout_minutes="90")
     markdown = report.failure_summary(
-        "AWS credentials expired while the action was working (ExpiredToken).", "whisper", config=config
+        "AWS credentials expired while the action was working (ExpiredToken).",
+        "whisper",
+        config=config,
+        kind="credentials-expired",
     )
     (snippet,) = parse(markdown).pre
     assert "role-duration-seconds: 6300" in snippet
@@ -571,6 +575,7 @@ def test_concurrent_updates_summary_suggests_a_concurrency_group() -> None:
     markdown = report.failure_summary(
         "endpoint-name: whisper kept being updated by someone else; gave up after 5 attempts.",
         "whisper",
+        kind="busy",
         config=make_config(),
     )
     assert yaml_blocks(markdown)[0].startswith("concurrency:\n  group: sagemaker-whisper\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -13,8 +14,24 @@ class InputProblem:
     message: str
 
 
+FailureKind = Literal[
+    "",  # nothing more specific: read the message
+    "timeout",
+    "credentials-expired",  # during the run: the role session is shorter than the rollout
+    "credentials-stale",  # before the run changed anything
+    "credentials-rejected",
+    "no-credentials",
+    "busy",  # someone else keeps updating the endpoint
+    "access-denied",
+]
+
+
 class DeployError(Exception):
-    """A run that cannot go on; the message is shown as the ::error annotation."""
+    """A run that cannot go on; the message is shown as the ::error annotation, the kind picks the advice."""
+
+    def __init__(self, message: str, kind: FailureKind = "") -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
 
 
 class InputError(DeployError):

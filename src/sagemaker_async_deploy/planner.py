@@ -20,7 +20,12 @@ HASH_LEN = 12
 
 
 class PlanError(Exception):
-    """What serves cannot be reconciled with the inputs; the message names the input to change."""
+    """What serves cannot be reconciled with the inputs: which input to change, and how."""
+
+    def __init__(self, input_name: str, message: str) -> None:
+        self.input = input_name
+        self.message = message
+        super().__init__(f"{input_name}: {message}")
 
 
 @dataclass(frozen=True)
@@ -178,8 +183,9 @@ def desired_from(config: ActionConfig, current: ServingState | None) -> DesiredC
     role = config.execution_role_arn or (current.model_role if inherit and current else "")
     if config.creates_model and not role:
         raise PlanError(
-            "execution-role-arn: needed for the model the action creates on a first deploy "
-            "(later deploys reuse the serving model's role); e.g. arn:aws:iam::<account>:role/<sagemaker-role>"
+            "execution-role-arn",
+            "needed for the model the action creates on a first deploy "
+            "(later deploys reuse the serving model's role); e.g. arn:aws:iam::<account>:role/<sagemaker-role>",
         )
     data_url = config.model_data_url or (current.model_data_url if inherit and current else "")
     environment = config.environment or (current.model_environment if inherit and current else ())
@@ -210,18 +216,21 @@ def plan(current: ServingState | None, desired: DesiredConfig) -> Plan:
         return Plan("create", _creation_changes(desired), desired, None)
     if len(current.variant_names) > 1:
         raise PlanError(
-            f"endpoint-name: the endpoint serves {len(current.variant_names)} production variants "
-            f"({', '.join(current.variant_names)}); this action manages single-variant endpoints"
+            "endpoint-name",
+            f"the endpoint serves {len(current.variant_names)} production variants "
+            f"({', '.join(current.variant_names)}); this action manages single-variant endpoints",
         )
     if current.variant_name != desired.variant_name:
         raise PlanError(
-            f"variant-name: the endpoint's variant is '{current.variant_name}', not '{desired.variant_name}'; "
-            f"set variant-name: {current.variant_name} (blue/green guardrails need the same variant name)"
+            "variant-name",
+            f"the endpoint's variant is '{current.variant_name}', not '{desired.variant_name}'; "
+            f"set variant-name: {current.variant_name} (blue/green guardrails need the same variant name)",
         )
     if not current.has_async_config:
         raise PlanError(
-            "endpoint-name: the endpoint is a real-time endpoint (its config has no AsyncInferenceConfig); "
-            "SageMaker cannot turn it into an asynchronous one by an update"
+            "endpoint-name",
+            "the endpoint is a real-time endpoint (its config has no AsyncInferenceConfig); "
+            "SageMaker cannot turn it into an asynchronous one by an update",
         )
 
     changes: list[Change] = []

@@ -22,18 +22,9 @@ def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
     if image.digest:
         return config
     ecr = clients.client("ecr") if image.ecr_region == config.region else _regional(clients, "ecr", image.ecr_region)
-    try:
-        digest = aws.ecr_image_digest(ecr, image.ecr_account, image.ecr_repository, image.tag)
-    except ClientError as error:
-        raise InputError(
-            [
-                InputProblem(
-                    "image",
-                    f"could not look up '{safe(image.given)}' in ECR: {safe(aws.error_message(error))}",
-                ),
-                *_also_wrong(config, clients, instance_type=True),
-            ]
-        ) from error
+    # Not found is the input's fault; AccessDenied, throttling or expired credentials are not, and go the way
+    # of every AWS refusal.
+    digest = aws.ecr_image_digest(ecr, image.ecr_account, image.ecr_repository, image.tag)
     if digest is None:
         raise InputError(
             [

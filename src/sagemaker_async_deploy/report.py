@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ._markdown import Code, Document, Inline, Link, Strong, shorten
 from .config import ActionConfig
-from .errors import InputProblem
+from .errors import FailureKind, InputProblem
 from .planner import Change, ServingState, image_digest
 from .rollout import RolloutOutcome, Transition
 
@@ -147,13 +147,14 @@ def failure_summary(
     outcome: RolloutOutcome | None = None,
     config: ActionConfig | None = None,
     problems: Sequence[InputProblem] = (),
+    kind: FailureKind = "",
 ) -> str:
     """The summary of the one fatal path (bad input, no or expired credentials, timeout, AWS refusal).
 
     It says what went wrong, how to fix it (with a YAML snippet when the fix is in the workflow), and,
     given the outcome so far, what still serves and what the run did before it stopped.
     """
-    timed_out = outcome is not None and outcome.timed_out
+    timed_out = kind == "timeout" or (outcome is not None and outcome.timed_out)
     name = shorten(endpoint_name, NAME_MAX) if endpoint_name else "?"
     doc = Document()
     doc.heading(2, ("⏳ " if timed_out else "❌ ", "SageMaker endpoint ", Code(name), ": ", _failed_word(timed_out)))
@@ -163,7 +164,7 @@ def failure_summary(
     if problems:
         doc.table(("Input", "Problem"), ((Code(p.input), shorten(p.message, VALUE_MAX)) for p in problems[:ROWS_MAX]))
     doc.heading(3, "How to fix it")
-    advice, snippet = _fatal_advice(message, endpoint_name, timed_out=timed_out, config=config, inputs=bool(problems))
+    advice, snippet = _fatal_advice(kind, endpoint_name, timed_out=timed_out, config=config, inputs=bool(problems))
     doc.paragraph(advice)
     if snippet:
         doc.code_block(snippet, "yaml")
@@ -280,7 +281,9 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig) ->
     if outcome.result == "rolled-back":
         doc.bullets(
             (
-                "Look at the rollback alarms (links below): which metric crossed its threshold, and when.",
+                "Look at the rollback alarms (links below): which metric crossed its threshold, and when."
+                if config.alarms
+                else "No rollback alarm was set: read the endpoint's CloudWatch logs for why SageMaker rolled back.",
                 "Fix the model or its image, then push again; the next run rolls the new image out the same way.",
                 "The previous config keeps serving meanwhile; nothing needs undoing.",
             )
@@ -406,10 +409,9 @@ def _links(
 
 
 def _fatal_advice(
-    message: str, endpoint_name: str, *, timed_out: bool, config: ActionConfig | None, inputs: bool
+    kind: FailureKind, endpoint_name: str, *, timed_out: bool, config: ActionConfig | None, inputs: bool
 ) -> tuple[Inline, str]:
     """What to do about a run that stopped, and a workflow snippet when the fix lives in the workflow."""
-    text = message.lower()
     region = config.region if config else "<region>"
     if inputs:
         return (
@@ -423,7 +425,7 @@ def _fatal_advice(
             "rollout in progress and finishes the job. If rollouts of this model take this long, give them more time:",
             f"with:\n  deployment-timeout-minutes: {min(minutes * 2, 24 * 60)}\n",
         )
-    if "credentials expired" in text:
+    if kind == "credentials-expired":
         minutes = round(config.deployment_timeout_seconds / 60) if config else 60
         seconds = min(max((minutes + 15) * 60, 3600), 43200)
         return (
@@ -435,7 +437,7 @@ def _fatal_advice(
             f"    aws-region: {region}\n"
             f"    role-duration-seconds: {seconds}  # longer than deployment-timeout-minutes\n",
         )
-    if "no aws credentials" in text:
+    if kind in ("no-credentials", "credentials-stale", "credentials-rejected"):
         return (
             "The action takes no keys as inputs; it reads the standard AWS variables that "
             "aws-actions/configure-aws-credentials sets. Add that step before this one (OIDC needs id-token: write):",
@@ -450,13 +452,13 @@ def _fatal_advice(
             f"      aws-region: {region}\n"
             "  # … then this action's step\n",
         )
-    if "kept being updated by someone else" in text:
+    if kind == "busy":
         return (
             "Another workflow or person updates this endpoint at the same time. Let one run per endpoint go at a "
             "time with a concurrency group, and rerun:",
             f"concurrency:\n  group: sagemaker-{shorten(endpoint_name, NAME_MAX)}\n  cancel-in-progress: false\n",
         )
-    if "accessdenied" in text or "not authorized" in text:
+    if kind == "access-denied":
         return (
             "The role the job assumed may not do what the message names. Grant that action to the role "
             "(least-privilege policy in the README), then rerun; nothing was deleted.",

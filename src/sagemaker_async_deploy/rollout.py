@@ -21,7 +21,8 @@ from .log import Log, safe
 from .planner import DesiredConfig, Plan, ServingState, desired_from, is_derived_name, name_prefix, plan
 from .state import TRANSITIONAL, serving_state
 
-EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId")
+EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
+REJECTED_CREDENTIALS = ("InvalidClientTokenId", "UnrecognizedClientException", "InvalidSignatureException")
 IN_PROGRESS = "Cannot update in-progress endpoint"
 MAX_REPLANS = 5  # someone else's update racing ours, each time waited out
 
@@ -48,7 +49,7 @@ class RolloutOutcome:
     message: str = ""
     timed_out: bool = False
     transitions: list[Transition] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)  # what this run changed in AWS, in order
     cleaned_up: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.time)
@@ -99,12 +100,26 @@ class Rollout:
         try:
             self._run()
         except ClientError as error:
-            if aws.error_code(error) in EXPIRED_CREDENTIALS:
+            code = aws.error_code(error)
+            if code in REJECTED_CREDENTIALS:
                 raise DeployError(
-                    "AWS credentials expired while the action was working "
-                    f"({safe(aws.error_code(error))}). The endpoint may still be updating; nothing was deleted. "
-                    "Give the role session more time (role-duration-seconds in "
-                    "aws-actions/configure-aws-credentials) than deployment-timeout-minutes."
+                    f"AWS rejected the credentials ({safe(code)}): check the aws-actions/configure-aws-credentials "
+                    "step before this one (role, region, account) and that no stale AWS_* variable overrides it.",
+                    kind="credentials-rejected",
+                ) from error
+            if code in EXPIRED_CREDENTIALS and not self.outcome.writes:
+                raise DeployError(
+                    f"AWS credentials had expired before the action changed anything ({safe(code)}). "
+                    "Run aws-actions/configure-aws-credentials in this job, right before this step.",
+                    kind="credentials-stale",
+                ) from error
+            if code in EXPIRED_CREDENTIALS:
+                raise DeployError(
+                    f"AWS credentials expired while the action was working ({safe(code)}). The endpoint may "
+                    "still be updating; nothing was deleted. Give the role session more time "
+                    "(role-duration-seconds in aws-actions/configure-aws-credentials) than "
+                    "deployment-timeout-minutes.",
+                    kind="credentials-expired",
                 ) from error
             raise
         finally:
@@ -113,6 +128,7 @@ class Rollout:
 
     def _run(self) -> None:
         cfg = self.config
+        preflight_done = False  # a replan after someone else's update must not check (and cost) twice
         for _ in range(MAX_REPLANS):
             endpoint = aws.describe_endpoint(self.sm, cfg.endpoint_name)
             adopted_from, before_wait = "", endpoint
@@ -124,7 +140,9 @@ class Rollout:
                     + (f" (rolling out {safe(pending)})" if pending else "")
                     + ": waiting for it to settle before planning."
                 )
-                endpoint = self._wait(endpoint_name=cfg.endpoint_name, title="Waiting for the endpoint to settle")
+                endpoint = self._wait(
+                    endpoint_name=cfg.endpoint_name, title="Waiting for the endpoint to settle", settling=True
+                )
                 if not is_derived_name(cfg.endpoint_name, pending):
                     adopted_from = ""
             current = self._current(endpoint)
@@ -134,14 +152,14 @@ class Rollout:
                 self._record_serving(current)
             self._log_plan(the_plan)
 
-            if cfg.mode == "plan" or the_plan.action != "unchanged":
+            if (cfg.mode == "plan" or the_plan.action != "unchanged") and not preflight_done:
                 self.preflight()
+                preflight_done = True
             if cfg.mode == "plan":
                 self.outcome.result = {"create": "would-create", "update": "would-update"}.get(
                     the_plan.action, "unchanged"
                 )
-                if current is None:
-                    self.outcome.serving_image = the_plan.desired.image
+                self.outcome.serving_image = the_plan.desired.image  # the contract: desired in plan mode
                 return
             if the_plan.action == "unchanged":
                 if adopted_from and the_plan.current and adopted_from != the_plan.current.config_name:
@@ -168,7 +186,8 @@ class Rollout:
                 self.log.info("Someone else started an update in the meantime: waiting, then planning again.")
         raise DeployError(
             f"endpoint-name: {self.config.endpoint_name} kept being updated by someone else; "
-            f"gave up after {MAX_REPLANS} attempts. Use a concurrency group per endpoint."
+            f"gave up after {MAX_REPLANS} attempts. Use a concurrency group per endpoint.",
+            kind="busy",
         )
 
     def _current(self, endpoint: aws.Json | None) -> ServingState | None:
@@ -224,6 +243,7 @@ class Rollout:
             }
             self.log.info(f"Creating endpoint {desired.endpoint_name} with config {new_config}.")
             self.outcome.endpoint_arn = aws.create_endpoint(self.sm, request)
+            self.outcome.writes.append(f"endpoint {desired.endpoint_name}")
         else:
             assert the_plan.current is not None
             if the_plan.instance_type_changes:
@@ -238,25 +258,31 @@ class Rollout:
                 # The user asked for a new instance count: take it from the config, keep the rest.
                 request["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DesiredInstanceCount"}]
             self.log.info(
-                f"Updating endpoint {desired.endpoint_name}: {the_plan.current.config_name} → {new_config} "
+                f"Updating endpoint {desired.endpoint_name}: {safe(the_plan.current.config_name)} → {new_config} "
                 f"(blue/green, all at once, bake {desired.bake_seconds}s"
                 + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
             )
             try:
                 self.outcome.endpoint_arn = aws.update_endpoint(self.sm, request)
+                self.outcome.writes.append(f"update of endpoint {desired.endpoint_name}")
             except ClientError:
                 if saved_scaling is not None:
                     restore_scaling(self.clients, self.log, saved_scaling)
                 raise
 
+        rollout_start = len(self.outcome.transitions)  # earlier ones were someone else's update, waited out
         try:
             final = self._wait(endpoint_name=desired.endpoint_name, title="Waiting for the rollout")
         finally:
             if saved_scaling is not None:
                 restore_scaling(self.clients, self.log, saved_scaling)
         if final is None:
-            raise DeployError(f"endpoint {desired.endpoint_name} disappeared during the rollout")
-        self._verdict(the_plan, final, new_config, new_model)
+            raise DeployError(
+                f"endpoint-name: {desired.endpoint_name} was deleted during the rollout, by someone else. Nothing of "
+                "it serves any more; run again to create it anew, and find who deletes it.",
+                kind="busy",
+            )
+        self._verdict(the_plan, final, new_config, new_model, self.outcome.transitions[rollout_start:])
 
     def _tags(self, desired: DesiredConfig) -> list[dict[str, str]]:
         tags = [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}]
@@ -284,7 +310,7 @@ class Rollout:
         except ClientError as error:
             if not aws.is_already_existing(error):
                 raise
-        self.outcome.created.append(f"model {name}")
+        self.outcome.writes.append(f"model {name}")
 
     def _ensure_config(self, desired: DesiredConfig) -> None:
         name = desired.config_name
@@ -324,7 +350,7 @@ class Rollout:
         except ClientError as error:
             if not aws.is_already_existing(error):
                 raise
-        self.outcome.created.append(f"endpoint config {name}")
+        self.outcome.writes.append(f"endpoint config {name}")
 
     def _deployment_config(self, desired: DesiredConfig) -> aws.Json:
         deployment: aws.Json = {
@@ -341,7 +367,7 @@ class Rollout:
 
     # --- waiting ------------------------------------------------------------------------------------------
 
-    def _wait(self, *, endpoint_name: str, title: str) -> aws.Json | None:
+    def _wait(self, *, endpoint_name: str, title: str, settling: bool = False) -> aws.Json | None:
         """Poll DescribeEndpoint until the endpoint settles; one progress line per poll, inside a group."""
         started = self.clock()
         with self.log.group(title):
@@ -364,10 +390,18 @@ class Rollout:
                     return endpoint
                 if now >= self.deadline:
                     self.outcome.timed_out = True
+                    minutes = f"{self.config.deployment_timeout_seconds / 60:g} minutes (deployment-timeout-minutes)"
+                    if settling:
+                        raise DeployError(
+                            f"Timed out after {minutes} waiting for an update this run did not start; the endpoint "
+                            f"is still {safe(status)} and this run changed nothing. Let one run per endpoint go at "
+                            "a time (a concurrency group), or find who else updates it.",
+                            kind="timeout",
+                        )
                     raise DeployError(
-                        f"Timed out after {self.config.deployment_timeout_seconds / 60:g} minutes "
-                        f"(deployment-timeout-minutes) with the endpoint {safe(status)}. The rollout goes on in "
-                        "SageMaker; nothing was deleted. Rerun the action to wait for it and finish the job."
+                        f"Timed out after {minutes} with the endpoint {safe(status)}. The rollout goes on in "
+                        "SageMaker; nothing was deleted. Rerun the action to wait for it and finish the job.",
+                        kind="timeout",
                     )
                 self.sleep(min(self.config.poll_interval_seconds, max(self.deadline - now, 0.0)))
 
@@ -378,7 +412,9 @@ class Rollout:
 
     # --- verdict and cleanup ------------------------------------------------------------------------------
 
-    def _verdict(self, the_plan: Plan, final: aws.Json, new_config: str, new_model: str) -> None:
+    def _verdict(
+        self, the_plan: Plan, final: aws.Json, new_config: str, new_model: str, seen: list[Transition]
+    ) -> None:
         status = str(final.get("EndpointStatus", ""))
         serving = str(final.get("EndpointConfigName", ""))
         reason = str(final.get("FailureReason", "") or "")
@@ -400,11 +436,11 @@ class Rollout:
         if status == "InService" and previous is not None and serving == previous.config_name:
             # Back on the old config. An alarm rollback passes through RollingBack and may leave FailureReason
             # empty; a deployment that failed before traffic moved leaves the reason and never rolls back.
-            rolled_back = not reason or any(t.status == "RollingBack" for t in outcome.transitions)
+            rolled_back = not reason or any(t.status == "RollingBack" for t in seen)
             outcome.result = "rolled-back" if rolled_back else "failed"
             outcome.message = (
                 ("SageMaker rolled the update back" if rolled_back else "the new fleet failed before taking traffic")
-                + (" (an auto-rollback alarm fired)" if not reason else "")
+                + (" (an auto-rollback alarm fired)" if rolled_back and not reason and desired.alarms else "")
                 + f"; {previous.config_name} still serves {previous.image}"
             )
             self._record_serving(previous)

@@ -258,7 +258,8 @@ def test_plan_mode_reports_without_writing(deployer: Deployer) -> None:
     run = deployer.run({"mode": "plan", "image": digest_image(3)})
     assert run.result == "would-update"
     assert run.changes == [{"field": "image", "from": digest_image(1), "to": digest_image(3)}]
-    assert run.outputs["image"] == digest_image(1)
+    assert run.outputs["image"] == digest_image(3)  # the contract: the desired image in plan mode
+    assert run.outputs["previous-image"] == digest_image(1)
     assert deployer.emu.write_calls() == []
 
 
