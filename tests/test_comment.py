@@ -136,6 +136,20 @@ def test_another_users_comment_with_the_marker_is_left_alone(gh: GitHubServer, t
     assert gh.count("PATCH") == 0
 
 
+def test_our_comment_quoting_the_marker_is_not_taken_for_it(gh: GitHubServer, tmp_path: Path) -> None:
+    """A comment of ours that only quotes this endpoint's marker (say, another endpoint's report) is left alone."""
+    quoting = gh.add_comment(
+        REPO, PR, "<!-- sagemaker-async-deploy:endpoint=other -->\n`" + MARKER + "`", author=GITHUB_ACTIONS_BOT
+    )
+    settings = settings_for(gh, tmp_path)
+
+    publish(settings, "report")
+
+    quoted, ours = gh.comments(REPO, PR)
+    assert quoted["id"] == quoting and MARKER in quoted["body"] and not quoted["body"].startswith(MARKER)
+    assert ours["body"] == MARKER + "\nreport"
+
+
 def test_personal_token_finds_its_own_comment_not_the_bots(gh: GitHubServer, tmp_path: Path) -> None:
     """With a personal token the identity comes from GraphQL viewer, so the bot's marker comment is not ours."""
     bot_id = gh.add_comment(REPO, PR, MARKER + "\nwritten by the workflow token", author=GITHUB_ACTIONS_BOT)

@@ -279,9 +279,11 @@ def _is_own(comment: IssueComment, me: _Identity) -> bool:
 
 
 def _find_own_comment(issue: Issue, marker: str, me: _Identity) -> IssueComment | None:
-    """The oldest comment carrying the marker that the token's own account wrote (never someone else's)."""
+    """The oldest comment that starts with the marker and that the token's own account wrote (never someone
+    else's). Starting with it, not merely containing it: our comment on another endpoint may quote this one's
+    marker in a code block."""
     for comment in issue.get_comments():
-        if marker in (comment.body or "") and _is_own(comment, me):
+        if (comment.body or "").startswith(marker) and _is_own(comment, me):
             return comment
     return None
 
