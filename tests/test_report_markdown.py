@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sagemaker_async_deploy._markdown import Code, Document, Link, Strong, code_span, collapse, fence, one_line
 
-from .report_html import parse, to_html
+from .report_html import parse
 
 # Text biased towards what breaks Markdown: every ASCII punctuation mark, HTML, newlines and spaces.
 _pieces = st.sampled_from([*string.punctuation, *"ab \n\t\r", "<img src=x>", "</td>", "&lt;", "```", "1. ", "- "])
@@ -79,14 +79,6 @@ def test_strong_and_heading_render() -> None:
     rendered = parse(Document().heading(2, ("# x ", Strong("*y*"))).render())
     assert rendered.tags == ["h2", "strong"]
     assert rendered.headings == ["# x *y*"]
-
-
-def test_details_escapes_its_summary_and_renders_its_body() -> None:
-    """A fold's summary is shown as text and its body is parsed as Markdown."""
-    body = Document().table(("k", "v"), [("a", "b")])
-    html = to_html(Document().details("<b>raw</b> & more", body).render())
-    assert "<summary>&lt;b&gt;raw&lt;/b&gt; &amp; more</summary>" in html
-    assert "<table>" in html
 
 
 def test_table_rows_are_fitted_to_the_header() -> None:

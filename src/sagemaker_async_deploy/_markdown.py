@@ -9,12 +9,11 @@ between blocks (:meth:`Document.render` with a limit) never leaves a fence or a 
 
 from __future__ import annotations
 
-import html
 import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 from urllib.parse import quote, urlsplit
 
 # Punctuation that means nothing to CommonMark or GFM wherever it stands; every other ASCII punctuation
@@ -25,8 +24,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Characters a link destination may hold as they are; the rest is percent-encoded, so neither a space,
 # a parenthesis, a backslash nor an angle bracket can end the destination early.
 _URL_SAFE = "!#$%&'*+,-./:;=?@[]_~"
-
-AlertKind = Literal["NOTE", "TIP", "IMPORTANT", "WARNING", "CAUTION"]
 
 
 @dataclass(frozen=True)
@@ -130,9 +127,6 @@ class Document:
     def __init__(self) -> None:
         self._blocks: list[str] = []
 
-    def __bool__(self) -> bool:
-        return bool(self._blocks)
-
     def heading(self, level: int, content: Inline) -> Document:
         self._blocks.append(f"{'#' * min(max(level, 1), 6)} {render(content)}")
         return self
@@ -164,26 +158,6 @@ class Document:
 
     def code_block(self, text: str, info: str = "text") -> Document:
         self._blocks.append(fence(text, info))
-        return self
-
-    def alert(self, kind: AlertKind, *content: Inline) -> Document:
-        """A GitHub alert (a blockquote that GitHub styles as a note, warning, …)."""
-        self._blocks.append(f"> [!{kind}]\n> {render(content)}")
-        return self
-
-    def details(self, summary: str, body: Document, *, open_: bool = False) -> Document:
-        """A fold: ``summary`` is shown (as plain text), ``body`` after a click."""
-        inner = body.render()
-        if inner:
-            opening = "<details open>" if open_ else "<details>"
-            # The blank lines end the HTML block, so the body is parsed as Markdown again.
-            self._blocks.append(
-                f"{opening}\n<summary>{html.escape(one_line(summary))}</summary>\n\n{inner}\n\n</details>"
-            )
-        return self
-
-    def extend(self, other: Document) -> Document:
-        self._blocks.extend(other._blocks)
         return self
 
     def render(self, limit: int | None = None, *, cut_note: Inline = "") -> str:

@@ -7,12 +7,7 @@ from typing import Any
 from . import aws
 from .planner import ServingState
 
-SETTLED = ("InService", "Failed", "UpdateRollbackFailed", "OutOfService")
 TRANSITIONAL = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
-
-
-def read_endpoint(sm: Any, endpoint_name: str) -> aws.Json | None:
-    return aws.describe_endpoint(sm, endpoint_name)
 
 
 def serving_state(sm: Any, endpoint: aws.Json, variant_name: str, *, need_model: bool) -> ServingState:
