@@ -69,31 +69,26 @@ def is_already_existing(error: ClientError) -> bool:
 # --- SageMaker ------------------------------------------------------------------------------------------
 
 
-def describe_endpoint(sm: Any, name: str) -> Json | None:
+def _or_none(call: Any, **params: Any) -> Json | None:
+    """A Describe call's answer, or None where SageMaker says the resource does not exist."""
     try:
-        return dict(sm.describe_endpoint(EndpointName=name))
+        return dict(call(**params))
     except ClientError as error:
         if is_not_found(error):
             return None
         raise
+
+
+def describe_endpoint(sm: Any, name: str) -> Json | None:
+    return _or_none(sm.describe_endpoint, EndpointName=name)
 
 
 def describe_endpoint_config(sm: Any, name: str) -> Json | None:
-    try:
-        return dict(sm.describe_endpoint_config(EndpointConfigName=name))
-    except ClientError as error:
-        if is_not_found(error):
-            return None
-        raise
+    return _or_none(sm.describe_endpoint_config, EndpointConfigName=name)
 
 
 def describe_model(sm: Any, name: str) -> Json | None:
-    try:
-        return dict(sm.describe_model(ModelName=name))
-    except ClientError as error:
-        if is_not_found(error):
-            return None
-        raise
+    return _or_none(sm.describe_model, ModelName=name)
 
 
 def list_tags(sm: Any, arn: str) -> dict[str, str]:
@@ -161,6 +156,18 @@ def topic_exists(sns: Any, arn: str) -> bool:
         if error_code(error) in ("NotFound", "NotFoundException", "InvalidParameter"):
             return False
         raise
+
+
+def model_container(model: Json) -> Json:
+    """The model's (first) container: PrimaryContainer, or the first of Containers for a pipeline model."""
+    return dict(model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0])
+
+
+def deployed_image(variant: Json) -> str:
+    """The digest reference a live variant runs (ResolvedImage), "" when it runs no instance."""
+    for image in variant.get("DeployedImages", []):
+        return str(image.get("ResolvedImage") or image.get("SpecifiedImage", ""))
+    return ""
 
 
 def ecr_image_digest(ecr: Any, registry_id: str, repository: str, tag: str) -> str | None:

@@ -101,7 +101,7 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
                 InputProblem("model-name", f"no SageMaker model named '{safe(config.model_name)}' in {config.region}")
             )
         else:
-            container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+            container = aws.model_container(model)
             model_digest = image_digest(str(container.get("Image", "")))
             # An ECR tag that could not be resolved has no digest yet: that is reported as its own problem.
             if model_digest and config.image.digest and model_digest != config.image.digest:

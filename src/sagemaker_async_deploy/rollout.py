@@ -427,7 +427,8 @@ class Rollout:
         if status == "InService" and serving == new_config:
             outcome.result = "created" if previous is None else "updated"
             outcome.serving_config, outcome.serving_model = new_config, new_model
-            outcome.serving_image = _deployed_image(final) or desired.image
+            live = final.get("ProductionVariants") or [{}]
+            outcome.serving_image = aws.deployed_image(live[0]) or desired.image
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
             if previous is not None:
                 self._cleanup_after_success(previous.config_name, previous.model_name, new_config, new_model)
@@ -558,10 +559,3 @@ def _variant_status(endpoint: aws.Json) -> str:
     ):
         statuses += [str(s.get("Status", "")) for s in variant.get("VariantStatus", [])]
     return ", ".join(s for s in statuses if s)
-
-
-def _deployed_image(endpoint: aws.Json) -> str:
-    for variant in endpoint.get("ProductionVariants", []):
-        for image in variant.get("DeployedImages", []):
-            return str(image.get("ResolvedImage") or image.get("SpecifiedImage", ""))
-    return ""

@@ -28,14 +28,13 @@ def serving_state(sm: Any, endpoint: aws.Json, variant_name: str, *, need_model:
         (v for v in endpoint.get("ProductionVariants", []) if v.get("VariantName") == variant.get("VariantName")),
         {},
     )
-    deployed = [d.get("ResolvedImage") or d.get("SpecifiedImage", "") for d in live.get("DeployedImages", [])]
-    image = deployed[0] if deployed else ""
+    image = aws.deployed_image(live)
 
     model_name = str(variant.get("ModelName", ""))
     model: aws.Json = {}
     if model_name and (need_model or not image):
         model = aws.describe_model(sm, model_name) or {}
-    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    container = aws.model_container(model)
     if not image:
         image = str(container.get("Image", ""))
 
