@@ -8,9 +8,9 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sagemaker_async_deploy._markdown import Code, Document, Link, Strong, code_span, collapse, fence, one_line
+from sagemaker_async_deploy._markdown import Code, Document, Link, Strong, code_span, collapse, escape, fence, one_line
 
-from .report_html import parse
+from .report_html import parse, to_html
 
 # Text biased towards what breaks Markdown: every ASCII punctuation mark, HTML, newlines and spaces.
 _pieces = st.sampled_from([*string.punctuation, *"ab \n\t\r", "<img src=x>", "</td>", "&lt;", "```", "1. ", "- "])
@@ -101,3 +101,9 @@ def test_render_within_its_limit_is_unchanged() -> None:
     """A document under its limit renders the same with or without the limit."""
     doc = Document().paragraph("first").paragraph("last")
     assert doc.render(10_000) == doc.render() == "first\n\nlast\n"
+
+
+def test_mentions_are_escaped() -> None:
+    """An '@name' from outside text (an alarm, a model name) cannot mention and notify people on GitHub."""
+    assert escape("alarm for @acme/oncall") == "alarm for \\@acme/oncall"
+    assert "@acme" in to_html(Document().paragraph("alarm for @acme/oncall").render())

@@ -18,7 +18,8 @@ from urllib.parse import quote, urlsplit
 
 # Punctuation that means nothing to CommonMark or GFM wherever it stands; every other ASCII punctuation
 # character is escaped. CommonMark guarantees a backslash before any ASCII punctuation yields the character.
-_INERT = set(",:;/@'\"?%$^")
+# "@" is escaped too: in a comment GitHub turns "@name" into a mention that notifies people.
+_INERT = set(",:;/'\"?%$^")
 _ESCAPED = {c: "\\" + c for c in string.punctuation if c not in _INERT}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Characters a link destination may hold as they are; the rest is percent-encoded, so neither a space,

@@ -153,11 +153,15 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
     def bad(name: str, message: str) -> None:
         problems.append(InputProblem(name, message))
 
+    def value(name: str) -> str:
+        # read_inputs has applied the defaults already; a caller with fewer inputs gets them here.
+        return raw.get(name) or INPUT_DEFAULTS[name]
+
     for name in REQUIRED_INPUTS:
         if not raw.get(name, ""):
             bad(name, "is required and was not given")
 
-    region = raw.get("aws-region") or environ.get("AWS_REGION", "") or environ.get("AWS_DEFAULT_REGION", "")
+    region = value("aws-region") or environ.get("AWS_REGION", "") or environ.get("AWS_DEFAULT_REGION", "")
     if not region:
         bad(
             "aws-region",
@@ -166,38 +170,38 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
     elif not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
         bad("aws-region", f"'{safe(region)}' is not an AWS region; expected e.g. us-east-1")
 
-    endpoint_name = raw.get("endpoint-name", "")
+    endpoint_name = value("endpoint-name")
     if endpoint_name:
         _check_name(bad, "endpoint-name", endpoint_name, ENDPOINT_NAME_RE)
-    variant_name = raw.get("variant-name", "AllTraffic")
+    variant_name = value("variant-name")
     _check_name(bad, "variant-name", variant_name, ENDPOINT_NAME_RE)
-    model_name = raw.get("model-name", "")
+    model_name = value("model-name")
     if model_name:
         _check_name(bad, "model-name", model_name, MODEL_NAME_RE)
 
-    image = _parse_image(bad, raw.get("image", ""))
+    image = _parse_image(bad, value("image"))
 
-    instance_type = raw.get("instance-type", "")
+    instance_type = value("instance-type")
     if instance_type and not INSTANCE_TYPE_RE.match(instance_type):
         bad(
             "instance-type",
             f"'{safe(instance_type)}' is not a SageMaker instance type; expected e.g. ml.g4dn.xlarge",
         )
 
-    output_path = raw.get("output-path", "")
+    output_path = value("output-path")
     if output_path:
         _check_s3(bad, "output-path", output_path)
-    failure_path = raw.get("failure-path", "")
+    failure_path = value("failure-path")
     if failure_path:
         _check_s3(bad, "failure-path", failure_path)
 
-    success_topic = raw.get("success-topic", "")
-    error_topic = raw.get("error-topic", "")
+    success_topic = value("success-topic")
+    error_topic = value("error-topic")
     for name, topic in (("success-topic", success_topic), ("error-topic", error_topic)):
         if topic:
             _check_topic(bad, name, topic, region)
 
-    role = raw.get("execution-role-arn", "")
+    role = value("execution-role-arn")
     if role and not ROLE_ARN_RE.match(role):
         bad(
             "execution-role-arn",
@@ -209,7 +213,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
             "applies to the model the action creates; leave it empty when model-name is given",
         )
 
-    model_data_url = raw.get("model-data-url", "")
+    model_data_url = value("model-data-url")
     if model_data_url:
         _check_s3(bad, "model-data-url", model_data_url)
         if model_name:
@@ -219,14 +223,29 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
             )
 
     environment = _parse_pairs(
-        bad, "environment", raw.get("environment", ""), ENV_KEY_RE, None, 1024, secret_values=True
+        bad,
+        "environment",
+        value("environment"),
+        ENV_KEY_RE,
+        None,
+        1024,
+        secret_values=True,
+        rules="keys are letters, digits and _ not starting with a digit, values at most 1024 characters",
     )
     if len(environment) > MAX_ENVIRONMENT:
         bad("environment", f"has {len(environment)} variables; SageMaker allows at most {MAX_ENVIRONMENT}")
     if environment and model_name:
         bad("environment", "applies to the model the action creates; leave it empty when model-name is given")
 
-    tags = _parse_pairs(bad, "tags", raw.get("tags", ""), TAG_KEY_RE, TAG_VALUE_RE, 256)
+    tags = _parse_pairs(
+        bad,
+        "tags",
+        value("tags"),
+        TAG_KEY_RE,
+        TAG_VALUE_RE,
+        256,
+        rules="keys 1-128 and values 0-256 characters of letters, digits, spaces and _ . : / = + - @",
+    )
     for key, _ in tags:
         if key.lower().startswith("aws:"):
             bad("tags", f"key '{safe(key)}' uses the reserved prefix aws:")
@@ -238,7 +257,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
             f"has {len(tags)} tags; SageMaker allows {MAX_TAGS} per resource, one of them the action's own",
         )
 
-    alarms = tuple(a.strip() for a in re.split(r"[,\n]", raw.get("alarms", "")) if a.strip())
+    alarms = tuple(a.strip() for a in re.split(r"[,\n]", value("alarms")) if a.strip())
     if len(alarms) > MAX_ALARMS:
         bad("alarms", f"names {len(alarms)} alarms; SageMaker's auto-rollback takes at most {MAX_ALARMS}")
     for alarm in alarms:
@@ -247,27 +266,27 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
     if len(set(alarms)) != len(alarms):
         bad("alarms", "names an alarm more than once")
 
-    bake_seconds = _parse_int(bad, "bake-seconds", raw.get("bake-seconds", "300"), 0, 3600)
-    initial_count = _parse_int(bad, "initial-instance-count", raw.get("initial-instance-count", "1"), 1, 10_000)
-    max_concurrent = _parse_int(bad, "max-concurrent-invocations", raw.get("max-concurrent-invocations", "1"), 1, 1000)
+    bake_seconds = _parse_int(bad, "bake-seconds", value("bake-seconds"), 0, 3600)
+    initial_count = _parse_int(bad, "initial-instance-count", value("initial-instance-count"), 1, 10_000)
+    max_concurrent = _parse_int(bad, "max-concurrent-invocations", value("max-concurrent-invocations"), 1, 1000)
     timeout_minutes = _parse_number(
         bad,
         "deployment-timeout-minutes",
-        raw.get("deployment-timeout-minutes", "60"),
+        value("deployment-timeout-minutes"),
         0,
         24 * 60,
         exclusive_min=True,
     )
     poll_interval = _parse_number(
-        bad, "poll-interval-seconds", raw.get("poll-interval-seconds", "5"), 0, 300, exclusive_min=True
+        bad, "poll-interval-seconds", value("poll-interval-seconds"), 0, 300, exclusive_min=True
     )
 
-    mode = raw.get("mode", "apply")
+    mode = value("mode")
     if mode not in ("apply", "plan"):
         bad("mode", f"'{safe(mode)}' is not a mode; expected apply or plan")
 
-    delete_previous = _parse_bool(bad, "delete-previous", raw.get("delete-previous", "true"))
-    comment = _parse_bool(bad, "comment", raw.get("comment", "true"))
+    delete_previous = _parse_bool(bad, "delete-previous", value("delete-previous"))
+    comment = _parse_bool(bad, "comment", value("comment"))
 
     if problems:
         raise InputError(problems)
@@ -295,7 +314,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         deployment_timeout_seconds=timeout_minutes * 60,
         delete_previous=delete_previous,
         region=region,
-        github_token=raw.get("github-token", ""),
+        github_token=value("github-token"),
         comment=comment,
         poll_interval_seconds=poll_interval,
         github=GitHubContext.from_environ(environ),
@@ -368,6 +387,7 @@ def _parse_pairs(
     value_max: int,
     *,
     secret_values: bool = False,
+    rules: str,
 ) -> tuple[tuple[str, str], ...]:
     pairs: dict[str, str] = {}
     for number, line in enumerate(value.splitlines(), start=1):
@@ -386,15 +406,9 @@ def _parse_pairs(
                 shown = f" '{safe(text[:60])}'"
             bad(name, f"line {number}{shown} is not KEY=VALUE")
         elif not key_re.match(key):
-            bad(
-                name,
-                f"line {number}: key '{safe(key[:60])}' is not allowed (letters, digits, _; at most 128/1024)",
-            )
+            bad(name, f"line {number}: key '{safe(key[:60])}' is not allowed; {rules}")
         elif len(val) > value_max or (value_re is not None and not value_re.match(val)):
-            bad(
-                name,
-                f"line {number}: the value of '{safe(key)}' is too long or has characters SageMaker refuses",
-            )
+            bad(name, f"line {number}: the value of '{safe(key)}' is not allowed; {rules}")
         elif key in pairs:
             bad(name, f"line {number}: '{safe(key)}' is given twice")
         else:
