@@ -8,6 +8,7 @@ endpoint keeps scaling whatever the verdict.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
@@ -75,11 +76,25 @@ def suspend_scaling(clients: aws.Clients, log: Log, endpoint_name: str, variant_
     )
     log.info(
         f"The variant is an Application Auto Scaling target ({target.get('MinCapacity')}–"
-        f"{target.get('MaxCapacity')} instances, {len(policies)} polic{'y' if len(policies) == 1 else 'ies'}): "
-        "deregistering it for the instance-type change; it is restored afterwards."
+        f"{target.get('MaxCapacity')} instances, {len(policies)} polic{'y' if len(policies) == 1 else 'ies'}, "
+        f"{len(scheduled)} scheduled action(s)): deregistering it for the instance-type change; it is restored "
+        "afterwards."
     )
+    # Kept only in this process: if the job is cancelled before the restore, the log is where it survives.
+    with log.group("Autoscaling settings to restore (JSON)"):
+        for line in _as_json(saved).splitlines():
+            log.info(safe(line))
     aws.deregister_scalable_target(autoscaling, rid)
     return saved
+
+
+def _as_json(saved: SavedScaling) -> str:
+    document = {
+        "ScalableTarget": saved.target,
+        "ScalingPolicies": list(saved.policies),
+        "ScheduledActions": list(saved.scheduled_actions),
+    }
+    return json.dumps(document, indent=2, default=str)
 
 
 def restore_scaling(clients: aws.Clients, log: Log, saved: SavedScaling) -> None:
@@ -94,7 +109,8 @@ def restore_scaling(clients: aws.Clients, log: Log, saved: SavedScaling) -> None
         log.warning(
             f"Could not restore autoscaling on {saved.resource_id}: {aws.error_message(error)}. "
             f"Register the target again ({saved.target.get('MinCapacity')}–{saved.target.get('MaxCapacity')} "
-            "instances) and its policies."
+            "instances), its policies and scheduled actions: they are in the group 'Autoscaling settings to "
+            "restore' above."
         )
         return
     log.info(

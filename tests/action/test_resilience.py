@@ -110,6 +110,9 @@ def test_instance_type_change_on_an_autoscaled_variant_restores_scaling(emulator
     ops = emulator.operations()
     assert ops.index("DeregisterScalableTarget") < ops.index("UpdateEndpoint") < ops.index("RegisterScalableTarget")
     assert _scaling(autoscaling) == SCALING
+    # What was deregistered is in the log, to restore by hand should the job be cancelled mid-update.
+    saved = run.stdout.split("::group::Autoscaling settings to restore (JSON)\n", 1)[1].split("::endgroup::")[0]
+    assert '"PolicyName": "backlog"' in saved and '"ScheduledActionName": "nightly-zero"' in saved
 
 
 def test_autoscaling_is_restored_after_a_rollback(emulator: Emulator, tmp_path: Path) -> None:
