@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 
 from sagemaker_emulator import Emulator
 from tests.conftest import boto_client
 
+from ..seed import seed_ecr_image
 from ._setup import IMAGE_V1, config, in_service_endpoint, model, second_config, wait_for
 
 BLUE_GREEN = {
@@ -121,18 +121,7 @@ def test_delete_goes_deleting_then_gone(emulator: Emulator) -> None:
 
 def test_ecr_tag_resolves_to_the_digest_moto_holds(emulator: Emulator) -> None:
     """A tag of an image pushed to moto's ECR resolves to that image's digest."""
-    ecr = boto_client(emulator, "ecr")
-    ecr.create_repository(repositoryName="model")
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"digest": "sha256:" + "b" * 64, "size": 1, "mediaType": "application/json"},
-            "layers": [],
-        }
-    )
-    ecr.put_image(repositoryName="model", imageManifest=manifest, imageTag="v1")
-    digest = ecr.describe_images(repositoryName="model")["imageDetails"][0]["imageDigest"]
+    digest = seed_ecr_image(emulator, "model", "v1")
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm)
     deployed = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]["DeployedImages"][0]
