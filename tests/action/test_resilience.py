@@ -22,8 +22,9 @@ SCALING = ([(0, 4)], ["backlog"], [("nightly-zero", "cron(0 22 * * ? *)")])
 
 @pytest.fixture
 def slow_emulator() -> Any:
-    """Updates last long enough for a test to kill the action in the middle of its wait."""
-    with Emulator(timings=Timings(create=0.3, update=2.5, rollback=0.5, delete=0.1)) as emu:
+    """Updates last long enough for a test to kill the action in the middle of its wait, and for the next
+    run to start (a Python start-up on a loaded machine) before that update ends."""
+    with Emulator(timings=Timings(create=0.3, update=4.0, rollback=0.5, delete=0.1)) as emu:
         yield emu
 
 
