@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -21,8 +21,7 @@ EXIT_FAILED = 1
 def main() -> int:
     environ = os.environ  # read here and by actions-toolkit's get_input, nowhere else
     log = Log()
-    output_path = environ.get("GITHUB_OUTPUT", "")
-    summary_path = environ.get("GITHUB_STEP_SUMMARY", "")
+    end = RunEnd(log, environ.get("GITHUB_OUTPUT", ""), environ.get("GITHUB_STEP_SUMMARY", ""))
 
     from actions_toolkit import core
 
@@ -32,7 +31,7 @@ def main() -> int:
     try:
         config = parse_config(raw, environ)
     except InputError as error:
-        return _die_inputs(error, log, output_path, summary_path, raw.get("endpoint-name", ""))
+        return end.invalid(error, raw.get("endpoint-name", ""), RolloutOutcome(result="failed"), None)
     log.mask_values(value for _, value in config.environment)
 
     clients = aws.Clients(config.region)
@@ -53,44 +52,34 @@ def main() -> int:
         )
         outcome = rollout.run()
     except InputError as error:
-        return _die_inputs(error, log, output_path, summary_path, config.endpoint_name, so_far(), config)
+        return end.invalid(error, config.endpoint_name, so_far(), config)
     except PlanError as error:
-        problem = InputError([InputProblem(error.input, error.message)])
-        return _die_inputs(problem, log, output_path, summary_path, config.endpoint_name, so_far(), config)
-    except DeployError as error:
-        return _die(str(error), log, config, output_path, summary_path, so_far(), error.kind)
-    except NoCredentialsError:
-        return _die(
-            "No AWS credentials: run aws-actions/configure-aws-credentials before this step "
-            "(the action reads the standard AWS_* variables; it takes no keys as inputs).",
-            log,
-            config,
-            output_path,
-            summary_path,
-            so_far(),
-            "no-credentials",
+        return end.invalid(
+            InputError([InputProblem(error.input, error.message)]), config.endpoint_name, so_far(), config
         )
+    except DeployError as error:
+        return end.fatal(str(error), config, so_far(), error.kind)
+    except NoCredentialsError:
+        message = (
+            "No AWS credentials: run aws-actions/configure-aws-credentials before this step "
+            "(the action reads the standard AWS_* variables; it takes no keys as inputs)."
+        )
+        return end.fatal(message, config, so_far(), "no-credentials")
     except ClientError as error:
         code = aws.error_code(error)
-        return _die(
-            f"AWS refused {safe(error.operation_name)}: {safe(code)}: {safe(aws.error_message(error))}",
-            log,
-            config,
-            output_path,
-            summary_path,
-            so_far(),
-            "access-denied" if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation") else "",
-        )
+        message = f"AWS refused {safe(error.operation_name)}: {safe(code)}: {safe(aws.error_message(error))}"
+        denied = code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+        return end.fatal(message, config, so_far(), "access-denied" if denied else "")
     except BotoCoreError as error:
-        return _die(f"AWS call failed: {safe(error)}", log, config, output_path, summary_path, so_far())
+        return end.fatal(f"AWS call failed: {safe(error)}", config, so_far())
     except Exception as error:  # a bug of ours must still leave outputs, a summary and the exit status behind
         message = (
             f"Unexpected error {type(error).__name__}: {safe(error)}. Nothing that served was deleted; "
             "please report this with the log."
         )
-        return _die(message, log, config, output_path, summary_path, so_far())
+        return end.fatal(message, config, so_far())
 
-    return _finish(config, outcome, log, output_path, summary_path)
+    return end.finished(config, outcome)
 
 
 def _raise_problems(problems: list[InputProblem]) -> None:
@@ -98,73 +87,66 @@ def _raise_problems(problems: list[InputProblem]) -> None:
         raise InputError(problems)
 
 
-def _finish(config: ActionConfig, outcome: RolloutOutcome, log: Log, output_path: str, summary_path: str) -> int:
-    _write_outputs(output_path, outcome, lambda: _comment(config, outcome, log))
-    report.append_summary(summary_path, report.summary(outcome, config))
-    if outcome.succeeded:
-        log.info(f"Result: {outcome.result}")
-        return EXIT_OK
-    detail = f": {safe(outcome.failure_reason)}" if outcome.failure_reason else ""
-    log.error(f"{outcome.result}: {outcome.message}{detail}", title=f"SageMaker endpoint {config.endpoint_name}")
-    return EXIT_FAILED
+@dataclass(frozen=True)
+class RunEnd:
+    """How a run ends, whichever way: outputs, the job summary, the PR comment, the log, the exit status."""
 
+    log: Log
+    output_path: str
+    summary_path: str
 
-def _write_outputs(path: str, outcome: RolloutOutcome, comment: Callable[[], str] | None) -> None:
-    """Every output before the comment is attempted, comment-url once it is known: whatever happens to the
-    comment, the deployment's outputs are there."""
-    values = report.outputs(outcome)
-    url = values.pop("comment-url")
-    report.write_outputs(path, values)
-    report.write_outputs(path, {"comment-url": comment() if comment is not None else url})
+    def finished(self, config: ActionConfig, outcome: RolloutOutcome) -> int:
+        """A run that reached a verdict (or a plan): success, rollback or failure."""
+        self._outputs(outcome, config)
+        report.append_summary(self.summary_path, report.summary(outcome, config))
+        if outcome.succeeded:
+            self.log.info(f"Result: {outcome.result}")
+            return EXIT_OK
+        detail = f": {safe(outcome.failure_reason)}" if outcome.failure_reason else ""
+        self.log.error(
+            f"{outcome.result}: {outcome.message}{detail}", title=f"SageMaker endpoint {config.endpoint_name}"
+        )
+        return EXIT_FAILED
 
+    def invalid(
+        self, error: InputError, endpoint_name: str, outcome: RolloutOutcome, config: ActionConfig | None
+    ) -> int:
+        """Bad input: one annotation per problem, all of them in one run, before anything changed."""
+        for problem in error.problems:
+            self.log.error(f"{problem.input}: {problem.message}", title=f"Invalid input {problem.input}")
+        outcome.result = "failed"
+        outcome.message = "Invalid input; nothing was changed: " + "; ".join(p.input for p in error.problems)
+        # Inputs that parsed but name things AWS does not have: the PR still hears why nothing was deployed.
+        self._outputs(outcome, config)
+        summary = report.failure_summary(
+            "Invalid input; nothing was changed.", endpoint_name, outcome=outcome, problems=error.problems
+        )
+        report.append_summary(self.summary_path, summary)
+        return EXIT_FAILED
 
-def _comment(config: ActionConfig, outcome: RolloutOutcome, log: Log) -> str:
-    if not config.comment:
-        return ""
-    from .comment import CommentSettings, publish_comment  # PyGithub only when a comment will be written
+    def fatal(self, message: str, config: ActionConfig, outcome: RolloutOutcome, kind: FailureKind = "") -> int:
+        """The one fatal path: an ::error annotation, the outputs, and a summary saying what to do."""
+        outcome.result = "failed"
+        outcome.message = message
+        self.log.error(message, title=f"SageMaker endpoint {config.endpoint_name}")
+        self._outputs(outcome, config)  # the PR must not keep showing the previous run's story
+        summary = report.failure_summary(message, config.endpoint_name, outcome=outcome, config=config, kind=kind)
+        report.append_summary(self.summary_path, summary)
+        return EXIT_FAILED
 
-    settings = CommentSettings(token=config.github_token, context=config.github)
-    return publish_comment(settings, config.endpoint_name, report.comment_body(outcome, config), log)
+    def _outputs(self, outcome: RolloutOutcome, config: ActionConfig | None) -> None:
+        """Every output before the comment is attempted, comment-url once it is known: whatever happens to
+        the comment, the deployment's outputs are there."""
+        values = report.outputs(outcome)
+        values.pop("comment-url")
+        report.write_outputs(self.output_path, values)
+        url = self._comment(config, outcome) if config is not None else ""
+        report.write_outputs(self.output_path, {"comment-url": url})
 
+    def _comment(self, config: ActionConfig, outcome: RolloutOutcome) -> str:
+        if not config.comment:
+            return ""
+        from .comment import CommentSettings, publish_comment  # PyGithub only when a comment will be written
 
-def _die_inputs(
-    error: InputError,
-    log: Log,
-    output_path: str,
-    summary_path: str,
-    endpoint_name: str,
-    outcome: RolloutOutcome | None = None,
-    config: ActionConfig | None = None,
-) -> int:
-    for problem in error.problems:
-        log.error(f"{problem.input}: {problem.message}", title=f"Invalid input {problem.input}")
-    outcome = outcome or RolloutOutcome(result="failed")
-    outcome.result = "failed"
-    outcome.message = "Invalid input; nothing was changed: " + "; ".join(p.input for p in error.problems)
-    # Inputs that parsed but name things AWS does not have: the PR still hears why nothing was deployed.
-    _write_outputs(output_path, outcome, (lambda: _comment(config, outcome, log)) if config is not None else None)
-    summary = report.failure_summary(
-        "Invalid input; nothing was changed.", endpoint_name, outcome=outcome, problems=error.problems
-    )
-    report.append_summary(summary_path, summary)
-    return EXIT_FAILED
-
-
-def _die(
-    message: str,
-    log: Log,
-    config: ActionConfig,
-    output_path: str,
-    summary_path: str,
-    outcome: RolloutOutcome,
-    kind: FailureKind = "",
-) -> int:
-    """The one fatal path: an ::error annotation, the outputs, and a summary saying what to do."""
-    outcome.result = "failed"
-    outcome.message = message
-    log.error(message, title=f"SageMaker endpoint {config.endpoint_name}")
-    # The PR must not keep showing the previous run's story.
-    _write_outputs(output_path, outcome, lambda: _comment(config, outcome, log))
-    summary = report.failure_summary(message, config.endpoint_name, outcome=outcome, config=config, kind=kind)
-    report.append_summary(summary_path, summary)
-    return EXIT_FAILED
+        settings = CommentSettings(token=config.github_token, context=config.github)
+        return publish_comment(settings, config.endpoint_name, report.comment_body(outcome, config), self.log)
