@@ -64,10 +64,6 @@ class RolloutOutcome:
         return (self.finished or time.time()) - self.started
 
 
-Sleep = Callable[[float], None]
-Clock = Callable[[], float]
-
-
 class Rollout:
     """One run against one endpoint. ``run()`` returns the outcome; it raises DeployError for a run that
     cannot go on (bad state, expired credentials), after recording what it knows in ``outcome``."""
@@ -79,8 +75,6 @@ class Rollout:
         log: Log,
         *,
         preflight: Callable[[], None] = lambda: None,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.time,
     ) -> None:
         # Read-only checks of what the inputs name (alarms, topics, …): run before the first write, and in
         # plan mode, but not on the no-change path, which must cost one DescribeEndpoint and little more.
@@ -89,9 +83,7 @@ class Rollout:
         self.clients = clients
         self.sm = clients.sagemaker
         self.log = log
-        self.sleep = sleep
-        self.clock = clock
-        self.outcome = RolloutOutcome(result="failed", started=clock())
+        self.outcome = RolloutOutcome(result="failed", started=time.time())
         self.deadline = self.outcome.started + config.deployment_timeout_seconds
 
     # --- the run ------------------------------------------------------------------------------------------
@@ -123,7 +115,7 @@ class Rollout:
                 ) from error
             raise
         finally:
-            self.outcome.finished = self.clock()
+            self.outcome.finished = time.time()
         return self.outcome
 
     def _run(self) -> None:
@@ -369,11 +361,11 @@ class Rollout:
 
     def _wait(self, *, endpoint_name: str, title: str, settling: bool = False) -> aws.Json | None:
         """Poll DescribeEndpoint until the endpoint settles; one progress line per poll, inside a group."""
-        started = self.clock()
+        started = time.time()
         with self.log.group(title):
             while True:
                 endpoint = aws.describe_endpoint(self.sm, endpoint_name)
-                now = self.clock()
+                now = time.time()
                 if endpoint is None:
                     self.log.info(f"  {now - started:6.0f}s  endpoint gone")
                     return None
@@ -403,7 +395,7 @@ class Rollout:
                         "SageMaker; nothing was deleted. Rerun the action to wait for it and finish the job.",
                         kind="timeout",
                     )
-                self.sleep(min(self.config.poll_interval_seconds, max(self.deadline - now, 0.0)))
+                time.sleep(min(self.config.poll_interval_seconds, max(self.deadline - now, 0.0)))
 
     def _note_transition(self, now: float, status: str, variant_status: str) -> None:
         last = self.outcome.transitions[-1] if self.outcome.transitions else None
