@@ -91,25 +91,25 @@ def describe_model(sm: Any, name: str) -> Json | None:
     return _or_none(sm.describe_model, ModelName=name)
 
 
+def _all_items(client: Any, operation: str, key: str, **params: Any) -> list[Json]:
+    """Every item under ``key`` across the pages of a paginated call."""
+    items: list[Json] = []
+    for page in client.get_paginator(operation).paginate(**params):
+        items += page.get(key, [])
+    return items
+
+
 def list_tags(sm: Any, arn: str) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for page in sm.get_paginator("list_tags").paginate(ResourceArn=arn):
-        tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
-    return tags
+    return {t["Key"]: t["Value"] for t in _all_items(sm, "list_tags", "Tags", ResourceArn=arn)}
 
 
 def list_endpoint_config_names(sm: Any, name_contains: str) -> list[str]:
-    names: list[str] = []
-    for page in sm.get_paginator("list_endpoint_configs").paginate(NameContains=name_contains):
-        names += [c["EndpointConfigName"] for c in page.get("EndpointConfigs", [])]
-    return names
+    configs = _all_items(sm, "list_endpoint_configs", "EndpointConfigs", NameContains=name_contains)
+    return [c["EndpointConfigName"] for c in configs]
 
 
 def list_model_names(sm: Any, name_contains: str) -> list[str]:
-    names: list[str] = []
-    for page in sm.get_paginator("list_models").paginate(NameContains=name_contains):
-        names += [m["ModelName"] for m in page.get("Models", [])]
-    return names
+    return [m["ModelName"] for m in _all_items(sm, "list_models", "Models", NameContains=name_contains)]
 
 
 def create_model(sm: Any, request: Json) -> None:
@@ -196,21 +196,23 @@ def describe_scalable_target(autoscaling: Any, resource_id: str) -> Json | None:
 
 
 def describe_scaling_policies(autoscaling: Any, resource_id: str) -> list[Json]:
-    policies: list[Json] = []
-    for page in autoscaling.get_paginator("describe_scaling_policies").paginate(
-        ServiceNamespace="sagemaker", ResourceId=resource_id
-    ):
-        policies += page.get("ScalingPolicies", [])
-    return policies
+    return _all_items(
+        autoscaling,
+        "describe_scaling_policies",
+        "ScalingPolicies",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+    )
 
 
 def describe_scheduled_actions(autoscaling: Any, resource_id: str) -> list[Json]:
-    actions: list[Json] = []
-    for page in autoscaling.get_paginator("describe_scheduled_actions").paginate(
-        ServiceNamespace="sagemaker", ResourceId=resource_id
-    ):
-        actions += page.get("ScheduledActions", [])
-    return actions
+    return _all_items(
+        autoscaling,
+        "describe_scheduled_actions",
+        "ScheduledActions",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+    )
 
 
 def put_scheduled_action(autoscaling: Any, request: Json) -> None:
