@@ -97,6 +97,8 @@ class _Endpoint:
     tags: list[JSON] = field(default_factory=list)
     steps: list[tuple[float, Step]] = field(default_factory=list)
     deleted: bool = False
+    # Set while a test holds the lifecycle still (Faults.hold): the time it was frozen.
+    held_since: float | None = None
 
 
 @dataclass
@@ -128,7 +130,7 @@ class SageMakerBackend:
     def __init__(self, account_id: str, timings: Timings) -> None:
         self.account_id = account_id
         self.timings = timings
-        self.faults = Faults(self)
+        self.faults = Faults(control=self)
         self._lock = threading.RLock()
         self._regions: dict[str, _Region] = {}
         self._handlers: dict[str, Callable[[str, JSON, float], JSON]] = {
@@ -183,6 +185,8 @@ class SageMakerBackend:
     def _advance(self, now: float) -> None:
         for state in self._regions.values():
             for endpoint in list(state.endpoints.values()):
+                if endpoint.held_since is not None:
+                    continue
                 while endpoint.steps and endpoint.steps[0][0] <= now:
                     deadline, step = endpoint.steps.pop(0)
                     step(deadline)
@@ -226,6 +230,26 @@ class SageMakerBackend:
                 endpoint.last_modified = at
 
             endpoint.steps.append((now + seconds, done))
+
+    def hold(self, name: str, region: str | None) -> None:
+        with self._lock:
+            now = time.time()
+            self._advance(now)
+            endpoint = self._find_endpoint(name, region)
+            if endpoint.held_since is None:
+                endpoint.held_since = now
+
+    def release(self, name: str, region: str | None) -> None:
+        with self._lock:
+            now = time.time()
+            endpoint = self._find_endpoint(name, region)
+            if endpoint.held_since is None:
+                return
+            # Everything still to come happens as late as the endpoint was held, so each phase keeps its length.
+            held = now - endpoint.held_since
+            endpoint.steps = [(deadline + held, step) for deadline, step in endpoint.steps]
+            endpoint.held_since = None
+            self._advance(now)
 
     def scale_to_zero(self, name: str, region: str | None) -> None:
         with self._lock:

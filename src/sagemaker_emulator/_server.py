@@ -19,7 +19,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from ._faults import Faults
+from ._faults import Faults, apply_fault
 from ._sagemaker import ApiError, SageMakerBackend, Timings
 
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -296,26 +296,6 @@ class Emulator:
         except (KeyError, TypeError, ValueError) as error:
             return _json_response({"error": str(error)}, status=400)
         return _json_response({"error": f"no control route {request.method} {request.path}"}, status=404)
-
-
-FAULT_NAMES = (
-    "rollback_next_update",
-    "fail_next_update",
-    "update_rollback_failed_next",
-    "fail_next_create",
-    "throttle",
-    "expire_credentials",
-    "busy",
-    "scale_to_zero",
-)
-
-
-def apply_fault(faults: Faults, spec: Any) -> None:
-    """Arm one fault from ``{"fault": "<method name>", <its keyword arguments>}``."""
-    if not isinstance(spec, dict) or spec.get("fault") not in FAULT_NAMES:
-        raise ValueError(f'a fault is {{"fault": one of {", ".join(FAULT_NAMES)}, ...arguments}}, not {spec!r}')
-    kwargs = {k: v for k, v in spec.items() if k != "fault"}
-    getattr(faults, spec["fault"])(**kwargs)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
