@@ -9,33 +9,24 @@ from __future__ import annotations
 
 import base64
 import copy
-import functools
-import hashlib
-import math
 import operator
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
 
 from moto.applicationautoscaling.models import applicationautoscaling_backends
-from moto.cloudwatch.models import cloudwatch_backends
-from moto.ecr.models import ecr_backends
 
-from . import _cloudwatch, _deployment, _logs, _shapes
+from . import _deployment, _shapes
 from ._behaviour import Behaviour, check
-from ._faults import Faults, UpdateFault
+from ._faults import Faults
+from ._fleets import Fleets
+from ._rollout import Rollout
+from ._state import JSON, Config, Endpoint, Model, Region, Resource, Target, Timings, key, variant_status
 from ._validation import operation_names, validation_message
 
-JSON = dict[str, Any]
+__all__ = ["ApiError", "SageMakerBackend", "Timings"]
 
-_ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
-    r"(?P<repo>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
-)
-_DIGEST_REFERENCE = re.compile(r"^(?P<repo>[^@]+)@(?P<digest>sha256:[0-9a-f]{64})$")
+
 _SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # Statuses during which SageMaker is already working on the endpoint.
 _IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
@@ -43,12 +34,6 @@ _IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack
 # EndpointStatus doc); scripts match this wording when UpdateEndpoint refuses one.
 _FAILED_UPDATE = 'Cannot update failed endpoint "{arn}".'
 _IN_PROGRESS_UPDATE = 'Cannot update in-progress endpoint "{arn}".'
-# FailureReason of a fleet whose container fails SageMaker's ping (sagemaker-python-sdk #787,
-# awslabs/llm-hosting-container #18, amazon-sagemaker-examples #210).
-_HEALTH_CHECK = (
-    "The primary container for production variant {variant} did not pass the ping health check. "
-    "Please check CloudWatch logs for this endpoint."
-)
 # ResourceLimitExceeded wording since 2023 (aws-samples/aws-genai-llm-chatbot #244 and later public logs).
 _QUOTA = (
     "The account-level service limit '{instance_type} for endpoint usage' is {limit} Instances, with current "
@@ -56,34 +41,6 @@ _QUOTA = (
     "request an increase for this quota. If AWS Service Quotas is not available, contact AWS support to request "
     "an increase for this quota."
 )
-# What CloudWatch writes when a threshold is crossed (alarm notifications and DescribeAlarms StateReason seen in
-# public logs: "Threshold Crossed: 1 out of the last 1 datapoints [9.0 (26/03/21 22:44:00)] was greater than or
-# equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition).").
-_COMPARISON_WORDS = {
-    "GreaterThanOrEqualToThreshold": ("greater than or equal to", 1.0),
-    "GreaterThanThreshold": ("greater than", 1.0),
-    "LessThanThreshold": ("less than", -1.0),
-    "LessThanOrEqualToThreshold": ("less than or equal to", -1.0),
-}
-
-
-@dataclass(frozen=True)
-class Timings:
-    """Seconds each lifecycle phase lasts. WaitIntervalInSeconds stands for a share of ``update``, never real time.
-
-    An all-at-once blue/green update lasts ``update``: provisioning the new fleet (LAUNCH), turning its traffic on
-    (ACTIVATE) and the bake (BAKE, given to ACTIVATE when WaitIntervalInSeconds is 0). Each further traffic step
-    (canary, linear) adds ACTIVATE + BAKE; each rolling batch takes a whole ``update``.
-    """
-
-    create: float = 1.0
-    update: float = 1.0
-    rollback: float = 1.0
-    delete: float = 0.5
-
-    LAUNCH: ClassVar[float] = 0.5
-    ACTIVATE: ClassVar[float] = 0.1
-    BAKE: ClassVar[float] = 0.4
 
 
 class ApiError(Exception):
@@ -100,95 +57,6 @@ def _validation(message: str) -> ApiError:
     return ApiError("ValidationException", message)
 
 
-@dataclass
-class _Resource:
-    name: str
-    arn: str
-    request: JSON
-    creation_time: float
-    tags: list[JSON] = field(default_factory=list)
-    # Faults.invisible_after_create: how many more requests naming it do not find it, and whose.
-    hidden: int = 0
-    hidden_from: str | None = None
-
-
-class _Model(_Resource):
-    pass
-
-
-class _Config(_Resource):
-    pass
-
-
-Step = Callable[[float], None]
-
-
-@dataclass
-class _Endpoint:
-    name: str
-    arn: str
-    region: str
-    # What the endpoint serves: a snapshot, because the config itself may be deleted while in use.
-    config: _Config
-    status: str
-    creation_time: float
-    last_modified: float
-    variants: list[JSON] = field(default_factory=list)
-    failure_reason: str | None = None
-    pending: JSON | None = None
-    last_deployment_config: JSON | None = None
-    tags: list[JSON] = field(default_factory=list)
-    steps: list[tuple[float, Step]] = field(default_factory=list)
-    deleted: bool = False
-    # Set while a test holds the lifecycle still (Faults.hold): the time it was frozen.
-    held_since: float | None = None
-    # Fleets launched so far: each new fleet (or rolling batch) runs on new instance ids.
-    fleets: int = 0
-    # Faults.lag_reads: what DescribeEndpoint keeps answering (None: "Could not find endpoint"), and until when.
-    stale: tuple[JSON | None, float] | None = None
-
-
-@dataclass
-class _Region:
-    models: dict[str, _Model] = field(default_factory=dict)
-    configs: dict[str, _Config] = field(default_factory=dict)
-    endpoints: dict[str, _Endpoint] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Target:
-    """One variant of the fleet an update (or a create) brings up."""
-
-    spec: JSON  # the config's ProductionVariant
-    count: int
-    weight: float
-
-
-def _key(name: str) -> str:
-    # SageMaker ARNs carry names lower-cased, so names differing only in case collide.
-    return name.lower()
-
-
-def _repository(reference: str) -> str:
-    """The image reference without its tag or digest (a registry port stays)."""
-    head, _, last = reference.split("@", 1)[0].rpartition("/")
-    last = last.split(":", 1)[0]
-    return f"{head}/{last}" if head else last
-
-
-def _images_of(model: JSON) -> list[str]:
-    if model.get("PrimaryContainer", {}).get("Image"):
-        return [model["PrimaryContainer"]["Image"]]
-    return [c["Image"] for c in model.get("Containers", []) if c.get("Image")]
-
-
-def _status(status: str, at: float, message: str | None = None) -> JSON:
-    entry: JSON = {"Status": status, "StartTime": at}
-    if message:
-        entry["StatusMessage"] = message
-    return entry
-
-
 class SageMakerBackend:
     def __init__(self, account_id: str, timings: Timings, behaviour: Behaviour | None = None) -> None:
         self.account_id = account_id
@@ -197,7 +65,8 @@ class SageMakerBackend:
         check(self.behaviour)
         self.faults = Faults(control=self)
         self._lock = threading.RLock()
-        self._regions: dict[str, _Region] = {}
+        self._regions: dict[str, Region] = {}
+        self._fleets = Fleets(account_id, self.behaviour, self._regions)
         self._handlers: dict[str, Callable[[str, JSON, float], JSON]] = {
             "CreateModel": self._create_model,
             "DescribeModel": self._describe_model,
@@ -262,20 +131,20 @@ class SageMakerBackend:
                     deadline, step = endpoint.steps.pop(0)
                     step(deadline)
                 if endpoint.deleted:
-                    del state.endpoints[_key(endpoint.name)]
+                    del state.endpoints[key(endpoint.name)]
 
-    def _region(self, region: str) -> _Region:
-        return self._regions.setdefault(region, _Region())
+    def _region(self, region: str) -> Region:
+        return self._regions.setdefault(region, Region())
 
     def _arn(self, region: str, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{region}:{self.account_id}:{kind}/{name.lower()}"
 
     # Faults that act on existing endpoints (the EndpointControl protocol)
 
-    def _find_endpoint(self, name: str, region: str | None) -> _Endpoint:
+    def _find_endpoint(self, name: str, region: str | None) -> Endpoint:
         regions = [region] if region else list(self._regions)
         for r in regions:
-            endpoint = self._regions.get(r, _Region()).endpoints.get(_key(name))
+            endpoint = self._regions.get(r, Region()).endpoints.get(key(name))
             if endpoint is not None:
                 return endpoint
         raise KeyError(f"no endpoint {name!r} in the emulator")
@@ -296,7 +165,9 @@ class SageMakerBackend:
                         **{k: v for k, v in variant.items() if k not in ("CurrentInstanceCount", "CurrentWeight")},
                         "CurrentInstanceCount": 0,
                         "VariantStatus": [
-                            _status("Creating", now, f"Launching {variant.get('DesiredInstanceCount', 0)} instance(s).")
+                            variant_status(
+                                "Creating", now, f"Launching {variant.get('DesiredInstanceCount', 0)} instance(s)."
+                            )
                         ],
                     }
                     for variant in endpoint.variants
@@ -343,28 +214,11 @@ class SageMakerBackend:
             endpoint.held_since = None
             self._advance(now)
 
-    # Images
-
-    def _resolve(self, image: str, at: float) -> JSON:
-        return {"SpecifiedImage": image, "ResolvedImage": self._resolved_image(image), "ResolutionTime": at}
-
-    def _resolved_image(self, image: str) -> str:
-        repo = _repository(image)
-        by_digest = _DIGEST_REFERENCE.match(image)
-        if by_digest:
-            return f"{repo}@{by_digest['digest']}"
-        ecr = _ECR_IMAGE.match(image)
-        if ecr:
-            digest = _ecr_digest(ecr["account"], ecr["region"], ecr["repo"], ecr["tag"] or "latest")
-            if digest:
-                return f"{repo}@{digest}"
-        return f"{repo}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
-
     # Variants
 
     def _targets(
-        self, config: _Config, counts: dict[str, int] | None = None, weights: dict[str, float] | None = None
-    ) -> list[_Target]:
+        self, config: Config, counts: dict[str, int] | None = None, weights: dict[str, float] | None = None
+    ) -> list[Target]:
         targets = []
         for pv in config.request["ProductionVariants"]:
             name = pv["VariantName"]
@@ -374,86 +228,30 @@ class SageMakerBackend:
                 count = counts[name]
             if weights is not None and name in weights:
                 weight = weights[name]
-            targets.append(_Target(pv, count, weight))
+            targets.append(Target(pv, count, weight))
         return targets
-
-    def _images(self, region: str, spec: JSON, count: int, at: float) -> list[JSON]:
-        model = self._region(region).models.get(_key(spec.get("ModelName", "")))
-        if model is None or (count == 0 and self.behaviour.deployed_images_at_zero == "empty"):
-            return []
-        return [self._resolve(i, at) for i in _images_of(model.request)]
-
-    def _summary(
-        self,
-        region: str,
-        target: _Target,
-        at: float,
-        *,
-        current: int | None = None,
-        statuses: list[JSON] | None = None,
-        pending: bool = False,
-    ) -> JSON:
-        """A ProductionVariantSummary (or PendingProductionVariantSummary) of ``target`` with ``current``
-        instances running (all of them by default)."""
-        spec = target.spec
-        running = target.count if current is None else current
-        summary: JSON = {
-            "VariantName": spec["VariantName"],
-            "DeployedImages": self._images(region, spec, target.count if pending else running, at),
-        }
-        summary["CurrentWeight"] = target.weight
-        summary["DesiredWeight"] = target.weight
-        if "ServerlessConfig" in spec:
-            summary["CurrentServerlessConfig"] = copy.deepcopy(spec["ServerlessConfig"])
-            summary["DesiredServerlessConfig"] = copy.deepcopy(spec["ServerlessConfig"])
-        else:
-            summary["CurrentInstanceCount"] = running
-            summary["DesiredInstanceCount"] = target.count
-        summary.update(
-            _shapes.carried_variant_members(
-                spec, "PendingProductionVariantSummary" if pending else "ProductionVariantSummary"
-            )
-        )
-        pools = _shapes.instance_pools(spec, running)
-        if pools is not None:
-            summary["InstancePools"] = pools
-        if statuses:
-            summary["VariantStatus"] = statuses
-        return summary
-
-    def _write_fleet_logs(
-        self, endpoint: _Endpoint, targets: list[tuple[_Target, int]], at: float, lines: tuple[str, ...] = ()
-    ) -> None:
-        """A new fleet's instances start: their streams get the start-up lines (and ``lines``)."""
-        endpoint.fleets += 1
-        streams = [
-            f"{target.spec['VariantName']}/{instance}"
-            for target, count in targets
-            for instance in _logs.instance_ids(endpoint.arn, target.spec["VariantName"], endpoint.fleets, count)
-        ]
-        _logs.write_fleet(self.account_id, endpoint.region, endpoint.name, streams, at, lines)
 
     # Models
 
     def _create_model(self, region: str, p: JSON, now: float) -> JSON:
         state = self._region(region)
         arn = self._arn(region, "model", p["ModelName"])
-        if _key(p["ModelName"]) in state.models:
+        if key(p["ModelName"]) in state.models:
             raise _validation(f'Cannot create already existing model "{arn}".')
         request = {k: v for k, v in p.items() if k != "Tags"}
-        model = _Model(p["ModelName"], arn, request, now, list(p.get("Tags", [])))
+        model = Model(p["ModelName"], arn, request, now, list(p.get("Tags", [])))
         self._maybe_hide(model)
-        state.models[_key(p["ModelName"])] = model
+        state.models[key(p["ModelName"])] = model
         return {"ModelArn": arn}
 
-    def _maybe_hide(self, resource: _Resource) -> None:
+    def _maybe_hide(self, resource: Resource) -> None:
         invisibility = self.faults.invisibility()
         if invisibility is not None:
             resource.hidden = invisibility.requests
             resource.hidden_from = invisibility.endpoint_name
 
     @staticmethod
-    def _hidden(resource: _Resource, endpoint_name: str | None) -> bool:
+    def _hidden(resource: Resource, endpoint_name: str | None) -> bool:
         """Read-after-create: a resource created a moment ago may not be found yet (CreateEndpoint API reference:
         "If the dependent entities are not yet in DynamoDB, this causes a validation error")."""
         if resource.hidden <= 0:
@@ -463,8 +261,8 @@ class SageMakerBackend:
         resource.hidden -= 1
         return True
 
-    def _model(self, region: str, name: str, endpoint_name: str | None = None) -> _Model:
-        model = self._region(region).models.get(_key(name))
+    def _model(self, region: str, name: str, endpoint_name: str | None = None) -> Model:
+        model = self._region(region).models.get(key(name))
         if model is None or self._hidden(model, endpoint_name):
             raise _validation(f'Could not find model "{self._arn(region, "model", name)}".')
         return model
@@ -482,7 +280,7 @@ class SageMakerBackend:
 
     def _delete_model(self, region: str, p: JSON, now: float) -> JSON:
         model = self._model(region, p["ModelName"])
-        del self._region(region).models[_key(model.name)]
+        del self._region(region).models[key(model.name)]
         return {}
 
     def _list_models(self, region: str, p: JSON, now: float) -> JSON:
@@ -498,7 +296,7 @@ class SageMakerBackend:
     def _create_endpoint_config(self, region: str, p: JSON, now: float) -> JSON:
         state = self._region(region)
         arn = self._arn(region, "endpoint-config", p["EndpointConfigName"])
-        if _key(p["EndpointConfigName"]) in state.configs:
+        if key(p["EndpointConfigName"]) in state.configs:
             raise _validation(f'Cannot create already existing endpoint configuration "{arn}".')
         for pv in [*p["ProductionVariants"], *p.get("ShadowProductionVariants", [])]:
             if "ModelName" in pv:
@@ -507,13 +305,13 @@ class SageMakerBackend:
         # DescribeEndpointConfig of a real config answers "EnableNetworkIsolation": False when the request did
         # not set it (sagemaker-python-sdk tests/integ/test_sagemaker_config.py, expected_endpoint_config_1).
         request.setdefault("EnableNetworkIsolation", False)
-        config = _Config(p["EndpointConfigName"], arn, request, now, list(p.get("Tags", [])))
+        config = Config(p["EndpointConfigName"], arn, request, now, list(p.get("Tags", [])))
         self._maybe_hide(config)
-        state.configs[_key(config.name)] = config
+        state.configs[key(config.name)] = config
         return {"EndpointConfigArn": arn}
 
-    def _config(self, region: str, name: str, endpoint_name: str | None = None) -> _Config:
-        config = self._region(region).configs.get(_key(name))
+    def _config(self, region: str, name: str, endpoint_name: str | None = None) -> Config:
+        config = self._region(region).configs.get(key(name))
         if config is None or self._hidden(config, endpoint_name):
             arn = self._arn(region, "endpoint-config", name)
             raise _validation(f'Could not find endpoint configuration "{arn}".')
@@ -532,7 +330,7 @@ class SageMakerBackend:
         # (DeleteEndpointConfig API reference: "you may lose visibility into the instance type the endpoint is
         # using"), and every later UpdateEndpoint of that endpoint is refused (see _update_endpoint).
         config = self._config(region, p["EndpointConfigName"])
-        del self._region(region).configs[_key(config.name)]
+        del self._region(region).configs[key(config.name)]
         return {}
 
     def _list_endpoint_configs(self, region: str, p: JSON, now: float) -> JSON:
@@ -545,13 +343,13 @@ class SageMakerBackend:
 
     # Endpoints
 
-    def _endpoint(self, region: str, name: str) -> _Endpoint:
-        endpoint = self._region(region).endpoints.get(_key(name))
+    def _endpoint(self, region: str, name: str) -> Endpoint:
+        endpoint = self._region(region).endpoints.get(key(name))
         if endpoint is None:
             raise _validation(f'Could not find endpoint "{self._arn(region, "endpoint", name)}".')
         return endpoint
 
-    def _quota_refusal(self, region: str, targets: list[_Target], delta_of: Callable[[_Target], int]) -> ApiError:
+    def _quota_refusal(self, region: str, targets: list[Target], delta_of: Callable[[Target], int]) -> ApiError:
         """ResourceLimitExceeded for the first instance type the request needs more of: the account's limit is
         what its endpoints use already."""
         target = next((t for t in targets if t.count > 0 and "InstanceType" in t.spec), targets[0])
@@ -572,7 +370,7 @@ class SageMakerBackend:
     def _create_endpoint(self, region: str, p: JSON, now: float) -> JSON:
         state = self._region(region)
         arn = self._arn(region, "endpoint", p["EndpointName"])
-        if _key(p["EndpointName"]) in state.endpoints:
+        if key(p["EndpointName"]) in state.endpoints:
             raise _validation(f'Cannot create already existing endpoint "{arn}".')
         config = copy.deepcopy(self._config(region, p["EndpointConfigName"], p["EndpointName"]))
         targets = self._targets(config)
@@ -587,7 +385,7 @@ class SageMakerBackend:
             raise (
                 quota_error(quota.message) if quota.message else self._quota_refusal(region, targets, lambda t: t.count)
             )
-        endpoint = _Endpoint(
+        endpoint = Endpoint(
             name=p["EndpointName"],
             arn=arn,
             region=region,
@@ -605,12 +403,12 @@ class SageMakerBackend:
         if lag is not None:
             endpoint.stale = (None, now + lag.seconds)
 
-        def launching(target: _Target) -> list[JSON]:
-            return [_status("Creating", now, f"Launching {target.count} instance(s).")]
+        def launching(target: Target) -> list[JSON]:
+            return [variant_status("Creating", now, f"Launching {target.count} instance(s).")]
 
         if self.behaviour.variants_while_creating == "listed":
             endpoint.variants = [
-                {**self._summary(region, t, now, current=0, statuses=launching(t)), "DeployedImages": []}
+                {**self._fleets.summary(region, t, now, current=0, statuses=launching(t)), "DeployedImages": []}
                 for t in targets
             ]
         # PendingDeploymentSummary "is only returned when the endpoint is creating or updating with a new endpoint
@@ -618,11 +416,11 @@ class SageMakerBackend:
         endpoint.pending = {
             "EndpointConfigName": config.name,
             "ProductionVariants": [
-                self._summary(region, t, now, current=0, statuses=launching(t), pending=True) for t in targets
+                self._fleets.summary(region, t, now, current=0, statuses=launching(t), pending=True) for t in targets
             ],
             "StartTime": now,
         }
-        self._write_fleet_logs(endpoint, [(t, t.count) for t in targets], now)
+        self._fleets.write_logs(endpoint, [(t, t.count) for t in targets], now)
         fault = self.faults.take_create_fault(endpoint.name)
 
         def done(at: float) -> None:
@@ -634,10 +432,10 @@ class SageMakerBackend:
                 endpoint.variants = []
             else:
                 endpoint.status = "InService"
-                endpoint.variants = [self._summary(region, t, now) for t in targets]
+                endpoint.variants = [self._fleets.summary(region, t, now) for t in targets]
 
         endpoint.steps.append((now + self.timings.create, done))
-        state.endpoints[_key(endpoint.name)] = endpoint
+        state.endpoints[key(endpoint.name)] = endpoint
         return {"EndpointArn": arn}
 
     def _describe_endpoint(self, region: str, p: JSON, now: float) -> JSON:
@@ -652,7 +450,7 @@ class SageMakerBackend:
             return copy.deepcopy(e.stale[0])
         return self._description(e)
 
-    def _description(self, e: _Endpoint) -> JSON:
+    def _description(self, e: Endpoint) -> JSON:
         out: JSON = {
             "EndpointName": e.name,
             "EndpointArn": e.arn,
@@ -676,9 +474,9 @@ class SageMakerBackend:
         shadows = e.config.request.get("ShadowProductionVariants")
         if shadows and e.status not in ("Creating", "Failed"):
             out["ShadowProductionVariants"] = [
-                self._summary(
+                self._fleets.summary(
                     e.region,
-                    _Target(pv, int(pv.get("InitialInstanceCount", 1)), float(pv.get("InitialVariantWeight", 1.0))),
+                    Target(pv, int(pv.get("InitialInstanceCount", 1)), float(pv.get("InitialVariantWeight", 1.0))),
                     e.creation_time,
                 )
                 for pv in shadows
@@ -751,25 +549,34 @@ class SageMakerBackend:
         endpoint.status = "Updating"
         endpoint.failure_reason = None
         endpoint.last_modified = now
-        _Rollout(
-            self, endpoint, new, targets, plan, deployment, now, self.faults.take_update_fault(endpoint.name)
+        Rollout(
+            self._fleets,
+            self.timings,
+            self.behaviour,
+            endpoint,
+            new,
+            targets,
+            plan,
+            deployment,
+            now,
+            self.faults.take_update_fault(endpoint.name),
         ).schedule()
         if self.faults.take_hold_next_update(endpoint.name):
             endpoint.held_since = now
         return {"EndpointArn": endpoint.arn}
 
-    def _check_current_config(self, region: str, endpoint: _Endpoint) -> None:
+    def _check_current_config(self, region: str, endpoint: Endpoint) -> None:
         """UpdateEndpoint of an endpoint whose serving config was deleted fails at once with
         'Could not find endpoint configuration "<old config arn>".' (terraform-provider-aws #48997: "operation
         error SageMaker: UpdateEndpoint, https response error StatusCode: 400 … ValidationException: Could not find
         endpoint configuration"; #40048; the provider's acceptance test
         TestAccSageMakerEndpoint_changeEndpointConfig_namePrefix_noCreateBeforeDestroy expects exactly that)."""
-        current = self._region(region).configs.get(_key(endpoint.config.name))
+        current = self._region(region).configs.get(key(endpoint.config.name))
         recreated = current is not None and current.creation_time != endpoint.config.creation_time
         if current is None or (recreated and not self.behaviour.recreated_config_accepted):
             raise _validation(f'Could not find endpoint configuration "{endpoint.config.arn}".')
 
-    def _check_autoscaling(self, endpoint: _Endpoint, new: _Config) -> None:
+    def _check_autoscaling(self, endpoint: Endpoint, new: Config) -> None:
         old_types = {pv["VariantName"]: pv.get("InstanceType") for pv in endpoint.config.request["ProductionVariants"]}
         changed = [
             pv["VariantName"]
@@ -828,7 +635,7 @@ class SageMakerBackend:
 
     def _tagged(self, region: str, arn: str) -> list[JSON]:
         state = self._region(region)
-        resources: list[_Resource | _Endpoint] = [
+        resources: list[Resource | Endpoint] = [
             *state.models.values(),
             *state.configs.values(),
             *state.endpoints.values(),
@@ -864,297 +671,6 @@ def quota_error(message: str) -> ApiError:
     return ApiError("ResourceLimitExceeded", message)
 
 
-class _Rollout:
-    """Schedules one UpdateEndpoint's steps on the endpoint, as the deployment guardrails describe them.
-
-    Blue/green (developer guide, deployment-guardrails-blue-green*.md): SageMaker provisions the whole green fleet,
-    then turns traffic on in steps (all at once; canary then the rest; linear steps), each followed by a bake of
-    WaitIntervalInSeconds during which the auto-rollback alarms are watched; the blue fleet stays until the end
-    (you "are billed for both the fleets for the duration of the update"). Rolling
-    (deployment-guardrails-rolling.html): per batch, new capacity, traffic, bake, then the same share of the old
-    fleet is cleaned up. An alarm in ALARM at the end of a bake rolls the deployment back ("If any of the alarms trip
-    during the baking period, then SageMaker initiates a rollback"; "if your old fleet trips the alarm during the
-    deployment, SageMaker terminates your deployment", deployment-guardrails-configuration.md).
-
-    What DescribeEndpoint shows during it follows the "SageMaker Endpoint Deployment State Change" example and
-    VariantStatus messages (automating-sagemaker-with-eventbridge.md): the serving variants keep their weights and
-    counts; the PendingDeploymentSummary variant shows the instances taking traffic as CurrentInstanceCount against
-    DesiredInstanceCount, with the step's VariantStatus and StartTime.
-    """
-
-    def __init__(
-        self,
-        backend: SageMakerBackend,
-        endpoint: _Endpoint,
-        new: _Config,
-        targets: list[_Target],
-        plan: _deployment.Strategy,
-        deployment: JSON | None,
-        now: float,
-        fault: UpdateFault | None,
-    ) -> None:
-        self.backend = backend
-        self.endpoint = endpoint
-        self.new = new
-        self.targets = targets
-        self.plan = plan
-        self.deployment = deployment
-        self.start = now
-        self.fault = fault
-        self.old_variants = copy.deepcopy(endpoint.variants)
-        self.ladders = [plan.steps(t.count, deployment) for t in targets]
-        self.step_count = max(len(ladder) for ladder in self.ladders)
-        timings = backend.timings
-        self.launch = timings.update * timings.LAUNCH
-        self.activate = timings.update * (timings.ACTIVATE if plan.wait_seconds else timings.ACTIVATE + timings.BAKE)
-        self.bake = timings.update * timings.BAKE if plan.wait_seconds else 0.0
-        self.rollback_at = 0
-        if fault is not None and fault.kind in ("rollback", "rollback_failed"):
-            self.rollback_at = min(fault.at_step, self.step_count)
-
-    # Building blocks
-
-    def _step(self, i: int, target_index: int) -> _deployment.Step:
-        ladder = self.ladders[target_index]
-        return ladder[min(i, len(ladder) - 1)]
-
-    def _pending(self, at: float, status_of: Callable[[int, _Target], tuple[int, list[JSON]]]) -> None:
-        region = self.endpoint.region
-        variants = []
-        for index, target in enumerate(self.targets):
-            current, statuses = status_of(index, target)
-            variants.append(self.backend._summary(region, target, at, current=current, statuses=statuses, pending=True))
-        self.endpoint.pending = {
-            "EndpointConfigName": self.new.name,
-            "ProductionVariants": variants,
-            "StartTime": self.start,
-        }
-
-    def _at(self, when: float, step: Step) -> None:
-        self.endpoint.steps.append((when, step))
-
-    def _settle(self, at: float, status: str, reason: str | None, *, variants: list[JSON] | None = None) -> None:
-        endpoint = self.endpoint
-        endpoint.status = status
-        endpoint.failure_reason = reason
-        endpoint.pending = None
-        endpoint.last_modified = at
-        if variants is not None:
-            endpoint.variants = variants
-
-    # The schedule
-
-    def schedule(self) -> None:
-        if all(t.count == 0 for t in self.targets):
-            self._launching(self.start, [(t, 0) for t in self.targets])
-            self._at(self.start + self.launch, self._succeed)
-            return
-        if self.plan.kind == "rolling":
-            self._schedule_rolling()
-        else:
-            self._schedule_blue_green()
-
-    def _launching(self, at: float, batches: list[tuple[_Target, int]], running: list[int] | None = None) -> None:
-        """New instances start: VariantStatus Creating "Launching X instance(s).", and their container logs."""
-        lines = self.fault.log_lines if self.fault is not None and self.fault.kind == "unhealthy" else ()
-        self.backend._write_fleet_logs(self.endpoint, batches, at, lines)
-        counts = dict(enumerate(n for _, n in batches))
-
-        def status(index: int, target: _Target) -> tuple[int, list[JSON]]:
-            current = running[index] if running is not None else 0
-            return current, [_status("Creating", at, f"Launching {counts[index]} instance(s).")]
-
-        self._pending(at, status)
-
-    def _new_fleet_fails(self, at: float) -> bool:
-        """A failed or unhealthy new fleet ends the update before traffic moves: the old fleet keeps serving."""
-        fault = self.fault
-        if fault is None or fault.kind not in ("fail", "unhealthy"):
-            return False
-        if fault.kind == "fail":
-            reason: str | None = fault.reason
-            end = fault.end_status
-        else:
-            variant = self.targets[0].spec["VariantName"]
-            reason = _HEALTH_CHECK.format(variant=variant)
-            end = "InService"
-        if end == "InService" and self.backend.behaviour.failure_reason_after_failed_update == "empty":
-            reason = None
-        self._at(at, lambda when: self._settle(when, end, reason))
-        return True
-
-    def _traffic(self, at: float, i: int) -> float:
-        """Step ``i`` (0-based) turns traffic on, then bakes; returns when it ends."""
-        wait = self.plan.wait_seconds
-
-        def activating(when: float) -> None:
-            for variant in self.endpoint.variants:
-                variant.pop("VariantStatus", None)  # a rolling batch's old share has terminated
-
-            def status(index: int, target: _Target) -> tuple[int, list[JSON]]:
-                step = self._step(i, index)
-                # Documented: "Activating traffic on canary capacity of X instance(s)."; the full-capacity
-                # wording is the Baking message's ("… on full capacity of Y instance(s)."); steps in between have
-                # no documented message.
-                message = (
-                    f"Activating traffic on {step.capacity} capacity of {step.instances} instance(s)."
-                    if step.capacity
-                    else None
-                )
-                return step.instances, [_status("ActivatingTraffic", when, message)]
-
-            self._pending(when, status)
-
-        def baking(when: float) -> None:
-            def status(index: int, target: _Target) -> tuple[int, list[JSON]]:
-                step = self._step(i, index)
-                message = (
-                    f"Baking for {wait} seconds (TerminationWaitInSeconds) with traffic enabled on "
-                    f"{step.capacity} capacity of {step.instances} instance(s)."
-                    if step.capacity
-                    else None
-                )
-                return step.instances, [_status("Baking", when, message)]
-
-            self._pending(when, status)
-
-        self._at(at, activating)
-        end = at + self.activate
-        if self.bake:
-            self._at(end, baking)
-            end += self.bake
-        if self.rollback_at == i + 1 and self.fault is not None and self.fault.alarm:
-            alarm, reason = self.fault.alarm, self.fault.reason
-            self._at((at + end) / 2, lambda when: self._trip_alarm(alarm, reason, when))
-        self._at(end, lambda when: self._checkpoint(when, i))
-        return end
-
-    def _trip_alarm(self, name: str, reason: str, at: float) -> None:
-        account, region = self.backend.account_id, self.endpoint.region
-        _cloudwatch.set_state(
-            account, region, name, "ALARM", reason or _threshold_reason(account, region, name, at), at
-        )
-
-    def _alarms_in_alarm(self, at: float) -> list[str]:
-        found = _cloudwatch.states(self.backend.account_id, self.endpoint.region, self.plan.alarms)
-        return [name for name, (state, since) in found.items() if state == "ALARM" and since <= at]
-
-    def _checkpoint(self, at: float, i: int) -> None:
-        """The end of step ``i``'s bake: roll back if an alarm is in ALARM (or the fault says so)."""
-        fired = self._alarms_in_alarm(at)
-        if self.rollback_at != i + 1 and not fired:
-            return
-        self.endpoint.steps.clear()
-        self._roll_back(at, i, fired)
-
-    def _roll_back(self, at: float, i: int, fired: list[str]) -> None:
-        endpoint = self.endpoint
-        fault = self.fault
-        failed = fault is not None and fault.kind == "rollback_failed" and self.rollback_at == i + 1
-        self._settle(at, "RollingBack", None)
-        for variant in endpoint.variants:
-            variant.pop("VariantStatus", None)
-        duration = self.backend.timings.rollback
-        moved = 0
-        if self.plan.kind == "rolling":
-            # Old capacity cleaned up so far comes back in batches of RollbackMaximumBatchSize (all at once by
-            # default, RollingUpdatePolicy doc).
-            moved = self._step(i - 1, 0).instances if i > 0 else 0
-            batch = _deployment.rollback_batch(self.deployment, self.targets[0].count)
-            duration *= max(1, math.ceil(moved / batch))
-        reason: str | None = None
-        if failed:
-            assert fault is not None
-            reason = fault.reason
-        elif self.backend.behaviour.failure_reason_after_alarm_rollback == "set":
-            names = ", ".join(fired or ([fault.alarm] if fault is not None and fault.alarm else [])) or "an alarm"
-            reason = f"Deployment rolled back: auto-rollback alarm {names} is in ALARM state."
-
-        if failed and self.plan.kind == "rolling":
-            # UpdateRollbackFailed: "Your endpoint is in service with a mix of the old and new endpoint
-            # configurations" (DescribeEndpoint EndpointStatus doc).
-            mix = self._mix(at, i)
-            endpoint.steps.append(
-                (at + duration, lambda when: self._settle(when, "UpdateRollbackFailed", reason, variants=mix))
-            )
-            return
-        status = "UpdateRollbackFailed" if failed else "InService"
-        restored = copy.deepcopy(self.old_variants)
-        endpoint.steps.append((at + duration, lambda when: self._settle(when, status, reason, variants=restored)))
-
-    def _mix(self, at: float, i: int) -> list[JSON]:
-        region = self.endpoint.region
-        mixed = []
-        for index, old in enumerate(copy.deepcopy(self.old_variants)):
-            target = self.targets[min(index, len(self.targets) - 1)]
-            new_running = self._step(i, index).instances
-            cleaned = self._step(i - 1, index).instances if i > 0 else 0
-            old_running = max(int(old.get("CurrentInstanceCount", 0)) - cleaned, 0)
-            old["DeployedImages"] = old.get("DeployedImages", []) + self.backend._images(
-                region, target.spec, new_running, at
-            )
-            old["CurrentInstanceCount"] = old_running + new_running
-            mixed.append(old)
-        return mixed
-
-    def _succeed(self, at: float) -> None:
-        region = self.endpoint.region
-        self.endpoint.config = self.new
-        self._settle(
-            at, "InService", None, variants=[self.backend._summary(region, t, self.start) for t in self.targets]
-        )
-
-    def _schedule_blue_green(self) -> None:
-        self._launching(self.start, [(t, t.count) for t in self.targets])
-        t = self.start + self.launch
-        if self._new_fleet_fails(t):
-            return
-        for i in range(self.step_count):
-            t = self._traffic(t, i)
-        self._at(t, self._succeed)
-
-    def _schedule_rolling(self) -> None:
-        t = self.start
-        for i in range(self.step_count):
-            batch_start = t
-            running = [self._step(i - 1, index).instances if i else 0 for index in range(len(self.targets))]
-            batches = [(target, self._step(i, index).added) for index, target in enumerate(self.targets)]
-            if i == 0:
-                self._launching(batch_start, batches, running)
-            else:
-                self._at(batch_start, functools.partial(self._next_batch, batches=batches, running=running, i=i))
-            t = batch_start + self.launch
-            if i == 0 and self._new_fleet_fails(t):
-                return
-            t = self._traffic(t, i)
-        self._at(t, self._succeed)
-
-    def _next_batch(self, at: float, batches: list[tuple[_Target, int]], running: list[int], i: int) -> None:
-        """The previous batch baked: that much of the old fleet terminates ("Terminating X instance(s).") while
-        the next batch launches."""
-        for index, variant in enumerate(self.endpoint.variants):
-            cleaned = self._step(i - 1, index).instances
-            old_total = (
-                int(self.old_variants[index].get("CurrentInstanceCount", 0)) if index < len(self.old_variants) else 0
-            )
-            variant["CurrentInstanceCount"] = max(old_total - cleaned, 0)
-            variant["VariantStatus"] = [
-                _status("Deleting", at, f"Terminating {self._step(i - 1, index).added} instance(s).")
-            ]
-        self._launching(at, batches, running)
-
-
-def _threshold_reason(account: str, region: str, name: str, at: float) -> str:
-    alarm = cloudwatch_backends[account][region].alarms.get(name)
-    threshold = float(getattr(alarm, "threshold", 1.0) or 0.0)
-    words, delta = _COMPARISON_WORDS.get(getattr(alarm, "comparison_operator", ""), ("greater than", 1.0))
-    stamp = time.strftime("%d/%m/%y %H:%M:00", time.gmtime(at))
-    return (
-        f"Threshold Crossed: 1 out of the last 1 datapoints [{threshold + delta} ({stamp})] was {words} the "
-        f"threshold ({threshold}) (minimum 1 datapoint for OK -> ALARM transition)."
-    )
-
-
 def _encode_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
 
@@ -1172,14 +688,14 @@ def _page(items: list[JSON], p: JSON, name_key: str) -> tuple[list[JSON], JSON]:
     """Filter, sort and paginate a List* result the way SageMaker does (newest first by default)."""
     if p.get("NameContains"):
         items = [i for i in items if p["NameContains"].lower() in i[name_key].lower()]
-    for member, key, keep in (
+    for member, field_name, keep in (
         ("CreationTimeBefore", "CreationTime", operator.lt),
         ("CreationTimeAfter", "CreationTime", operator.gt),
         ("LastModifiedTimeBefore", "LastModifiedTime", operator.lt),
         ("LastModifiedTimeAfter", "LastModifiedTime", operator.gt),
     ):
         if member in p:
-            items = [i for i in items if key in i and keep(i[key], float(p[member]))]
+            items = [i for i in items if field_name in i and keep(i[field_name], float(p[member]))]
     sort_key = {"Name": name_key, "CreationTime": "CreationTime", "Status": "EndpointStatus"}.get(
         p.get("SortBy", "CreationTime"), "CreationTime"
     )
@@ -1190,17 +706,6 @@ def _page(items: list[JSON], p: JSON, name_key: str) -> tuple[list[JSON], JSON]:
     if start + size < len(items):
         token["NextToken"] = _encode_token(start + size)
     return items[start : start + size], token
-
-
-def _ecr_digest(account: str, region: str, repo: str, tag: str) -> str | None:
-    try:
-        repository = ecr_backends[account][region].repositories.get(repo)
-        if repository is None:
-            return None
-        digest: str = repository._get_image(tag, None).get_image_digest()
-    except Exception:  # any miss in moto's store means "not an image we know"
-        return None
-    return digest
 
 
 def _scalable_target_exists(account: str, region: str, resource_id: str) -> bool:
