@@ -53,6 +53,12 @@ class Behaviour:
     # reference) — nothing is hosted yet. Default "absent".
     variants_while_creating: Literal["absent", "listed"] = "absent"
 
+    # What deregistering a scalable target does to the CloudWatch alarms that name one of its step scaling policies.
+    # Deregistering "deletes the scaling policies" (DeregisterScalableTarget API reference) and "deleting a step
+    # scaling policy deletes the underlying alarm action" (DeleteScalingPolicy); no page says so of deregistration
+    # itself. Default "removed": the policy's ARN leaves the alarms' actions; "kept": it stays, naming nothing.
+    step_alarm_actions_after_deregister: Literal["removed", "kept"] = "removed"
+
 
 def behaviour_from_flags(pairs: list[str]) -> Behaviour:
     """A Behaviour from ``name=value`` strings (the CLI's ``--behaviour``), checked against the field types."""
@@ -83,6 +89,7 @@ def check(behaviour: Behaviour) -> None:
         "failure_reason_after_failed_update": ("set", "empty"),
         "delete_in_progress": ("refuse", "allow"),
         "variants_while_creating": ("absent", "listed"),
+        "step_alarm_actions_after_deregister": ("removed", "kept"),
     }
     for name, values in allowed.items():
         if getattr(behaviour, name) not in values:
