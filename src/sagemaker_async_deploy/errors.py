@@ -23,6 +23,7 @@ FailureKind = Literal[
     "no-credentials",
     "busy",  # someone else keeps updating the endpoint
     "access-denied",
+    "cancelled",  # SIGINT / SIGTERM: the job was cancelled
 ]
 
 

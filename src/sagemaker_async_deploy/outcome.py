@@ -30,10 +30,12 @@ class RolloutOutcome:
     failure_reason: str = ""
     message: str = ""
     timed_out: bool = False
+    cancelled: bool = False  # a signal (SIGINT, SIGTERM) stopped the run before its verdict
     transitions: list[Transition] = field(default_factory=list)
     writes: list[str] = field(default_factory=list)  # what this run changed in AWS, in order
     cleaned_up: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    autoscaling: list[str] = field(default_factory=list)  # what happened to the variant's autoscaling, in sentences
     started: float = field(default_factory=time.time)
     finished: float = 0.0
 

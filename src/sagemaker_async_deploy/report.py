@@ -111,6 +111,7 @@ def summary(outcome: RolloutOutcome, config: ActionConfig) -> str:
     _state_table(doc, outcome, config, heading="Before → after")
     _changes(doc, outcome, config, rows_max=ROWS_MAX)
     _cleanup(doc, outcome)
+    _autoscaling(doc, outcome)
     _timeline(doc, outcome)
     _links(doc, config.endpoint_name, config.region, config.alarms, config.github.run_url, _went_wrong(outcome))
     return doc.render(SUMMARY_LIMIT, cut_note=_cut_note(config.github.run_url, "summary"))
@@ -131,6 +132,7 @@ def comment_body(outcome: RolloutOutcome, config: ActionConfig) -> str:
     _changes(doc, outcome, config, rows_max=COMMENT_ROWS_MAX)
     if outcome.cleaned_up:
         doc.paragraph("Cleaned up: ", _joined(outcome.cleaned_up, LIST_MAX // 5), ".")
+    _autoscaling(doc, outcome)
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(outcome.finished or outcome.started))
     run_url = config.github.run_url
     doc.paragraph(
@@ -157,15 +159,17 @@ def failure_summary(
     given the outcome so far, what still serves and what the run did before it stopped.
     """
     timed_out = kind == "timeout" or (outcome is not None and outcome.timed_out)
+    cancelled = kind == "cancelled"
     name = shorten(endpoint_name, NAME_MAX) if endpoint_name else "?"
     doc = Document()
-    doc.heading(2, ("⏳ " if timed_out else "❌ ", "SageMaker endpoint ", Code(name), ": ", _failed_word(timed_out)))
-    doc.heading(3, "What went wrong")
+    emoji, word = ("⏹️ ", "cancelled") if cancelled else ("⏳ " if timed_out else "❌ ", _failed_word(timed_out))
+    doc.heading(2, (emoji, "SageMaker endpoint ", Code(name), ": ", word))
+    doc.heading(3, "What happened" if cancelled else "What went wrong")
     for paragraph in shorten(message, MESSAGE_MAX).split("\n\n"):
         doc.paragraph(paragraph)
     if problems:
         doc.table(("Input", "Problem"), ((Code(p.input), shorten(p.message, VALUE_MAX)) for p in problems[:ROWS_MAX]))
-    doc.heading(3, "How to fix it")
+    doc.heading(3, "What to do next" if cancelled else "How to fix it")
     advice, snippet = _fatal_advice(kind, endpoint_name, timed_out=timed_out, config=config, inputs=bool(problems))
     doc.paragraph(advice)
     if snippet:
@@ -173,6 +177,7 @@ def failure_summary(
     if outcome is not None:
         _still_serving(doc, outcome, config)
         _cleanup(doc, outcome)
+        _autoscaling(doc, outcome)
         _timeline(doc, outcome)
     if config is not None:
         _links(doc, config.endpoint_name, config.region, config.alarms, config.github.run_url, True)
@@ -200,6 +205,8 @@ def _headline(doc: Document, level: int, outcome: RolloutOutcome, config: Action
     emoji, word = _HEADLINES.get(outcome.result, ("❔", outcome.result))
     if outcome.result == "failed" and outcome.timed_out:
         emoji, word = "⏳", _failed_word(True)
+    if outcome.result == "failed" and outcome.cancelled:
+        emoji, word = "⏹️", "cancelled"
     if config.mode == "plan" and outcome.result == "unchanged":
         word = "unchanged (plan)"
     doc.heading(
@@ -235,6 +242,8 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig) -> None:
         )
     elif result == "rolled-back":
         doc.paragraph(f"The update was rolled back after {took}; the endpoint still serves ", image, ".")
+    elif outcome.cancelled:
+        doc.paragraph(f"The job was cancelled after {took}.")
     else:
         doc.paragraph(f"The rollout failed after {took}.")
     if outcome.message and not _went_wrong(outcome):
@@ -266,7 +275,8 @@ def _still_serving(doc: Document, outcome: RolloutOutcome, config: ActionConfig 
     serving = _now_side(outcome)
     if serving.config:
         # After a failed rollout SageMaker decides what serves; the config is what the endpoint reports.
-        label = "Endpoint now on:" if outcome.result == "failed" and not outcome.timed_out else "Still serving:"
+        settled = outcome.result == "failed" and not (outcome.timed_out or outcome.cancelled)
+        label = "Endpoint now on:" if settled else "Still serving:"
         parts: list[Inline] = [Strong(label), " endpoint config ", Code(shorten(serving.config, NAME_MAX))]
         if serving.image:
             parts += [" with image ", Code(shorten(serving.image, NAME_MAX))]
@@ -288,6 +298,14 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig) ->
                 else "No rollback alarm was set: read the endpoint's CloudWatch logs for why SageMaker rolled back.",
                 "Fix the model or its image, then push again; the next run rolls the new image out the same way.",
                 "The previous config keeps serving meanwhile; nothing needs undoing.",
+            )
+        )
+    elif outcome.cancelled:
+        doc.bullets(
+            (
+                "Nothing needs undoing. The next run of this endpoint (a rerun, or the next push) waits for any "
+                "update in progress, adopts it (verdict, cleanup) and puts back autoscaling this run could not.",
+                "A job cancelled by a newer run of the same concurrency group needs nothing: that run does the above.",
             )
         )
     elif outcome.timed_out:
@@ -370,6 +388,12 @@ def _cleanup(doc: Document, outcome: RolloutOutcome) -> None:
         doc.bullets(_capped(outcome.kept))
 
 
+def _autoscaling(doc: Document, outcome: RolloutOutcome) -> None:
+    if outcome.autoscaling:
+        doc.heading(3, "Autoscaling")
+        doc.bullets([shorten(line, MESSAGE_MAX) for line in outcome.autoscaling[:LIST_MAX]])
+
+
 def _timeline(doc: Document, outcome: RolloutOutcome) -> None:
     if not outcome.transitions:
         return
@@ -419,6 +443,13 @@ def _fatal_advice(
         return (
             ("Correct the inputs above in the step's ", Code("with:"), "; nothing was changed in AWS."),
             "",
+        )
+    if kind == "cancelled":
+        return (
+            "Nothing needs undoing and nothing was deleted. The next run of this endpoint (a rerun, or the next push) "
+            "waits for any update in progress, adopts it (verdict, cleanup) and puts back autoscaling this run could "
+            "not. To let one run per endpoint go at a time, the next queued instead of cancelling a rollout midway:",
+            f"concurrency:\n  group: sagemaker-{shorten(endpoint_name, NAME_MAX)}\n  cancel-in-progress: false\n",
         )
     if timed_out:
         minutes = round(config.deployment_timeout_seconds / 60) if config else 60
