@@ -1,119 +1,502 @@
-"""Application Auto Scaling around an instance-type change.
+"""Application Auto Scaling around an instance-type change, kept whole and kept where the next run finds it.
 
-SageMaker refuses to change the instance type of a variant that is a scalable target. The target, its
-policies and its scheduled actions are recorded (deregistering a target deletes all of them), the target
-deregistered for the update, and everything put back afterwards — after a rollback or failure too, so the
-endpoint keeps scaling whatever the verdict.
+SageMaker refuses to change the instance type of a variant that is a scalable target, and deregistering the target
+deletes its scaling policies and scheduled actions (DeregisterScalableTarget API reference). So before the update
+everything is read — the target (limits, SuspendedState, tags), its policies (step, target tracking, and predictive
+ones should AWS offer them for SageMaker), its scheduled actions, and the CloudWatch alarms whose actions name one
+of its policies — and recorded on the endpoint itself, as tags, before the target is deregistered.
+
+Afterwards everything is put back. A policy put back is a new policy with a new ARN: an alarm that named the old
+ARN would trigger nothing, and the endpoint would never scale out from zero again. Each such alarm is put again
+with the new ARN where the old one was and every other member as it is now. Target tracking policies make their
+own alarms; those are not touched.
+
+The record outlives the process: a run that is killed or cancelled before the restore leaves it on the endpoint,
+and the next run of the endpoint, whatever its inputs, restores what is missing and removes the record. A restore
+puts back only what is missing (by name), so it can be repeated until it completes.
+
+The record: the settings as compact JSON, zlib-compressed, base64 (whose alphabet is within what SageMaker tag
+values allow), cut into tag values of at most 256 characters under the keys
+``sagemaker-async-deploy:autoscaling:<i>/<n>``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import copy
 import json
-from dataclasses import dataclass
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.model import ServiceModel, StructureShape
 
-from . import aws
+from . import aws, cancel
+from .builders import project
+from .errors import DeployError
 from .log import Log, safe
+from .outcome import RolloutOutcome
+from .state import TRANSITIONAL
 
-# Fields DescribeScalableTargets / DescribeScalingPolicies return that Register / Put do not take.
-_TARGET_KEYS = (
-    "ServiceNamespace",
-    "ResourceId",
-    "ScalableDimension",
-    "MinCapacity",
-    "MaxCapacity",
-    "SuspendedState",
-)
-_SCHEDULE_KEYS = (
-    "ServiceNamespace",
-    "ScheduledActionName",
-    "ResourceId",
-    "ScalableDimension",
-    "Schedule",
-    "Timezone",
-    "StartTime",
-    "EndTime",
-    "ScalableTargetAction",
-)
-_POLICY_KEYS = (
-    "PolicyName",
-    "ServiceNamespace",
-    "ResourceId",
-    "ScalableDimension",
-    "PolicyType",
-    "StepScalingPolicyConfiguration",
-    "TargetTrackingScalingPolicyConfiguration",
-)
-
-
-@dataclass(frozen=True)
-class SavedScaling:
-    resource_id: str
-    target: aws.Json
-    policies: tuple[aws.Json, ...]
-    scheduled_actions: tuple[aws.Json, ...] = ()
+Json = aws.Json
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+RECORD_PREFIX = "sagemaker-async-deploy:autoscaling:"
+RECORD_VERSION = 1
+TAG_VALUE_MAX = 256  # SageMaker's Tag.Value (botocore model)
+MAX_TAGS = 50  # per resource (botocore model: TagList max 50; AWS's tagging limits); aws: tags do not count
+ACTION_MEMBERS = ("AlarmActions", "OKActions", "InsufficientDataActions")
 
 
 def resource_id(endpoint_name: str, variant_name: str) -> str:
     return f"endpoint/{endpoint_name}/variant/{variant_name}"
 
 
-def suspend_scaling(clients: aws.Clients, log: Log, endpoint_name: str, variant_name: str) -> SavedScaling | None:
-    """Deregister the variant's scalable target, returning what is needed to restore it (None: none)."""
-    autoscaling = clients.autoscaling
-    rid = resource_id(endpoint_name, variant_name)
-    target = aws.describe_scalable_target(autoscaling, rid)
-    if target is None:
+# --- what is saved ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlarmLink:
+    """An alarm's action naming a policy: which alarm, which policy, in which action list and where in it."""
+
+    alarm: str
+    policy: str  # the policy's name, which survives its re-creation
+    member: str  # one of ACTION_MEMBERS
+    index: int
+
+
+@dataclass(frozen=True)
+class SavedScaling:
+    """Everything needed to put a variant's autoscaling back, as requests."""
+
+    resource_id: str
+    target: Json  # RegisterScalableTarget
+    tags: dict[str, str]  # the target's own tags (TagResource)
+    policies: tuple[Json, ...]  # PutScalingPolicy
+    policy_arns: dict[str, str]  # policy name -> its ARN when saved
+    scheduled_actions: tuple[Json, ...] = ()  # PutScheduledAction
+    alarms: tuple[AlarmLink, ...] = ()
+
+    def summary(self) -> str:
+        limits = f"{self.target.get('MinCapacity')}–{self.target.get('MaxCapacity')} instances"
+        return (
+            f"{limits}, {_count(len(self.policies), 'scaling policy', 'scaling policies')}, "
+            f"{_count(len(self.scheduled_actions), 'scheduled action', 'scheduled actions')}, "
+            f"{_count(len({a.alarm for a in self.alarms}), 'alarm naming a policy', 'alarms naming a policy')}"
+        )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """The input shapes whose members a saved setting may carry (botocore's service models), so that a member AWS
+    adds is carried as soon as the installed botocore knows it."""
+
+    register_target: StructureShape
+    put_policy: StructureShape
+    put_scheduled_action: StructureShape
+    put_metric_alarm: StructureShape
+
+    @classmethod
+    def of(cls, autoscaling: ServiceModel, cloudwatch: ServiceModel) -> Shapes:
+        shapes = [
+            autoscaling.operation_model("RegisterScalableTarget").input_shape,
+            autoscaling.operation_model("PutScalingPolicy").input_shape,
+            autoscaling.operation_model("PutScheduledAction").input_shape,
+            cloudwatch.operation_model("PutMetricAlarm").input_shape,
+        ]
+        assert all(isinstance(s, StructureShape) for s in shapes)
+        return cls(*shapes)  # type: ignore[arg-type]
+
+
+def saved_scaling(
+    target: Json,
+    target_tags: Mapping[str, str],
+    policies: list[Json],
+    scheduled_actions: list[Json],
+    alarms: list[Json],
+    shapes: Shapes,
+) -> SavedScaling:
+    """What DescribeScalableTargets / DescribeScalingPolicies / DescribeScheduledActions / DescribeAlarms return,
+    as the requests that put it back."""
+    register = project(target, shapes.register_target)
+    # SageMaker variants use Application Auto Scaling's service-linked role; naming it would need iam:PassRole.
+    register.pop("RoleARN", None)
+    register.pop("Tags", None)  # put with TagResource: RegisterScalableTarget refuses Tags on a target that exists
+    arns = {str(p["PolicyName"]): str(p["PolicyARN"]) for p in policies if p.get("PolicyARN")}
+    return SavedScaling(
+        resource_id=str(target["ResourceId"]),
+        target=register,
+        tags=dict(target_tags),
+        policies=tuple(project(p, shapes.put_policy) for p in policies),
+        policy_arns=arns,
+        scheduled_actions=tuple(project(a, shapes.put_scheduled_action) for a in scheduled_actions),
+        alarms=alarm_links(alarms, arns),
+    )
+
+
+def alarm_links(alarms: list[Json], policy_arns: Mapping[str, str]) -> tuple[AlarmLink, ...]:
+    """Each place where an alarm's actions name one of the policies, by exact ARN.
+
+    Target tracking alarms name ``<policy ARN>:createdBy/<id>``: they belong to their policy and are not linked.
+    """
+    by_arn = {arn: name for name, arn in policy_arns.items()}
+    links: list[AlarmLink] = []
+    for alarm in alarms:
+        for member in ACTION_MEMBERS:
+            for index, action in enumerate(alarm.get(member) or []):
+                if action in by_arn:
+                    links.append(AlarmLink(str(alarm["AlarmName"]), by_arn[action], member, index))
+    return tuple(links)
+
+
+def repointed_alarm(
+    alarm: Json, links: list[AlarmLink], old_arns: Mapping[str, str], new_arns: Mapping[str, str], shape: StructureShape
+) -> Json | None:
+    """PutMetricAlarm for ``alarm`` (as described now) naming each linked policy's new ARN; None: nothing to do.
+
+    Where the old ARN still stands it is replaced in place; where AWS removed it with the policy, the new ARN goes
+    back where the old one was. PutMetricAlarm "completely overwrites the previous configuration of the alarm"
+    (API reference), so every member of the description that the request takes is carried; Tags are ignored on
+    an update and are left out.
+    """
+    request: Json = project(alarm, shape)
+    request.pop("Tags", None)
+    changed = False
+    for member in ACTION_MEMBERS:
+        actions: list[str] = list(request.get(member) or [])
+        for link in sorted((x for x in links if x.member == member), key=lambda x: x.index):
+            old, new = old_arns.get(link.policy, ""), new_arns.get(link.policy, "")
+            if not new or new in actions:
+                continue
+            if old in actions:
+                actions[actions.index(old)] = new
+            else:
+                actions.insert(min(link.index, len(actions)), new)
+            changed = True
+        request[member] = actions
+    if not changed:
         return None
-    policies = aws.describe_scaling_policies(autoscaling, rid)
-    scheduled = aws.describe_scheduled_actions(autoscaling, rid)
-    saved = SavedScaling(
-        resource_id=rid,
-        target={k: target[k] for k in _TARGET_KEYS if k in target},
-        policies=tuple({k: p[k] for k in _POLICY_KEYS if k in p} for p in policies),
-        scheduled_actions=tuple({k: a[k] for k in _SCHEDULE_KEYS if k in a} for a in scheduled),
-    )
-    log.info(
-        f"The variant is an Application Auto Scaling target ({target.get('MinCapacity')}–"
-        f"{target.get('MaxCapacity')} instances, {len(policies)} polic{'y' if len(policies) == 1 else 'ies'}, "
-        f"{len(scheduled)} scheduled action(s)): deregistering it for the instance-type change; it is restored "
-        "afterwards."
-    )
-    # Kept only in this process: if the job is cancelled before the restore, the log is where it survives.
-    with log.group("Autoscaling settings to restore (JSON)"):
-        for line in _as_json(saved).splitlines():
-            log.info(safe(line))
-    aws.deregister_scalable_target(autoscaling, rid)
-    return saved
+    # moto describes a non-math alarm with "Metrics": []; empty lists and nulls mean the same as absent.
+    return {k: v for k, v in request.items() if k in ACTION_MEMBERS or (v is not None and v != [])}
 
 
-def _as_json(saved: SavedScaling) -> str:
+# --- the record on the endpoint --------------------------------------------------------------------------------
+
+
+class RecordError(ValueError):
+    """The record on the endpoint is incomplete or unreadable."""
+
+
+def record_keys(tags: Mapping[str, str]) -> list[str]:
+    return sorted(k for k in tags if k.startswith(RECORD_PREFIX))
+
+
+def encode_record(saved: SavedScaling) -> dict[str, str]:
+    """The record as tags: ``<prefix><i>/<n>`` → a piece of base64(zlib(JSON)) of at most 256 characters."""
+    document = {
+        "Version": RECORD_VERSION,
+        "ResourceId": saved.resource_id,
+        "ScalableTarget": saved.target,
+        "Tags": saved.tags,
+        "ScalingPolicies": list(saved.policies),
+        "PolicyARNs": saved.policy_arns,
+        "ScheduledActions": list(saved.scheduled_actions),
+        "Alarms": [[a.alarm, a.policy, a.member, a.index] for a in saved.alarms],
+    }
+    raw = json.dumps(document, separators=(",", ":"), sort_keys=True, default=_json_default).encode()
+    packed = base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+    pieces = [packed[i : i + TAG_VALUE_MAX] for i in range(0, len(packed), TAG_VALUE_MAX)]
+    return {f"{RECORD_PREFIX}{i}/{len(pieces)}": piece for i, piece in enumerate(pieces, start=1)}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):  # scheduled actions' StartTime / EndTime; botocore takes ISO 8601 back
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def decode_record(tags: Mapping[str, str]) -> SavedScaling | None:
+    """The record in ``tags`` (None: there is none); RecordError when pieces are missing or it does not parse."""
+    keys = record_keys(tags)
+    if not keys:
+        return None
+    pieces: dict[int, str] = {}
+    totals: set[int] = set()
+    for key in keys:
+        position, _, total = key[len(RECORD_PREFIX) :].partition("/")
+        if not (position.isdigit() and total.isdigit()):
+            raise RecordError(f"tag {key} is not a piece of the record")
+        pieces[int(position)] = tags[key]
+        totals.add(int(total))
+    if len(totals) != 1 or sorted(pieces) != list(range(1, next(iter(totals)) + 1)):
+        raise RecordError(f"the record's pieces do not add up: {', '.join(keys)}")
+    try:
+        document = json.loads(zlib.decompress(base64.b64decode("".join(pieces[i] for i in sorted(pieces)))))
+        if document.get("Version") != RECORD_VERSION:
+            raise RecordError(f"record version {document.get('Version')!r}, this action reads {RECORD_VERSION}")
+        return SavedScaling(
+            resource_id=str(document["ResourceId"]),
+            target=dict(document["ScalableTarget"]),
+            tags=dict(document.get("Tags") or {}),
+            policies=tuple(document.get("ScalingPolicies") or ()),
+            policy_arns=dict(document.get("PolicyARNs") or {}),
+            scheduled_actions=tuple(document.get("ScheduledActions") or ()),
+            alarms=tuple(AlarmLink(str(a), str(p), str(m), int(i)) for a, p, m, i in document.get("Alarms") or ()),
+        )
+    except (binascii.Error, zlib.error, ValueError, KeyError, TypeError, AttributeError) as error:
+        if isinstance(error, RecordError):
+            raise
+        raise RecordError(f"the record does not parse ({type(error).__name__})") from error
+
+
+def counted_tags(tags: Mapping[str, str]) -> int:
+    """Tags that count against the 50 of a resource: those AWS itself sets (aws:…) do not."""
+    return sum(not k.lower().startswith("aws:") for k in tags)
+
+
+# --- the calls -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Autoscaling:
+    """Saving, recording and restoring one endpoint's autoscaling; what it did goes to the log and the outcome."""
+
+    clients: aws.Clients
+    log: Log
+    outcome: RolloutOutcome
+    _shapes: Shapes | None = field(default=None, init=False)
+
+    @property
+    def shapes(self) -> Shapes:
+        if self._shapes is None:
+            self._shapes = Shapes.of(
+                self.clients.autoscaling.meta.service_model, self.clients.cloudwatch.meta.service_model
+            )
+        return self._shapes
+
+    def suspend(self, endpoint_arn: str, endpoint_name: str, variant_name: str) -> SavedScaling | None:
+        """Record the variant's autoscaling on the endpoint, then deregister its target (None: there is none)."""
+        autoscaling = self.clients.autoscaling
+        rid = resource_id(endpoint_name, variant_name)
+        target = aws.describe_scalable_target(autoscaling, rid)
+        if target is None:
+            return None
+        policies = aws.describe_scaling_policies(autoscaling, rid)
+        scheduled = aws.describe_scheduled_actions(autoscaling, rid)
+        target_arn = str(target.get("ScalableTargetARN", ""))
+        tags = aws.list_target_tags(autoscaling, target_arn) if target_arn else {}
+        # Every metric alarm of the region is read: which ones name a policy cannot be asked for in all three action
+        # lists (DescribeAlarms' ActionPrefix filters "alarms that use a certain alarm action").
+        alarms = aws.describe_metric_alarms(self.clients.cloudwatch) if policies else []
+        saved = saved_scaling(target, tags, policies, scheduled, alarms, self.shapes)
+        with self.log.group("Autoscaling settings to restore (JSON)"):
+            for line in as_json(saved).splitlines():
+                self.log.info(safe(line))
+        self._write_record(endpoint_arn, endpoint_name, saved)
+        self.log.info(
+            f"The variant is an Application Auto Scaling target ({safe(saved.summary())}): recorded on the endpoint, "
+            "and deregistered for the instance-type change; it is restored afterwards."
+        )
+        cancel.check()  # cancelled before the target went: the record alone is left, and the wind-down removes it
+        aws.deregister_scalable_target(autoscaling, rid)
+        self.outcome.writes.append(f"deregistered scalable target {rid}")
+        return saved
+
+    def _write_record(self, endpoint_arn: str, endpoint_name: str, saved: SavedScaling) -> None:
+        sm = self.clients.sagemaker
+        present = aws.list_tags(sm, endpoint_arn)
+        stale = record_keys(present)
+        record = encode_record(saved)
+        room = MAX_TAGS - (counted_tags(present) - len(stale))
+        if len(record) > room:
+            raise DeployError(
+                f"endpoint-name: {endpoint_name} carries {counted_tags(present) - len(stale)} tags and its autoscaling "
+                f"settings need {len(record)} more to be recorded on it ({MAX_TAGS} per resource); without the record "
+                "a cancelled job would leave the variant without autoscaling, so nothing was deregistered and the "
+                "endpoint was not updated. Remove tags from the endpoint (aws sagemaker delete-tags) and run again."
+            )
+        try:
+            aws.add_tags(sm, endpoint_arn, record)
+            leftover = [k for k in stale if k not in record]
+            if leftover:
+                aws.delete_tags(sm, endpoint_arn, leftover)
+        except ClientError as error:
+            code = aws.error_code(error)
+            raise DeployError(
+                f"Could not record the autoscaling settings on endpoint {endpoint_name} ({safe(code)}: "
+                f"{safe(aws.error_message(error))}); nothing was deregistered and the endpoint was not updated. The "
+                "role needs sagemaker:AddTags and sagemaker:DeleteTags on the endpoint (see the README's IAM policy).",
+                kind="access-denied" if "AccessDenied" in code else "",
+            ) from error
+        self.outcome.writes.append(f"autoscaling record on endpoint {endpoint_name} ({len(record)} tags)")
+
+    def after_rollout(self, endpoint_arn: str, saved: SavedScaling, final: Json | None) -> None:
+        """Put autoscaling back once the endpoint settled; while it still changes, the record waits for the next run."""
+        if final is not None and final.get("EndpointStatus") not in TRANSITIONAL:
+            self.restore(endpoint_arn, saved)
+            return
+        if cancel.requested():
+            return  # the wind-down decides, with what SageMaker says by then
+        self._note(
+            f"Autoscaling of {saved.resource_id} is not restored yet: the endpoint did not settle during this run, and "
+            "SageMaker blocks autoscaling during an update. Its settings are recorded on the endpoint; the next run "
+            "of this endpoint restores them once the update ends.",
+            warn=True,
+        )
+
+    def recover(self, endpoint: Json, *, apply: bool) -> None:
+        """Start of a run: a record an interrupted run left on the endpoint is restored (apply) or announced (plan)."""
+        arn = str(endpoint.get("EndpointArn", ""))
+        tags = aws.list_tags(self.clients.sagemaker, arn) if arn else {}
+        if not record_keys(tags):
+            return
+        try:
+            saved = decode_record(tags)
+        except RecordError as error:
+            self._note(
+                f"The endpoint carries an autoscaling record this action cannot read ({safe(error)}); it was left as "
+                f"it is. Its tags are {', '.join(record_keys(tags))}; restore the variant's autoscaling by hand from "
+                "the log of the run that deregistered it, then delete those tags.",
+                warn=True,
+            )
+            return
+        assert saved is not None
+        if str(endpoint.get("EndpointStatus")) in TRANSITIONAL:
+            self._note(
+                f"The autoscaling of {saved.resource_id} ({saved.summary()}) is recorded on the endpoint and not "
+                "restored while the endpoint changes; the next run of this endpoint restores it once it settled."
+            )
+            return
+        if not apply:
+            self._note(
+                f"An earlier run was interrupted after deregistering {saved.resource_id} ({saved.summary()}); "
+                "the next apply run restores it."
+            )
+            return
+        self.log.info(f"An earlier run was interrupted after recording the autoscaling of {safe(saved.resource_id)}.")
+        self.restore(arn, saved, recovered=True)
+
+    def restore(self, endpoint_arn: str, saved: SavedScaling, *, recovered: bool = False) -> bool:
+        """Put back what is missing of ``saved``, re-point the alarms, remove the record; False: something failed
+        (a warning says what; the record stays for the next run)."""
+        try:
+            done = self._restore(saved)
+            record = record_keys(aws.list_tags(self.clients.sagemaker, endpoint_arn))
+            if record:
+                aws.delete_tags(self.clients.sagemaker, endpoint_arn, record)
+        except (ClientError, BotoCoreError) as error:
+            detail = (
+                f"{aws.error_code(error)}: {aws.error_message(error)}" if isinstance(error, ClientError) else str(error)
+            )
+            self._note(
+                f"Could not finish restoring autoscaling on {saved.resource_id} ({safe(detail)}). What is missing is "
+                "recorded on the endpoint (tags sagemaker-async-deploy:autoscaling:*); the next run of this endpoint "
+                "puts it back, or restore it by hand from the group 'Autoscaling settings to restore' in the log.",
+                warn=True,
+            )
+            return False
+        if recovered:
+            self._note(
+                f"An earlier run was interrupted after deregistering {saved.resource_id}; restored from the record "
+                f"on the endpoint: {done}."
+            )
+        else:
+            self._note(f"Autoscaling of {saved.resource_id} restored: {done}.")
+        return True
+
+    def _restore(self, saved: SavedScaling) -> str:
+        autoscaling = self.clients.autoscaling
+        rid = saved.resource_id
+        done: list[str] = []
+        target = aws.describe_scalable_target(autoscaling, rid)
+        if target is None:
+            target_arn = aws.register_scalable_target(autoscaling, saved.target)
+            done.append(f"target {saved.target.get('MinCapacity')}–{saved.target.get('MaxCapacity')} instances")
+            present_tags: dict[str, str] = {}
+        else:
+            target_arn = str(target.get("ScalableTargetARN", ""))
+            present_tags = aws.list_target_tags(autoscaling, target_arn) if saved.tags and target_arn else {}
+        missing_tags = {k: v for k, v in saved.tags.items() if k not in present_tags}
+        if missing_tags and target_arn:
+            aws.tag_target(autoscaling, target_arn, missing_tags)
+            done.append(_count(len(missing_tags), "tag", "tags"))
+        current = {str(p["PolicyName"]): str(p["PolicyARN"]) for p in aws.describe_scaling_policies(autoscaling, rid)}
+        put = 0
+        for policy in saved.policies:
+            name = str(policy["PolicyName"])
+            if name not in current:
+                current[name] = aws.put_scaling_policy(autoscaling, copy.deepcopy(policy))
+                put += 1
+        if put:
+            done.append(_count(put, "scaling policy", "scaling policies"))
+        present = {str(a["ScheduledActionName"]) for a in aws.describe_scheduled_actions(autoscaling, rid)}
+        scheduled = [a for a in saved.scheduled_actions if a["ScheduledActionName"] not in present]
+        for action in scheduled:
+            aws.put_scheduled_action(autoscaling, copy.deepcopy(action))
+        if scheduled:
+            done.append(_count(len(scheduled), "scheduled action", "scheduled actions"))
+        repointed = self._repoint(saved, current)
+        if repointed:
+            done.append(_count(repointed, "alarm re-pointed", "alarms re-pointed"))
+        return ", ".join(done) or "nothing was missing"
+
+    def _repoint(self, saved: SavedScaling, current: Mapping[str, str]) -> int:
+        """Put again each alarm that named a re-created policy; how many were put."""
+        names = sorted({link.alarm for link in saved.alarms})
+        if not names:
+            return 0
+        cloudwatch = self.clients.cloudwatch
+        found = {str(a["AlarmName"]): a for a in aws.describe_metric_alarms(cloudwatch, names)}
+        done = 0
+        for name in names:
+            links = [link for link in saved.alarms if link.alarm == name]
+            alarm = found.get(name)
+            if alarm is None:
+                self._note(
+                    f"Alarm {name} named a scaling policy of {saved.resource_id} and no longer exists.", warn=True
+                )
+                continue
+            request = repointed_alarm(alarm, links, saved.policy_arns, current, self.shapes.put_metric_alarm)
+            if request is None:
+                continue
+            aws.put_metric_alarm(cloudwatch, request)
+            policies = ", ".join(sorted({link.policy for link in links}))
+            members = " and ".join(sorted({link.member for link in links}))
+            self._note(f"Alarm {name} now names the re-created scaling policy {policies} (its new ARN) in {members}.")
+            done += 1
+        return done
+
+    def _note(self, text: str, *, warn: bool = False) -> None:
+        """A line for the log and for the report (outcome.autoscaling)."""
+        if warn:
+            self.log.warning(safe(text), title="Autoscaling")
+        else:
+            self.log.info(safe(text))
+        self.outcome.autoscaling.append(text)
+
+
+def as_json(saved: SavedScaling) -> str:
+    """The settings as readable JSON: the requests that put them back, for the log."""
     document = {
         "ScalableTarget": saved.target,
+        "ScalableTargetTags": saved.tags,
         "ScalingPolicies": list(saved.policies),
         "ScheduledActions": list(saved.scheduled_actions),
+        "AlarmsNamingPolicies": [
+            {
+                "AlarmName": a.alarm,
+                "PolicyName": a.policy,
+                "In": a.member,
+                "PolicyARNWhenSaved": saved.policy_arns.get(a.policy),
+            }
+            for a in saved.alarms
+        ],
     }
-    return json.dumps(document, indent=2, default=str)
-
-
-def restore_scaling(clients: aws.Clients, log: Log, saved: SavedScaling) -> None:
-    autoscaling = clients.autoscaling
-    try:
-        aws.register_scalable_target(autoscaling, saved.target)
-        for policy in saved.policies:
-            aws.put_scaling_policy(autoscaling, policy)
-        for action in saved.scheduled_actions:
-            aws.put_scheduled_action(autoscaling, action)
-    except ClientError as error:
-        log.warning(
-            f"Could not restore autoscaling on {saved.resource_id}: {aws.error_message(error)}. "
-            f"Register the target again ({saved.target.get('MinCapacity')}–{saved.target.get('MaxCapacity')} "
-            "instances), its policies and scheduled actions: they are in the group 'Autoscaling settings to "
-            "restore' above."
-        )
-        return
-    log.info(
-        f"Restored autoscaling on {safe(saved.resource_id)}: {len(saved.policies)} scaling policies, "
-        f"{len(saved.scheduled_actions)} scheduled actions."
-    )
+    return json.dumps(document, indent=2, default=_json_default)

@@ -37,21 +37,33 @@ _CLIENT_CONFIG = Config(
     connect_timeout=10,
     read_timeout=60,
 )
+# A cancelled job has seconds before the runner kills it (SIGKILL 10 s after SIGINT): one attempt per call, and
+# short timeouts, so that a slow answer costs a sentence in the report instead of the report.
+_HURRIED_CONFIG = _CLIENT_CONFIG.merge(
+    Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1.5, read_timeout=2)
+)
 
 
 class Clients:
     """Clients are made on first use: the no-change path needs SageMaker alone."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, config: Config = _CLIENT_CONFIG) -> None:
         self.region = region
+        self._config = config
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
+
+    def hurried(self) -> Clients:
+        """Clients of the same session for the last seconds of a cancelled job: one attempt, short timeouts."""
+        other = Clients(self.region, _HURRIED_CONFIG)
+        other._session = self._session
+        return other
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
             if self._session is None:
                 self._session = boto3.session.Session(region_name=self.region)
-            client = self._session.client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+            client = self._session.client(service, config=self._config)  # type: ignore[call-overload]
             if service == "sagemaker":
                 for operation in _CARRIED_DESCRIPTIONS:
                     client.meta.events.register(f"after-call.sagemaker.{operation}", _note_unknown_members)
@@ -311,9 +323,50 @@ def deregister_scalable_target(autoscaling: ApplicationAutoScalingClient, resour
     )
 
 
-def register_scalable_target(autoscaling: ApplicationAutoScalingClient, request: Json) -> None:
-    autoscaling.register_scalable_target(**request)
+def register_scalable_target(autoscaling: ApplicationAutoScalingClient, request: Json) -> str:
+    """Registers the target; returns its ARN (a new one for a target registered anew)."""
+    return str(autoscaling.register_scalable_target(**request).get("ScalableTargetARN", ""))
 
 
-def put_scaling_policy(autoscaling: ApplicationAutoScalingClient, request: Json) -> None:
-    autoscaling.put_scaling_policy(**request)
+def put_scaling_policy(autoscaling: ApplicationAutoScalingClient, request: Json) -> str:
+    """Creates or updates the policy; returns its ARN, which a policy created anew gets new."""
+    return str(autoscaling.put_scaling_policy(**request)["PolicyARN"])
+
+
+# --- what an instance-type change keeps of autoscaling: target tags, alarms, the record on the endpoint ------
+
+
+def list_target_tags(autoscaling: ApplicationAutoScalingClient, target_arn: str) -> dict[str, str]:
+    return dict(autoscaling.list_tags_for_resource(ResourceARN=target_arn).get("Tags", {}))
+
+
+def tag_target(autoscaling: ApplicationAutoScalingClient, target_arn: str, tags: dict[str, str]) -> None:
+    autoscaling.tag_resource(ResourceARN=target_arn, Tags=tags)
+
+
+def describe_metric_alarms(cloudwatch: CloudWatchClient, names: list[str] | None = None) -> list[Json]:
+    """The region's metric alarms (all of them when ``names`` is None), every page."""
+    if names is None:
+        return _all_items(cloudwatch, "describe_alarms", "MetricAlarms", AlarmTypes=["MetricAlarm"])
+    alarms: list[Json] = []
+    for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
+        alarms += _all_items(
+            cloudwatch,
+            "describe_alarms",
+            "MetricAlarms",
+            AlarmTypes=["MetricAlarm"],
+            AlarmNames=names[start : start + 100],
+        )
+    return alarms
+
+
+def put_metric_alarm(cloudwatch: CloudWatchClient, request: Json) -> None:
+    cloudwatch.put_metric_alarm(**request)
+
+
+def add_tags(sm: SageMakerClient, arn: str, tags: dict[str, str]) -> None:
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+def delete_tags(sm: SageMakerClient, arn: str, keys: list[str]) -> None:
+    sm.delete_tags(ResourceArn=arn, TagKeys=keys)

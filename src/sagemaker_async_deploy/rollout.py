@@ -13,7 +13,7 @@ from collections.abc import Callable
 from botocore.exceptions import ClientError
 
 from . import aws, builders
-from .autoscaling import restore_scaling, suspend_scaling
+from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
 from .config import ActionConfig
@@ -60,6 +60,7 @@ class Rollout:
             timeout_seconds=config.deployment_timeout_seconds,
             poll_interval=config.poll_interval_seconds,
         )
+        self.scaling = Autoscaling(clients, log, self.outcome)
         self.cleanup = Cleanup(
             self.sm,
             log,
@@ -209,7 +210,7 @@ class Rollout:
         if model_request is not None:
             self._ensure_model(model_request, desired.image)
         self._ensure_config(desired.config_request)
-        saved_scaling = None
+        saved_scaling, endpoint_arn = None, ""
         if the_plan.action == "create":
             request = builders.create_endpoint_request(
                 desired.endpoint_name, desired.config_name, desired.values, desired.tags
@@ -219,8 +220,9 @@ class Rollout:
             self.outcome.writes.append(f"endpoint {desired.endpoint_name}")
         else:
             assert the_plan.current is not None
+            endpoint_arn = the_plan.current.endpoint_arn
             if the_plan.instance_type_changes:
-                saved_scaling = suspend_scaling(self.clients, self.log, desired.endpoint_name, desired.variant_name)
+                saved_scaling = self.scaling.suspend(endpoint_arn, desired.endpoint_name, desired.variant_name)
             request = builders.update_endpoint_request(
                 desired.endpoint_name,
                 desired.config_name,
@@ -237,15 +239,16 @@ class Rollout:
                 self.outcome.writes.append(f"update of endpoint {desired.endpoint_name}")
             except ClientError:
                 if saved_scaling is not None:
-                    restore_scaling(self.clients, self.log, saved_scaling)
+                    self.scaling.restore(endpoint_arn, saved_scaling)
                 raise
 
         rollout_start = len(self.outcome.transitions)  # earlier ones were someone else's update, waited out
+        final = None
         try:
             final = self.waiter.wait(desired.endpoint_name, "Waiting for the rollout")
         finally:
             if saved_scaling is not None:
-                restore_scaling(self.clients, self.log, saved_scaling)
+                self.scaling.after_rollout(endpoint_arn, saved_scaling, final)
         if final is None:
             raise DeployError(
                 f"endpoint-name: {desired.endpoint_name} was deleted during the rollout, by someone else. Nothing of "
