@@ -106,6 +106,7 @@ class Rollout:
         cfg = self.config
         shapes = Shapes.of(self.sm.meta.service_model)
         preflight_done = False  # a replan after someone else's update must not check (and cost) twice
+        scaling_checked = False
         for _ in range(MAX_REPLANS):
             endpoint = aws.describe_endpoint(self.sm, cfg.endpoint_name)
             adopted_from, before_wait = "", endpoint
@@ -120,6 +121,10 @@ class Rollout:
                 endpoint = self.waiter.wait(cfg.endpoint_name, "Waiting for the endpoint to settle", settling=True)
                 if not is_derived_name(cfg.endpoint_name, pending):
                     adopted_from = ""
+            if endpoint is not None and not scaling_checked:
+                # An interrupted run may have left the variant's autoscaling deregistered and recorded on the endpoint.
+                self.scaling.recover(endpoint, apply=cfg.mode == "apply")
+                scaling_checked = True
             current = self._current(endpoint)
             the_plan = plan(current, desired_from(cfg, current, shapes))
             self.outcome.plan, self.outcome.before = the_plan, current
