@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
-from . import aws, builders
+from . import aws, builders, cancel
 from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
@@ -210,6 +210,7 @@ class Rollout:
     # --- apply --------------------------------------------------------------------------------------------
 
     def _apply(self, the_plan: Plan) -> None:
+        cancel.check()  # a job cancelled while planning changes nothing
         desired = the_plan.desired
         model_request = desired.model_request
         if model_request is not None:
@@ -221,6 +222,7 @@ class Rollout:
                 desired.endpoint_name, desired.config_name, desired.values, desired.tags
             )
             self.log.info(f"Creating endpoint {desired.endpoint_name} with config {desired.config_name}.")
+            cancel.check()
             self.outcome.endpoint_arn = aws.create_endpoint(self.sm, request)
             self.outcome.writes.append(f"endpoint {desired.endpoint_name}")
         else:
@@ -239,6 +241,7 @@ class Rollout:
                 f"{desired.config_name} (blue/green, all at once, bake {desired.bake_seconds}s"
                 + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
             )
+            cancel.check()  # cancelled before the update: the wind-down puts deregistered autoscaling back
             try:
                 self.outcome.endpoint_arn = aws.update_endpoint(self.sm, request)
                 self.outcome.writes.append(f"update of endpoint {desired.endpoint_name}")
