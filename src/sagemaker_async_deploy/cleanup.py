@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from . import aws
+from . import aws, cancel
 from .builders import is_derived_name, name_prefix
 from .config import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from .log import Log, safe
@@ -82,6 +82,13 @@ class Cleanup:
             if name not in keep_models and is_derived_name(endpoint, name) and self._created_by_us(name):
                 self._delete_model(name)
 
+    def _cancelled(self, what: str) -> bool:
+        """Nothing is deleted once the job was cancelled: the verdict stands, the next deploy sweeps what is left."""
+        if cancel.requested():
+            self.outcome.kept.append(f"{what} (the job was cancelled before its cleanup)")
+            return True
+        return False
+
     def _created_by_us(self, model_name: str) -> bool:
         model = aws.describe_model(self.sm, model_name)
         return model is not None and self._tagged_ours(str(model["ModelArn"]))
@@ -99,6 +106,8 @@ class Cleanup:
             raise
 
     def _delete_config(self, name: str) -> None:
+        if self._cancelled(f"endpoint config {name}"):
+            return
         try:
             aws.delete_endpoint_config(self.sm, name)
             self.outcome.cleaned_up.append(f"endpoint config {name}")
@@ -109,6 +118,8 @@ class Cleanup:
                 self.outcome.kept.append(f"endpoint config {name}")
 
     def _delete_model(self, name: str) -> None:
+        if self._cancelled(f"model {name}"):
+            return
         try:
             aws.delete_model(self.sm, name)
             self.outcome.cleaned_up.append(f"model {name}")

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import aws
+from . import aws, cancel
 from .errors import DeployError
 from .log import Log, safe
 from .outcome import RolloutOutcome
@@ -37,7 +37,8 @@ class Waiter:
         started = time.time()
         with self.log.group(title):
             while True:
-                endpoint = aws.describe_endpoint(self.sm, endpoint_name)
+                with cancel.interruptible():  # a cancelled job stops waiting at once
+                    endpoint = aws.describe_endpoint(self.sm, endpoint_name)
                 now = time.time()
                 if endpoint is None:
                     self.log.info(f"  {now - started:6.0f}s  endpoint gone")
@@ -55,7 +56,8 @@ class Waiter:
                     return endpoint
                 if now >= self.deadline:
                     raise self._timed_out(status, settling=settling)
-                time.sleep(min(self.poll_interval, max(self.deadline - now, 0.0)))
+                with cancel.interruptible():
+                    time.sleep(min(self.poll_interval, max(self.deadline - now, 0.0)))
 
     def _timed_out(self, status: str, *, settling: bool) -> DeployError:
         self.outcome.timed_out = True
