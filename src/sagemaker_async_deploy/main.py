@@ -7,17 +7,19 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import aws, preflight, report
+from . import aws, cancel, preflight, report
 from .config import ActionConfig, parse_config, read_inputs, secret_values
 from .errors import DeployError, FailureKind, InputError, InputProblem, PlanError
 from .log import Log, safe
 from .rollout import Rollout, RolloutOutcome
+from .winddown import wind_down
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 
 
 def main() -> int:
+    cancel.install()  # SIGINT / SIGTERM end the run with outputs, a summary and the comment, not a traceback
     environ = os.environ  # read here and by actions-toolkit's get_input, nowhere else
     log = Log()
     end = RunEnd(log, environ.get("GITHUB_OUTPUT", ""), environ.get("GITHUB_STEP_SUMMARY", ""))
@@ -50,6 +52,8 @@ def main() -> int:
             preflight=lambda: _raise_problems(preflight.check_resources(checked, clients)),
         )
         outcome = rollout.run()
+    except cancel.Cancelled:
+        return end.cancelled(config, so_far(), clients)
     except InputError as error:
         return end.invalid(error, config.endpoint_name, so_far(), config)
     except PlanError as error:
@@ -133,6 +137,20 @@ class RunEnd:
         report.append_summary(self.summary_path, summary)
         return EXIT_FAILED
 
+    def cancelled(self, config: ActionConfig, outcome: RolloutOutcome, clients: aws.Clients) -> int:
+        """A signal stopped the run: what SageMaker is doing, autoscaling put back if safe, within seconds."""
+        wind_down(config, clients, self.log, outcome)
+        self.log.error(outcome.message, title=f"SageMaker endpoint {config.endpoint_name}")
+        summary = report.failure_summary(
+            outcome.message, config.endpoint_name, outcome=outcome, config=config, kind="cancelled"
+        )
+        values = report.outputs(outcome)
+        values.pop("comment-url")
+        report.write_outputs(self.output_path, values)
+        report.append_summary(self.summary_path, summary)  # before the comment: files cost nothing, GitHub may
+        report.write_outputs(self.output_path, {"comment-url": self._comment(config, outcome)})
+        return EXIT_FAILED
+
     def _outputs(self, outcome: RolloutOutcome, config: ActionConfig | None) -> None:
         """Every output before the comment is attempted, comment-url once it is known: whatever happens to
         the comment, the deployment's outputs are there."""
@@ -148,4 +166,13 @@ class RunEnd:
         from .comment import CommentSettings, publish_comment  # PyGithub only when a comment will be written
 
         settings = CommentSettings(token=config.github_token, context=config.github)
+        if cancel.requested():  # seconds before SIGKILL: one quick try
+            settings = CommentSettings(
+                token=config.github_token,
+                context=config.github,
+                timeout=2,
+                retries=0,
+                backoff=0.1,
+                seconds_between_writes=0.0,
+            )
         return publish_comment(settings, config.endpoint_name, report.comment_body(outcome, config), self.log)
