@@ -2,6 +2,10 @@
 
 import sys
 
-from .main import main
+from . import cancel
+
+cancel.install()  # before the imports below (boto3 takes a while): a signal during them is noted, not a traceback
+
+from .main import main  # noqa: E402
 
 sys.exit(main())
