@@ -148,11 +148,13 @@ def run_action(emu: Emulator, tmp: Path, inputs: dict[str, str] | None = None, *
     return finish(start_action(env), env)
 
 
-def kill_when(process: subprocess.Popen[str], emu: Emulator, operation: str, timeout: float = 30) -> None:
-    """SIGKILL the action right after the emulator has answered ``operation`` (a crash at that step)."""
+def kill_when(
+    process: subprocess.Popen[str], emu: Emulator, operation: str, timeout: float = 30, service: str = "sagemaker"
+) -> None:
+    """SIGKILL the action right after the emulator has answered ``operation`` of ``service`` (a crash at that step)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if operation in emu.operations("sagemaker"):
+        if operation in emu.operations(service):
             process.send_signal(signal.SIGKILL)
             process.wait()
             return

@@ -17,7 +17,7 @@ from sagemaker_async_deploy.config import INPUT_DEFAULTS
 from sagemaker_async_deploy.report import OUTPUT_NAMES
 from sagemaker_emulator import Emulator, RequestRecord
 
-from .action.test_resilience import _register_autoscaling
+from .action.test_autoscaling import _register_autoscaling
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
 from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
