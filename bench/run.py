@@ -141,8 +141,10 @@ def no_change(tmp: Path) -> list[Row]:
         Row(
             "SageMaker calls on the no-change path (per run)",
             f"{max(reads)} reads, {max(writes)} writes" + (f"; other AWS: {sorted(set(others))}" if others else ""),
-            "≤ 3 reads, 0 writes",
-            max(reads) <= 3 and max(writes) == 0 and not others,
+            # DescribeEndpoint, its config, its model, and ListTags of the endpoint: the autoscaling record an
+            # interrupted run may have left there.
+            "≤ 4 reads, 0 writes",
+            max(reads) <= 4 and max(writes) == 0 and not others,
         ),
         Row("GitHub API calls with `comment: false`", str(github_calls), "0", github_calls == 0),
         Row(
