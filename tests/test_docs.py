@@ -17,7 +17,7 @@ from sagemaker_async_deploy.config import INPUT_DEFAULTS
 from sagemaker_async_deploy.report import OUTPUT_NAMES
 from sagemaker_emulator import Emulator, RequestRecord
 
-from .action.test_autoscaling import _register_autoscaling
+from .action.test_autoscaling import _seed_scale_from_zero
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
 from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
@@ -47,7 +47,8 @@ IMPLIED = {
     "sagemaker:AddTags": ("sagemaker", "CreateEndpointConfig"),
     # RegisterScalableTarget checks that the caller may scale the variant itself.
     "sagemaker:UpdateEndpointWeightsAndCapacities": ("application-autoscaling", "RegisterScalableTarget"),
-    # A restored target-tracking policy gets its CloudWatch alarms made anew; deregistering deletes the old ones.
+    # A restored target-tracking policy gets its CloudWatch alarms made anew (the action also puts alarms itself,
+    # re-pointing them); deregistering deletes the old ones.
     "cloudwatch:PutMetricAlarm": ("application-autoscaling", "PutScalingPolicy"),
     "cloudwatch:DeleteAlarms": ("application-autoscaling", "DeregisterScalableTarget"),
 }
@@ -190,7 +191,15 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
     record.run({"mode": "plan", "image": digest_image(3)}, "would-update")
     emulator.faults.rollback_next_update()
     record.run({"image": digest_image(3)}, "rolled-back")
-    _register_autoscaling(emulator)
+    autoscaling, _, _ = _seed_scale_from_zero(emulator)  # a tagged target, a step policy, alarms naming it
+    autoscaling.put_scheduled_action(
+        ServiceNamespace="sagemaker",
+        ScheduledActionName="nightly-zero",
+        ResourceId="endpoint/whisper/variant/AllTraffic",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        Schedule="cron(0 22 * * ? *)",
+        ScalableTargetAction={"MinCapacity": 0, "MaxCapacity": 0},
+    )
     record.run({"image": digest_image(3), "instance-type": "ml.g5.xlarge"}, "updated")
     record.deployer.sm.create_model(
         ModelName="terraform-whisper", PrimaryContainer={"Image": digest_image(7)}, ExecutionRoleArn=ROLE
@@ -214,6 +223,10 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "ecr:DescribeImages",
         "sts:GetCallerIdentity",
         "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:TagResource",
+        "cloudwatch:PutMetricAlarm",
+        "sagemaker:AddTags",
+        "sagemaker:DeleteTags",
     ):
         assert expected in called, f"no scenario made {expected}"
 
