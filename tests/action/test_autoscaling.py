@@ -355,3 +355,28 @@ def test_plan_run_announces_a_recorded_setup_without_restoring_it(slow_emulator:
     assert "the next apply run restores it" in parse(plan.summary).text
     assert slow_emulator.write_calls() == []
     assert _record_tags(deployer)
+
+
+def test_a_timeout_during_the_change_leaves_the_record_and_the_next_run_restores(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A run that times out while the endpoint still updates registers nothing mid-update and says the next run
+    restores autoscaling; that run does, once the update ended."""
+    deployer = Deployer(emulator, tmp_path)
+    deployer.run()
+    autoscaling, cloudwatch, _ = _seed_scale_from_zero(emulator)
+    settings_before = _settings(autoscaling)
+    emulator.faults.hold_next_update("whisper")
+    timed_out = deployer.run({"instance-type": "ml.g5.xlarge", "deployment-timeout-minutes": "0.02"})
+    assert timed_out.exit_code != 0
+    assert "RegisterScalableTarget" not in emulator.operations()
+    assert _record_tags(deployer)
+    assert "restores them once the update ends" in parse(timed_out.summary).text
+
+    emulator.faults.release("whisper")
+    rerun = deployer.run({"instance-type": "ml.g5.xlarge"})
+    assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
+    assert _settings(autoscaling) == settings_before
+    new_arn = _policy_arn(autoscaling, "scale-out-from-zero")
+    assert _alarm(cloudwatch, "HasBacklogWithoutCapacity")["AlarmActions"] == [new_arn]
+    assert _record_tags(deployer) == []
