@@ -323,10 +323,11 @@ class Autoscaling:
                 "endpoint was not updated. Remove tags from the endpoint (aws sagemaker delete-tags) and run again."
             )
         try:
-            aws.add_tags(sm, endpoint_arn, record)
+            # An older record's pieces go first: two records side by side would not add up when read back.
             leftover = [k for k in stale if k not in record]
             if leftover:
                 aws.delete_tags(sm, endpoint_arn, leftover)
+            aws.add_tags(sm, endpoint_arn, record)
         except ClientError as error:
             code = aws.error_code(error)
             raise DeployError(
