@@ -53,6 +53,7 @@ class RolloutOutcome:
     cleaned_up: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.time)
+    update_started: float = 0.0  # when CreateEndpoint/UpdateEndpoint was called: the new fleet is younger
     finished: float = 0.0
 
     @property
@@ -234,6 +235,7 @@ class Rollout:
                 "Tags": self._tags(desired),
             }
             self.log.info(f"Creating endpoint {desired.endpoint_name} with config {new_config}.")
+            self.outcome.update_started = time.time()
             self.outcome.endpoint_arn = aws.create_endpoint(self.sm, request)
             self.outcome.writes.append(f"endpoint {desired.endpoint_name}")
         else:
@@ -255,6 +257,7 @@ class Rollout:
                 + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
             )
             try:
+                self.outcome.update_started = time.time()
                 self.outcome.endpoint_arn = aws.update_endpoint(self.sm, request)
                 self.outcome.writes.append(f"update of endpoint {desired.endpoint_name}")
             except ClientError:
