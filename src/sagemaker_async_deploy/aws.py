@@ -7,13 +7,18 @@ passed explicitly: botocore ignores AWS_REGION, which the contract promises to h
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 Json = dict[str, Any]
 
@@ -233,3 +238,46 @@ def register_scalable_target(autoscaling: Any, request: Json) -> None:
 
 def put_scaling_policy(autoscaling: Any, request: Json) -> None:
     autoscaling.put_scaling_policy(**request)
+
+
+# --- What the report reads: alarms in full, their history, the container log (read-only) ------------------
+
+
+def describe_alarms(cloudwatch: CloudWatchClient, names: list[str]) -> list[Json]:
+    """The named metric and composite alarms as DescribeAlarms returns them (metric alarms first)."""
+    alarms: list[Json] = []
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    ):
+        alarms += [dict(a) for a in page.get("MetricAlarms", [])]
+        alarms += [dict(a) for a in page.get("CompositeAlarms", [])]
+    return alarms
+
+
+def describe_alarm_history(cloudwatch: CloudWatchClient, name: str, start: datetime, end: datetime) -> list[Json]:
+    """The alarm's state changes between ``start`` and ``end``, oldest first (at most 100: one page)."""
+    response = cloudwatch.describe_alarm_history(
+        AlarmName=name,
+        HistoryItemType="StateUpdate",
+        StartDate=start,
+        EndDate=end,
+        MaxRecords=100,
+        ScanBy="TimestampAscending",
+    )
+    return [dict(item) for item in response.get("AlarmHistoryItems", [])]
+
+
+def describe_log_streams(logs: CloudWatchLogsClient, group: str, prefix: str, max_items: int) -> list[Json]:
+    """Streams of ``group`` whose names start with ``prefix``, at most ``max_items`` of them."""
+    pages = logs.get_paginator("describe_log_streams").paginate(
+        logGroupName=group, logStreamNamePrefix=prefix, PaginationConfig={"MaxItems": max_items}
+    )
+    return [dict(stream) for page in pages for stream in page.get("logStreams", [])]
+
+
+def get_log_events(logs: CloudWatchLogsClient, group: str, stream: str, start_ms: int, limit: int) -> list[Json]:
+    """The stream's last ``limit`` events at or after ``start_ms`` (epoch milliseconds), oldest first."""
+    response = logs.get_log_events(
+        logGroupName=group, logStreamName=stream, startTime=start_ms, limit=limit, startFromHead=False
+    )
+    return [dict(event) for event in response.get("events", [])]
