@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# GitHub's Markdown stylesheet for the browser tests and the README's pictures, from the npm registry.
+NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: all demo test unit lint static container-test bench system-deps lock clean
+.PHONY: all demo test unit lint static container-test bench system-deps pictures lock clean
 
 all: test
 
@@ -16,9 +18,16 @@ $(STAMP): pyproject.toml requirements/runtime.txt
 	$(PY) -m pip install -q -c requirements/runtime.txt -e '.[dev]'
 	touch $@
 
+$(NODE_STAMP): package.json package-lock.json | system-deps
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
 # Debian packages. Without a Docker engine the container tests build and run the image with buildah, and
 # ../shared/tools/make-python-base bootstraps their stand-in base image with debootstrap. shellcheck lets
-# actionlint check the workflows' shell steps. sudo only where we are not root (GitHub's runners).
+# actionlint check the workflows' shell steps. The browser tests render the reports in headless Chromium driven
+# through chromedriver (Debian's chromium and chromium-driver; GitHub's runners bring Google Chrome and its
+# driver), with npm for the stylesheet and fonts that cover GitHub's monospace stack and its emoji.
+# sudo only where we are not root (GitHub's runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-deps:
 	@need=""; \
@@ -27,6 +36,11 @@ system-deps:
 	  command -v debootstrap >/dev/null 2>&1 || need="$$need debootstrap"; \
 	fi; \
 	command -v shellcheck >/dev/null 2>&1 || need="$$need shellcheck"; \
+	command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || need="$$need chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || need="$$need chromium-driver"; \
+	command -v npm >/dev/null 2>&1 || need="$$need npm"; \
+	fc-list 2>/dev/null | grep -q "Liberation Mono" || need="$$need fonts-liberation2"; \
+	fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || need="$$need fonts-noto-color-emoji"; \
 	if [ -n "$$need" ]; then \
 	  echo "installing$$need"; \
 	  $(SUDO) apt-get update -qq && \
@@ -58,11 +72,16 @@ static: $(STAMP) system-deps
 container-test: $(STAMP) system-deps
 	$(PY) -m pytest -m container
 
-unit: $(STAMP)
+unit: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -m "not container"
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps $(NODE_STAMP) lint
 	$(PY) -m pytest
+
+# The README's pictures of the report (docs/images/*.png): real runs of the action against the emulator,
+# rendered as GitHub renders them, in the browser the tests use.
+pictures: $(STAMP) system-deps $(NODE_STAMP)
+	$(PY) -m tests.pictures docs/images
 
 # What the action costs, measured against the emulator and printed as a table; not part of `make test`.
 bench: $(STAMP)
@@ -74,4 +93,4 @@ lock:
 	  -o requirements/runtime.txt requirements/runtime.in
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
