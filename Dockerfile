@@ -23,7 +23,7 @@ ENV PYTHONUNBUFFERED=1 \
 COPY requirements/runtime.txt /tmp/runtime.txt
 RUN pip install --only-binary=:all: -r /tmp/runtime.txt \
  && rm /tmp/runtime.txt \
- && keep='sagemaker cloudwatch sns ecr sts application-autoscaling' \
+ && keep='sagemaker cloudwatch logs sns ecr sts application-autoscaling' \
  && site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
  && rm -rf "$site/tests" \
  && echo /opt/sagemaker-async-deploy >"$site/sagemaker-async-deploy.pth" \
