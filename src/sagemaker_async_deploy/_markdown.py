@@ -117,24 +117,24 @@ def render(inline: Inline, *, in_table: bool = False) -> str:
 def fold(text: str, width: int, *, keep_prefix: int = 0) -> str:
     """Each line of ``text`` cut into pieces of at most ``width`` characters, so a code block fits its page.
 
-    GitHub's code blocks never wrap: a longer line scrolls sideways and hides its end. A continuation starts
-    with the line's first ``keep_prefix`` characters (a diff's ``+ ``/``- ``, so it keeps its colour) and two
-    spaces, so a reader sees it continues the line above.
+    GitHub's code blocks never wrap: a longer line scrolls sideways and hides its end. A line is cut after a
+    space where one falls in the second half of the piece, else at the width. A continuation starts with the
+    line's first ``keep_prefix`` characters (a diff's ``+ ``/``- ``, so it keeps its colour) and two spaces, so
+    a reader sees it continues the line above.
     """
     width = max(width, keep_prefix + 12)
     folded: list[str] = []
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = raw.expandtabs(4)
-        if len(line) <= width:
-            folded.append(line)
-            continue
         prefix = line[:keep_prefix] + "  "
-        folded.append(line[:width])
-        rest = line[width:]
-        room = width - len(prefix)
-        while rest:
-            folded.append(prefix + rest[:room])
-            rest = rest[room:]
+        lead = ""
+        while len(lead) + len(line) > width:
+            room = width - len(lead)
+            space = line.rfind(" ", room // 2, room)
+            cut = space + 1 if space > 0 else room
+            folded.append(lead + line[:cut])
+            line, lead = line[cut:], prefix
+        folded.append(lead + line)
     return "\n".join(folded)
 
 

@@ -437,7 +437,7 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig, vi
         doc.bullets(
             (
                 (
-                    "Look at the alarm above in CloudWatch (links below): which metric crossed its threshold, "
+                    "Look at the alarm in CloudWatch (linked above): which metric crossed its threshold, "
                     "and on which fleet."
                 )
                 if diagnosis.fired
