@@ -69,6 +69,22 @@ ALARM_REASON = (
 )
 
 
+def after_call(emu: Emulator, operation: str, action: Callable[[], None]) -> threading.Thread:
+    """A started thread that runs ``action`` once the emulator has answered ``operation`` (SageMaker)."""
+
+    def watch() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if operation in emu.operations("sagemaker"):
+                action()
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
 @dataclass(frozen=True)
 class Report:
     run: ActionRun
@@ -103,9 +119,7 @@ class Stage:
         self.emu.clear_requests()
         extra = {"GITHUB_API_URL": self.github.api_url, "GITHUB_SERVER_URL": self.github.server_url}
         event = {"number": PULL, "pull_request": {"number": PULL, "head": {"sha": SHA}}}
-        watcher = threading.Thread(target=self._watch, args=(when_updating,), daemon=True) if when_updating else None
-        if watcher:
-            watcher.start()
+        watcher = after_call(self.emu, "UpdateEndpoint", when_updating) if when_updating else None
         run = run_action(
             self.emu,
             self.tmp / f"run{self.count}",
@@ -119,14 +133,6 @@ class Stage:
         comments = self.github.comments(REPO, PULL)
         body = comments[0]["body"].split("\n", 1)[1] if comments else ""
         return Report(run, run.summary, body)
-
-    def _watch(self, action: Callable[[], None]) -> None:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if "UpdateEndpoint" in self.emu.operations("sagemaker"):
-                action()
-                return
-            time.sleep(0.01)
 
     # --- what SageMaker and CloudWatch would write --------------------------------------------------------
 

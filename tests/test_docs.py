@@ -20,6 +20,8 @@ from sagemaker_emulator import Emulator, RequestRecord
 from .action.test_resilience import _register_autoscaling
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
+from .github_server import GitHubServer
+from .report_runs import Stage, after_call
 from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +39,7 @@ IAM_PREFIX = {
     "ecr": "ecr",
     "sts": "sts",
     "application-autoscaling": "application-autoscaling",
+    "logs": "logs",
 }
 
 # Permissions AWS checks without the action making that API call itself, each with the call that needs it.
@@ -189,7 +192,15 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
     )
     record.run({"mode": "plan", "image": digest_image(3)}, "would-update")
     emulator.faults.rollback_next_update()
-    record.run({"image": digest_image(3)}, "rolled-back")
+    record.run({"image": digest_image(3), "alarms": "whisper-5xx"}, "rolled-back")
+    # A new fleet that fails its health check after logging: the report reads its container log.
+    stage = Stage(emulator, GitHubServer(), tmp_path)
+    stage.old_fleet()
+    emulator.faults.fail_next_update("did not pass the ping health check")
+    emulator.clear_requests()  # the watch below must see this run's UpdateEndpoint, not the last one's
+    writing = after_call(emulator, "UpdateEndpoint", stage.new_fleet_crashes())
+    record.run({"image": digest_image(4)}, "failed")
+    writing.join(timeout=30)
     _register_autoscaling(emulator)
     record.run({"image": digest_image(3), "instance-type": "ml.g5.xlarge"}, "updated")
     record.deployer.sm.create_model(
@@ -214,6 +225,9 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "ecr:DescribeImages",
         "sts:GetCallerIdentity",
         "application-autoscaling:PutScalingPolicy",
+        "logs:DescribeLogStreams",
+        "logs:GetLogEvents",
+        "cloudwatch:DescribeAlarmHistory",
     ):
         assert expected in called, f"no scenario made {expected}"
 
@@ -229,6 +243,9 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
     assert any(r.operation == "CreateModel" and r.params.get("ExecutionRoleArn") for r in record.requests)
     assert any(r.operation.startswith("Create") and r.params.get("Tags") for r in record.requests)
 
+    # The container log is read from the endpoints' own log groups, nothing else of CloudWatch Logs.
+    logs = next(s for s in policy["Statement"] if "logs:GetLogEvents" in s["Action"])
+    assert logs["Resource"] == "arn:aws:logs:*:*:log-group:/aws/sagemaker/Endpoints/*"
     pass_role = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert ":role/" in pass_role["Resource"] and "*" not in pass_role["Resource"]

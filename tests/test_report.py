@@ -425,7 +425,8 @@ def test_failed_rollout_shows_the_new_fleets_last_log_lines_folded(document: str
     assert log.splitlines() == [f"22:15:0{i} {text}" for i, text in enumerate(TRACEBACK)]
     assert any(
         p.startswith(
-            "Log group /aws/sagemaker/Endpoints/whisper, new fleet's stream AllTraffic/i-0new; 12 earlier lines not shown"
+            "Log group /aws/sagemaker/Endpoints/whisper, new fleet's stream AllTraffic/i-0new; "
+            "12 earlier lines not shown"
         )
         for p in rendered.paragraphs
     )
