@@ -20,8 +20,6 @@ from sagemaker_emulator import Emulator, RequestRecord
 from .action.test_resilience import _register_autoscaling
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
-from .github_server import GitHubServer
-from .report_runs import Stage, after_call
 from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,16 +189,11 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "updated",
     )
     record.run({"mode": "plan", "image": digest_image(3)}, "would-update")
-    emulator.faults.rollback_next_update()
+    emulator.faults.rollback_next_update(alarm="whisper-5xx")
     record.run({"image": digest_image(3), "alarms": "whisper-5xx"}, "rolled-back")
     # A new fleet that fails its health check after logging: the report reads its container log.
-    stage = Stage(emulator, GitHubServer(), tmp_path)
-    stage.old_fleet()
-    emulator.faults.fail_next_update("did not pass the ping health check")
-    emulator.clear_requests()  # the watch below must see this run's UpdateEndpoint, not the last one's
-    writing = after_call(emulator, "UpdateEndpoint", stage.new_fleet_crashes())
+    emulator.faults.unhealthy_next_update(["Traceback (most recent call last):", "RuntimeError: no GPU"])
     record.run({"image": digest_image(4)}, "failed")
-    writing.join(timeout=30)
     _register_autoscaling(emulator)
     record.run({"image": digest_image(3), "instance-type": "ml.g5.xlarge"}, "updated")
     record.deployer.sm.create_model(
