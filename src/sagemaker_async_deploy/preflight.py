@@ -181,13 +181,28 @@ def guard_warnings(config: ActionConfig, alarms: list[aws.Json], model: aws.Json
     warnings: list[AlarmWarning] = []
     if config.instance_type.startswith("ml.inf1."):
         warnings.append(AlarmWarning("", _no_guardrails(f"{config.instance_type} (an Inf1 instance)")))
-    package = str(aws.model_container(model).get("ModelPackageName", "")) if model else ""
-    if ":aws-marketplace:" in package:
-        warnings.append(AlarmWarning("", _no_guardrails(f"the AWS Marketplace model {config.model_name}")))
+    if model is not None and _marketplace_package(model):
+        warnings.append(
+            AlarmWarning(
+                "",
+                _no_guardrails(
+                    f"{config.model_name}, a model package of another account as AWS Marketplace models are"
+                ),
+            )
+        )
     for alarm in alarms:
         name = str(alarm.get("AlarmName", ""))
         warnings += [AlarmWarning(name, message) for message in _alarm_problems(config, alarm)]
     return warnings
+
+
+def _marketplace_package(model: aws.Json) -> bool:
+    """The model runs a model package of another account: what a subscribed AWS Marketplace model is (its
+    seller's package, e.g. arn:aws:sagemaker:us-east-1:865070037744:model-package/…)."""
+    package = str(aws.model_container(model).get("ModelPackageName", ""))
+    own = str(model.get("ModelArn", "")).split(":")
+    theirs = package.split(":")
+    return len(theirs) > 4 and len(own) > 4 and package.startswith("arn:") and theirs[4] != own[4]
 
 
 def _no_guardrails(what: str) -> str:
