@@ -196,6 +196,9 @@ class Rollout:
                 self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
             if not the_plan.changes:
                 self.log.info("Nothing to change.")
+            if the_plan.action != "unchanged":
+                for warning in the_plan.desired.warnings:
+                    self.log.warning(warning, title="Deployment strategy")
             if the_plan.kept and the_plan.action == "update":
                 self.log.info("Kept from the serving endpoint:")
                 for kept in the_plan.kept:
@@ -212,7 +215,7 @@ class Rollout:
         saved_scaling = None
         if the_plan.action == "create":
             request = builders.create_endpoint_request(
-                desired.endpoint_name, desired.config_name, desired.values, desired.tags
+                desired.endpoint_name, desired.config_name, desired.deployment_config, desired.tags
             )
             self.log.info(f"Creating endpoint {desired.endpoint_name} with config {desired.config_name}.")
             self.outcome.endpoint_arn = aws.create_endpoint(self.sm, request)
@@ -224,12 +227,12 @@ class Rollout:
             request = builders.update_endpoint_request(
                 desired.endpoint_name,
                 desired.config_name,
-                desired.values,
+                desired.deployment_config,
                 new_instance_count=not the_plan.retain_instance_count,
             )
             self.log.info(
                 f"Updating endpoint {desired.endpoint_name}: {safe(the_plan.current.config_name)} → "
-                f"{desired.config_name} (blue/green, all at once, bake {desired.bake_seconds}s"
+                f"{desired.config_name} ({desired.strategy}, bake {desired.bake_seconds}s"
                 + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
             )
             try:
