@@ -99,7 +99,13 @@ class Stage:
         return Report(run, run.summary, body)
 
 
-BASE = {"image": image("v1"), "instance-type": "ml.g5.xlarge", "alarms": ALARM, "bake-seconds": "600"}
+BASE = {
+    "image": image("v1"),
+    "instance-type": "ml.g5.xlarge",
+    "alarms": ALARM,
+    "bake-seconds": "600",
+    "deployment-timeout-minutes": "60",
+}
 
 
 def four_reports(tmp: Path) -> dict[str, Report]:

@@ -13,9 +13,11 @@ from sagemaker_async_deploy.comment import comment_marker, fit_comment_body
 from sagemaker_async_deploy.config import INPUT_DEFAULTS, ActionConfig, parse_config
 from sagemaker_async_deploy.diagnosis import AlarmWarning, ContainerLog, Diagnosis, FiredAlarm, LogLine
 from sagemaker_async_deploy.errors import InputProblem
-from sagemaker_async_deploy.planner import ServingState, desired_from, plan
+from sagemaker_async_deploy.planner import desired_from, plan
 from sagemaker_async_deploy.rollout import RolloutOutcome, Transition
+from sagemaker_async_deploy.state import ServingState
 
+from .factories import SHAPES, serving_state
 from .report_html import Rendered, parse, table_after, to_html
 
 REGION = "eu-west-1"
@@ -48,32 +50,18 @@ def make_config(environ: dict[str, str] | None = None, **inputs: str) -> ActionC
 def serving(**fields: Any) -> ServingState:
     """What the endpoint serves before the run: the old image on ml.g4dn.xlarge."""
     values: dict[str, Any] = {
-        "endpoint_name": "whisper",
-        "endpoint_arn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/whisper",
-        "status": "InService",
-        "failure_reason": "",
+        "region": REGION,
         "config_name": "whisper-aaaaaaaaaaaa",
-        "variant_names": ("AllTraffic",),
-        "variant_name": "AllTraffic",
         "model_name": "whisper-bbbbbbbbbbbb",
         "image": OLD_IMAGE,
         "instance_type": "ml.g4dn.xlarge",
-        "initial_instance_count": 1,
-        "current_instance_count": 1,
-        "has_async_config": True,
         "output_path": "s3://inference-bucket/whisper/out/",
-        "failure_path": "",
-        "success_topic": "",
-        "error_topic": "",
-        "max_concurrent_invocations": 1,
         "model_role": ROLE,
-        "model_data_url": "",
-        "model_environment": (),
         "alarms": ("whisper-5xx", "whisper p99 latency / high"),
         "bake_seconds": 300,
     }
     values.update(fields)
-    return ServingState(**values)
+    return serving_state(**values)
 
 
 TRANSITIONS = [
@@ -85,7 +73,7 @@ TRANSITIONS = [
 
 def outcome_for(result: str, config: ActionConfig, current: ServingState | None, **fields: Any) -> RolloutOutcome:
     """The outcome the rollout reports for ``result``, with the plan made from ``current`` and ``config``."""
-    the_plan = plan(current, desired_from(config, current))
+    the_plan = plan(current, desired_from(config, current, SHAPES))
     desired = the_plan.desired
     values: dict[str, Any] = {"plan": the_plan, "before": current, "started": START, "finished": START + 491}
     if current is not None:
@@ -210,7 +198,7 @@ def test_headline_names_the_result(result: str, current: ServingState | None, mo
 def test_update_table_shows_before_and_after_in_short_cells() -> None:
     """An update's table has Before and After columns of short digests, instance types and names."""
     outcome, config = updated()
-    desired = desired_from(config, outcome.before)
+    desired = desired_from(config, outcome.before, SHAPES)
     table = table_after(parse(report.summary(outcome, config)), "Before")
     assert table == [
         ["", "Before", "After"],
@@ -320,7 +308,7 @@ def test_rollback_says_what_still_serves_what_was_cleaned_up_and_what_to_do() ->
     """A rollback says what still serves, lists the deleted new config and model, and the next steps."""
     config = make_config()
     outcome = outcome_for("rolled-back", config, serving())
-    desired = desired_from(config, outcome.before)
+    desired = desired_from(config, outcome.before, SHAPES)
     rendered = parse(report.summary(outcome, config))
     assert rendered.paragraphs[0] == (
         "SageMaker rolled the update back after 8m 11s; the endpoint still serves whisper@sha256:1a2b3c4d5e6f."
@@ -475,7 +463,7 @@ def test_alarm_warnings_are_listed_under_the_lead(mode: str) -> None:
     outcome = outcome_for("would-update" if mode == "plan" else "updated", config, serving())
     warnings = (AlarmWarning("whisper-5xx", "it watches Invocations, which SageMaker does not publish."),)
     rendered = parse(report.comment_body(outcome, config, Diagnosis(warnings=warnings)))
-    assert rendered.headings[1] == "⚠️ Alarms that cannot guard this rollout"
+    assert rendered.headings[1] == "⚠️ Warnings"
     assert "whisper-5xx: it watches Invocations, which SageMaker does not publish." in rendered.text
 
 
@@ -570,7 +558,7 @@ def test_document_limit_cuts_with_a_note(monkeypatch: pytest.MonkeyPatch) -> Non
     assert rendered.text.rstrip().endswith(
         "The rest of this summary was cut to keep it short; the step's log has every detail."
     )
-    assert "⚠️ Alarms that cannot guard this rollout" in rendered.headings
+    assert "⚠️ Warnings" in rendered.headings
     assert "Links" not in rendered.headings
 
 
@@ -624,7 +612,7 @@ def test_full_names_are_folded_once() -> None:
     """The names the table cuts short are listed in full, once, in a folded list."""
     outcome, config = updated()
     markdown = report.comment_body(outcome, config)
-    desired = desired_from(config, outcome.before)
+    desired = desired_from(config, outcome.before, SHAPES)
     names = markdown.split("<summary>Names and image references in full</summary>", 1)[1].split("</details>")[0]
     items = [line for line in names.splitlines() if line.startswith("- ")]
     assert [parse(item).text.strip() for item in items[1:]] == [

@@ -23,7 +23,12 @@ from .report_runs import IMAGE_REPO, PULL, REPO, Report, Stage, image, stage
 from .seed import seed_alarm
 
 ENDPOINT = "whisper"
-BASE = {"image": image("v1"), "instance-type": "ml.g5.xlarge", "bake-seconds": "600"}
+BASE = {
+    "image": image("v1"),
+    "instance-type": "ml.g5.xlarge",
+    "bake-seconds": "600",
+    "deployment-timeout-minutes": "60",
+}
 TRACEBACK_END = "RuntimeError: CUDA error: no kernel image is available for execution on the device"
 HOSTILE_LINES = [
     "::set-output name=result::updated",

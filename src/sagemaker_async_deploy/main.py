@@ -9,11 +9,10 @@ from dataclasses import dataclass, replace
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from . import aws, diagnosis, preflight, report
-from .config import ActionConfig, parse_config, read_inputs
+from .config import ActionConfig, parse_config, read_inputs, secret_values
 from .diagnosis import AlarmWarning, Diagnosis
-from .errors import DeployError, FailureKind, InputError, InputProblem
+from .errors import DeployError, FailureKind, InputError, InputProblem, PlanError
 from .log import Log, safe
-from .planner import PlanError
 from .rollout import Rollout, RolloutOutcome
 
 EXIT_OK = 0
@@ -34,7 +33,7 @@ def main() -> int:
         config = parse_config(raw, environ)
     except InputError as error:
         return end.invalid(error, raw.get("endpoint-name", ""), RolloutOutcome(result="failed"), None)
-    log.mask_values(value for _, value in config.environment)
+    log.mask_values(secret_values(config))
 
     clients = aws.Clients(config.region)
     rollout: Rollout | None = None
@@ -96,14 +95,12 @@ def _diagnose(
     found = Diagnosis(warnings=tuple(warnings))
     if outcome.result not in ("failed", "rolled-back") or not outcome.update_started:
         return found
-    container = diagnosis.container_log(
-        clients.client("logs"), config.endpoint_name, config.variant_name, outcome.update_started
-    )
+    container = diagnosis.container_log(clients.logs, config.endpoint_name, config.variant_name, outcome.update_started)
     fired: tuple[diagnosis.FiredAlarm, ...] = ()
     note = ""
     if outcome.result == "rolled-back":
         fired, note = diagnosis.fired_alarms(
-            clients.client("cloudwatch"), config.alarms, outcome.update_started, outcome.finished
+            clients.cloudwatch, config.alarms, outcome.update_started, outcome.finished
         )
     found = replace(found, container_log=container, fired=fired, alarm_note=note)
     with log.group(f"Container log of the new fleet ({len(container.lines)} lines)"):

@@ -10,11 +10,12 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
-from .config import ROLE_ARN_RE, ActionConfig
+from ._checks import ROLE_ARN_RE, image_digest
+from .config import ActionConfig
 from .diagnosis import AlarmWarning
 from .errors import InputError, InputProblem
+from .fields import ERROR_TOPIC, EXECUTION_ROLE, INSTANCE_TYPE, SUCCESS_TOPIC
 from .log import safe
-from .planner import image_digest
 
 
 def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
@@ -22,7 +23,8 @@ def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
     image = config.image
     if image.digest:
         return config
-    ecr = clients.client("ecr") if image.ecr_region == config.region else _regional(clients, "ecr", image.ecr_region)
+    # ECR answers for its own region: a repository elsewhere is asked there.
+    ecr = clients.ecr if image.ecr_region == config.region else aws.Clients(image.ecr_region).ecr
     # Not found is the input's fault; AccessDenied, throttling or expired credentials are not, and go the way
     # of every AWS refusal.
     digest = aws.ecr_image_digest(ecr, image.ecr_account, image.ecr_repository, image.tag)
@@ -53,10 +55,6 @@ def _also_wrong(config: ActionConfig, clients: aws.Clients, *, instance_type: bo
         return []
 
 
-def _regional(clients: aws.Clients, service: str, region: str) -> object:
-    return aws.Clients(region).client(service)
-
-
 def check_instance_type(config: ActionConfig, clients: aws.Clients) -> list[InputProblem]:
     """Against the instance types SageMaker's API model lists for production variants (and, when that
     fails, whatever the resource checks find too)."""
@@ -66,12 +64,13 @@ def check_instance_type(config: ActionConfig, clients: aws.Clients) -> list[Inpu
 
 def _instance_type_problems(config: ActionConfig, clients: aws.Clients) -> list[InputProblem]:
     shape = clients.sagemaker.meta.service_model.shape_for("ProductionVariantInstanceType")
-    allowed = set(shape.enum or ())
-    if allowed and config.instance_type not in allowed:
+    allowed = set(getattr(shape, "enum", None) or ())
+    instance_type = config.given(INSTANCE_TYPE)
+    if allowed and instance_type not in allowed:
         return [
             InputProblem(
                 "instance-type",
-                f"'{safe(config.instance_type)}' is not an instance type SageMaker hosts endpoints on; "
+                f"'{safe(instance_type)}' is not an instance type SageMaker hosts endpoints on; "
                 "expected e.g. ml.g4dn.xlarge or ml.m5.large",
             )
         ]
@@ -82,7 +81,7 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
     """What the inputs name must exist: alarms, topics, the model; the role in this account."""
     problems: list[InputProblem] = []
     if config.alarms:
-        found = aws.describe_alarm_names(clients.client("cloudwatch"), list(config.alarms))
+        found = aws.describe_alarm_names(clients.cloudwatch, list(config.alarms))
         missing = [a for a in config.alarms if a not in found]
         if missing:
             problems.append(
@@ -92,9 +91,10 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
                     "auto-rollback needs existing alarms",
                 )
             )
-    for name, topic in (("success-topic", config.success_topic), ("error-topic", config.error_topic)):
-        if topic and not aws.topic_exists(clients.client("sns"), topic):
-            problems.append(InputProblem(name, f"SNS topic '{safe(topic)}' does not exist; create it first"))
+    for field in (SUCCESS_TOPIC, ERROR_TOPIC):
+        topic = config.given(field)
+        if topic and not aws.topic_exists(clients.sns, topic):
+            problems.append(InputProblem(field.input, f"SNS topic '{safe(topic)}' does not exist; create it first"))
     if config.model_name:
         model = aws.describe_model(clients.sagemaker, config.model_name)
         if model is None:
@@ -113,9 +113,10 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
                         f"{safe(config.image.reference)}; pass the model's image or let the action create the model",
                     )
                 )
-    role = ROLE_ARN_RE.match(config.execution_role_arn) if config.execution_role_arn else None
+    role_arn = config.given(EXECUTION_ROLE)
+    role = ROLE_ARN_RE.match(role_arn) if role_arn else None
     if role:
-        account = aws.caller_account(clients.client("sts"))
+        account = aws.caller_account(clients.sts)
         if role["account"] != account:
             problems.append(
                 InputProblem(
@@ -169,7 +170,7 @@ def alarm_warnings(config: ActionConfig, clients: aws.Clients) -> list[AlarmWarn
     if not config.alarms:
         return []
     try:
-        alarms = aws.describe_alarms(clients.client("cloudwatch"), list(config.alarms))
+        alarms = aws.describe_alarms(clients.cloudwatch, list(config.alarms))
         model = aws.describe_model(clients.sagemaker, config.model_name) if config.model_name else None
     except (ClientError, BotoCoreError):
         return []  # a warning is never worth a failed run; check_resources reported what it could not read
@@ -179,8 +180,9 @@ def alarm_warnings(config: ActionConfig, clients: aws.Clients) -> list[AlarmWarn
 def guard_warnings(config: ActionConfig, alarms: list[aws.Json], model: aws.Json | None) -> list[AlarmWarning]:
     """The warnings for what DescribeAlarms (and DescribeModel) said; pure."""
     warnings: list[AlarmWarning] = []
-    if config.instance_type.startswith("ml.inf1."):
-        warnings.append(AlarmWarning("", _no_guardrails(f"{config.instance_type} (an Inf1 instance)")))
+    instance_type = config.given(INSTANCE_TYPE) or ""
+    if instance_type.startswith("ml.inf1."):
+        warnings.append(AlarmWarning("", _no_guardrails(f"{instance_type} (an Inf1 instance)")))
     if model is not None and _marketplace_package(model):
         warnings.append(
             AlarmWarning(

@@ -23,12 +23,15 @@ from dataclasses import dataclass, replace
 from typing import Literal, cast
 from urllib.parse import quote
 
+from ._checks import image_digest
 from ._markdown import Code, Document, Inline, Link, Strong, shorten
 from .config import ActionConfig
 from .diagnosis import NOTHING, AlarmWarning, ContainerLog, Diagnosis, FiredAlarm, log_group
 from .errors import FailureKind, InputProblem
-from .planner import Change, ServingState, image_digest
-from .rollout import RolloutOutcome, Transition
+from .fields import INSTANCE_COUNT
+from .outcome import RolloutOutcome, Transition
+from .planner import Change
+from .state import ServingState
 
 OUTPUT_NAMES = (
     "result",
@@ -167,7 +170,9 @@ def _document(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosi
     doc = Document()
     _headline(doc, layout.heading, view, config.endpoint_name)
     _lead(doc, outcome, config, view, diagnosis)
-    _warnings(doc, diagnosis.warnings, layout.warnings_max)
+    plan = outcome.plan
+    rollout_warnings = plan.desired.warnings if plan is not None and plan.action != "unchanged" else ()
+    _warnings(doc, diagnosis.warnings, layout.warnings_max, rollout_warnings)
     if view.went_wrong:
         _what_happened(doc, outcome, config, diagnosis, layout)
         _next_steps(doc, outcome, config, view, diagnosis)
@@ -322,7 +327,8 @@ def _on(outcome: RolloutOutcome) -> Inline:
     if outcome.plan is None:
         return ""
     desired = outcome.plan.desired
-    return (" on ", Code(f"{desired.initial_instance_count} × {desired.instance_type}"))
+    count = desired.value(INSTANCE_COUNT) or desired.fleet or 1
+    return (" on ", Code(f"{count} × {desired.instance_type}"))
 
 
 def _failed_before_traffic(outcome: RolloutOutcome) -> bool:
@@ -330,18 +336,21 @@ def _failed_before_traffic(outcome: RolloutOutcome) -> bool:
     return bool(outcome.failure_reason) and before is not None and outcome.serving_config == before.config_name
 
 
-def _warnings(doc: Document, warnings: Sequence[AlarmWarning], most: int) -> None:
-    if not warnings:
-        return
-    doc.heading(3, "⚠️ Alarms that cannot guard this rollout")
-    doc.bullets(
+def _warnings(doc: Document, warnings: Sequence[AlarmWarning], most: int, rollout: Sequence[str] = ()) -> None:
+    """What the preflight found about the alarms, and what the plan found about the rollout itself."""
+    items: list[Inline] = [_sentence(shorten(w, VALUE_MAX)) for w in rollout]
+    items += [
         (Strong(shorten(w.alarm, NAME_MAX)), ": ", shorten(w.message, VALUE_MAX))
         if w.alarm
         else shorten(w.message, VALUE_MAX)
-        for w in warnings[:most]
-    )
-    if len(warnings) > most:
-        doc.paragraph(f"… and {len(warnings) - most} more (the step's log lists them all).")
+        for w in warnings
+    ]
+    if not items:
+        return
+    doc.heading(3, "⚠️ Warnings")
+    doc.bullets(items[:most])
+    if len(items) > most:
+        doc.paragraph(f"… and {len(items) - most} more (the step's log lists them all).")
 
 
 def _what_happened(
@@ -542,17 +551,12 @@ def _state_table(doc: Document, outcome: RolloutOutcome, view: View) -> None:
 
 def _kept_settings(doc: Document, outcome: RolloutOutcome) -> None:
     """Settings carried over from the serving endpoint unchanged (not changes), folded."""
-    kept: Sequence[object] = getattr(outcome.plan, "kept", ()) if outcome.plan else ()
+    kept = outcome.plan.kept if outcome.plan else ()
     if not kept:
         return
     inner = Document()
     inner.bullets(
-        (
-            Strong(shorten(str(getattr(item, "label", "")), NAME_MAX)),
-            ": ",
-            Code(shorten(str(getattr(item, "value", "")), VALUE_MAX)),
-        )
-        for item in list(kept)[:LIST_MAX]
+        (Strong(shorten(item.label, NAME_MAX)), ": ", Code(shorten(item.value, VALUE_MAX))) for item in kept[:LIST_MAX]
     )
     doc.details(f"Kept from the serving endpoint ({len(kept)} setting{'s' if len(kept) != 1 else ''})", inner)
 
