@@ -9,6 +9,7 @@ from typing import Any, get_args
 import pytest
 
 from sagemaker_async_deploy import report
+from sagemaker_async_deploy.carried import Kept
 from sagemaker_async_deploy.comment import comment_marker, fit_comment_body
 from sagemaker_async_deploy.config import INPUT_DEFAULTS, ActionConfig, parse_config
 from sagemaker_async_deploy.diagnosis import AlarmWarning, ContainerLog, Diagnosis, FiredAlarm, LogLine
@@ -242,7 +243,7 @@ def test_the_lead_says_the_verdict_and_the_main_change() -> None:
     outcome, config = updated()
     first = parse(report.comment_body(outcome, config)).paragraphs[0]
     assert first == (
-        "Updated blue/green in eu-west-1 in 8m 11s: image whisper@sha256:1a2b3c4d5e6f → "
+        "Updated (blue/green, all at once) in eu-west-1 in 8m 11s: image whisper@sha256:1a2b3c4d5e6f → "
         "whisper@sha256:9f8e7d6c5b4a, and 1 more change below."
     )
 
@@ -278,7 +279,9 @@ def test_plan_mode_shows_what_would_change() -> None:
     rendered = parse(report.summary(outcome, config))
     assert "would update" in rendered.headings[0]
     assert "Changes an apply run would make" in rendered.headings
-    assert rendered.paragraphs[0].startswith("Plan only, nothing was changed. An apply run would update 2 settings")
+    assert rendered.paragraphs[0].startswith(
+        "Plan only, nothing was changed. An apply run would update 2 settings (blue/green, all at once)"
+    )
     assert table_after(rendered, "Serving now")[0] == ["", "Serving now", "Would deploy"]
 
 
@@ -780,3 +783,22 @@ def test_failed_create_says_nothing_served_before() -> None:
         "endpoint whisper disappeared during the rollout", "whisper", outcome=outcome, config=config
     )
     assert "Still serving: nothing, the endpoint did not exist before this run." in parse(markdown).paragraphs
+
+
+def test_kept_settings_are_folded_and_are_not_changes() -> None:
+    """What an update carries over from the serving endpoint is listed in a folded section, not as changes."""
+    outcome, config = updated()
+    assert outcome.plan is not None
+    kept = (Kept("VPC", "2 subnets, 1 security group"), Kept("Data capture", "20 % to s3://capture-bucket/whisper/"))
+    outcome.plan = replace(outcome.plan, kept=kept)
+    markdown = report.comment_body(outcome, config)
+    assert "<summary>Kept from the serving endpoint (2 settings)</summary>" in markdown
+    folded = markdown.split("<summary>Kept from the serving endpoint (2 settings)</summary>", 1)[1].split("</details>")[
+        0
+    ]
+    assert [parse(line).text.strip() for line in folded.splitlines() if line.startswith("- ")] == [
+        "VPC: 2 subnets, 1 security group",
+        "Data capture: 20 % to s3://capture-bucket/whisper/",
+    ]
+    (diff,) = [b for b in parse(markdown).pre if b.startswith("- ")]
+    assert "VPC" not in diff

@@ -261,7 +261,7 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
     if result == "created":
         doc.paragraph(f"Created{where} in {took}; it serves ", serving, _on(outcome), ".")
     elif result == "updated":
-        doc.paragraph(f"Updated blue/green{where} in {took}: ", *_main_change(changes), ".")
+        doc.paragraph(f"Updated ({_how(outcome)}){where} in {took}: ", *_main_change(changes), ".")
     elif result == "unchanged" and view.plan:
         doc.paragraph(
             Strong("Plan only, nothing was changed."),
@@ -284,7 +284,7 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         count = len(changes)
         doc.paragraph(
             Strong("Plan only, nothing was changed."),
-            f" An apply run would update {count} setting{'s' if count != 1 else ''} blue/green{where}: ",
+            f" An apply run would update {count} setting{'s' if count != 1 else ''} ({_how(outcome)}){where}: ",
             *_main_change(changes),
             ".",
         )
@@ -308,6 +308,11 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         doc.paragraph(f"The rollout failed after {took}: ", _sentence(outcome.message) or "see below.")
     if outcome.message and not view.went_wrong:
         doc.paragraph(_sentence(outcome.message))
+
+
+def _how(outcome: RolloutOutcome) -> str:
+    """The deployment strategy in words: "blue/green, all at once", "rolling, batches of 25%", …"""
+    return shorten(outcome.plan.desired.strategy, 120) if outcome.plan else "blue/green"
 
 
 def _main_change(changes: Sequence[Change]) -> list[Inline]:
