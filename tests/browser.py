@@ -79,7 +79,7 @@ class Measure:
 def find_chromium() -> tuple[str, str]:
     """The browser and its driver: CHROMIUM / CHROMEDRIVER, else Debian's (or another system install's)."""
     browser = os.environ.get("CHROMIUM") or next(
-        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), ""
+        (p for p in map(shutil.which, ("chromium", "google-chrome", "chromium-browser")) if p), ""
     )
     driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver") or ""
     if not (browser and driver):

@@ -237,3 +237,70 @@ def test_alarm_history_outside_the_window_does_not_count(emulator: Emulator) -> 
     fired, note = diagnosis.fired_alarms(cloudwatch, ("guard",), later, later + 60)
     assert fired == ()
     assert note == "None of the alarms is in ALARM now, and their history shows no change to ALARM."
+
+
+def _config(**inputs: str) -> Any:
+    raw = {
+        **INPUT_DEFAULTS,
+        "endpoint-name": ENDPOINT,
+        "image": image("v1"),
+        "instance-type": "ml.g5.xlarge",
+        "output-path": "s3://inference-bucket/out/",
+        "alarms": "guard",
+        "bake-seconds": "600",
+        **inputs,
+    }
+    return parse_config(raw, {"AWS_REGION": "us-east-1"})
+
+
+def _metric(name: str, **dimensions: str) -> dict[str, Any]:
+    return {
+        "Namespace": "AWS/SageMaker",
+        "MetricName": name,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+    }
+
+
+def test_metric_math_alarms_are_read_metric_by_metric() -> None:
+    """In a metric-math alarm each metric is checked: an unpublished one and another variant are both warned of."""
+    alarm = {
+        "AlarmName": "guard",
+        "StateValue": "OK",
+        "TreatMissingData": "breaching",
+        "EvaluationPeriods": 1,
+        "Metrics": [
+            {"Id": "e", "Expression": "errors / calls", "ReturnData": True},
+            {
+                "Id": "errors",
+                "MetricStat": {
+                    "Metric": _metric("Invocation5XXErrors", EndpointName=ENDPOINT, VariantName="Blue"),
+                    "Period": 60,
+                },
+            },
+            {"Id": "calls", "MetricStat": {"Metric": _metric("Invocations", EndpointName=ENDPOINT), "Period": 60}},
+        ],
+    }
+    messages = [w.message for w in preflight.guard_warnings(_config(), [alarm], None)]
+    assert any(m.startswith("it watches Invocations, which SageMaker does not publish") for m in messages)
+    assert any(m.startswith("its VariantName dimension is 'Blue', not 'AllTraffic'") for m in messages)
+    assert len(messages) == 2
+
+
+def test_a_composite_alarm_is_only_checked_for_its_state() -> None:
+    """A composite alarm has no metric of its own: only an ALARM state is warned of."""
+    composite = {"AlarmName": "guard", "AlarmRule": "ALARM(a) OR ALARM(b)", "StateValue": "OK"}
+    assert preflight.guard_warnings(_config(), [composite], None) == []
+    (warning,) = preflight.guard_warnings(_config(), [{**composite, "StateValue": "ALARM"}], None)
+    assert warning.message.startswith("it is in ALARM already")
+
+
+def test_backlog_gauges_are_published_without_traffic() -> None:
+    """An alarm on the async backlog has data without requests: missing-data settings do not matter there."""
+    alarm = {
+        "AlarmName": "guard",
+        "StateValue": "OK",
+        "Period": 60,
+        "EvaluationPeriods": 5,
+        **_metric("ApproximateAgeOfOldestRequest", EndpointName=ENDPOINT),
+    }
+    assert preflight.guard_warnings(_config(), [alarm], None) == []
