@@ -190,7 +190,7 @@ class Rollout:
             container = aws.model_container(state.model)
             self.log.mask_values(str(v) for v in (container.get("Environment") or {}).values())
         if check and state.config is None and state.config_name:
-            raise self._missing_config(state.config_name)
+            raise self._missing_config(state.config_name, exists_again=False)
         return state
 
     def _refuse_state(self, endpoint: aws.Json) -> None:
@@ -224,13 +224,23 @@ class Rollout:
                 kind="endpoint-state",
             )
 
-    def _missing_config(self, config_name: str) -> DeployError:
+    def _missing_config(self, config_name: str, *, exists_again: bool, note: str = "") -> DeployError:
+        name = safe(config_name)
+        if exists_again:
+            return DeployError(
+                f"endpoint-name: SageMaker refused the update because it cannot find the endpoint's current config "
+                f"'{name}' (\"Could not find endpoint configuration\"), although a config of that name exists now: "
+                "it does not take a config recreated under a deleted one's name as the endpoint's own. The "
+                "endpoint keeps serving; to update it again, delete and recreate the endpoint (with downtime) or "
+                f"ask AWS support. This action never deletes an endpoint.{note}",
+                kind="missing-config",
+            )
         return DeployError(
-            f"endpoint-name: the endpoint serves endpoint config '{safe(config_name)}', which no longer exists: "
-            "it was deleted while still in use (Terraform's create_before_destroy does this after an update it "
-            "took for a success, terraform-provider-aws #48997). SageMaker refuses every update of the endpoint "
-            f'until a config of that name exists again ("Could not find endpoint configuration"). Create it '
-            "again under the same name with the settings it had (e.g. from your Terraform state or code), then "
+            f"endpoint-name: the endpoint serves endpoint config '{name}', which no longer exists: it was "
+            "deleted while still in use (Terraform's create_before_destroy does this after an update it took "
+            "for a success, terraform-provider-aws #48997). SageMaker refuses every update of the endpoint "
+            'until a config of that name exists again ("Could not find endpoint configuration"). Create it '
+            "again under the same name with the settings it had (from your Terraform code or state), then "
             "rerun; deleting and recreating the endpoint also works, with downtime. Nothing was changed.",
             kind="missing-config",
         )
@@ -340,11 +350,13 @@ class Rollout:
         """SageMaker refused CreateEndpoint / UpdateEndpoint: nothing was rolled out, so what this run created
         for it serves nothing and is removed; the error says why, and what to do."""
         code, message = aws.error_code(error), aws.error_message(error)
-        current = the_plan.current
-        if current is not None and _not_found_yet(error, current.config_name):
-            raise self._missing_config(current.config_name) from error
         removed = self.cleanup.created_for_refused(created, the_plan.desired.existing_model != "")
         note = f" Removed what this run created for it: {', '.join(removed)}." if removed else ""
+        current = the_plan.current
+        if current is not None and _not_found_yet(error, current.config_name):
+            # Read a moment ago, the config exists; SageMaker does not take it as the endpoint's own (a config
+            # recreated under a deleted one's name may not be: no public account of either answer).
+            return self._missing_config(current.config_name, exists_again=True, note=note)
         if code not in CAPACITY_REFUSALS:
             return DeployError(
                 f"SageMaker refused {safe(error.operation_name)}: {safe(code)}: {safe(message)}.{note}",
@@ -452,7 +464,14 @@ class Rollout:
             return
 
         if status == "UpdateRollbackFailed":
-            images = sorted({aws.deployed_image(v) for v in final.get("ProductionVariants", [])} - {""})
+            images = sorted(
+                {
+                    str(image.get("ResolvedImage") or image.get("SpecifiedImage", ""))
+                    for variant in final.get("ProductionVariants", [])
+                    for image in variant.get("DeployedImages", [])
+                }
+                - {""}
+            )
             outcome.result = "failed"
             outcome.message = (
                 "both the update and its rollback failed (UpdateRollbackFailed): the endpoint serves a mix of the "
