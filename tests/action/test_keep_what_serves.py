@@ -308,3 +308,16 @@ def test_what_cannot_be_carried_is_refused_before_any_write(
     run = Deployer(emulator, tmp_path).run({"image": digest_image(2), "execution-role-arn": ""})
     assert_refused(run, emulator, names)
     assert any(says in line for line in run.errors()), run.errors()
+
+
+def test_a_setting_newer_than_the_actions_sdk_is_refused_before_any_write(emulator: Emulator, tmp_path: Path) -> None:
+    """A member AWS returns that botocore cannot parse would be dropped: the update is refused, naming it."""
+    deployer = Deployer(emulator, tmp_path)
+    assert deployer.run().result == "created"
+    emulator.faults.extra_member("DescribeEndpointConfig", "FutureGuardrailSetting", {"Enabled": True})
+    emulator.clear_requests()
+    run = deployer.run({"image": digest_image(2)})
+    assert_refused(run, emulator, "endpoint-name")
+    assert any("FutureGuardrailSetting" in line and "newer release" in line for line in run.errors()), run.errors()
+    # The same endpoint with the same image is still unchanged: nothing would be carried, nothing is refused.
+    assert deployer.run().result == "unchanged"
