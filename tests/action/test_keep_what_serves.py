@@ -14,7 +14,7 @@ from ..action_runner import ROLE, digest_image
 from ..conftest import ACCOUNT_ID, REGION, boto_client
 from ..seed import seed_topic
 from ..shape_values import value_for
-from ..test_builders import CARRIED, SERVICE_MODEL
+from ..test_builders import CARRIED, PART_SHAPES
 from .test_bad_inputs import assert_refused
 from .test_scenarios import Deployer
 
@@ -164,18 +164,8 @@ def test_every_member_of_the_input_shapes_survives_a_real_update(emulator: Emula
         "async-notification": notification,
         "async-client": client,
     }
-    shapes = {
-        "model": "CreateModelInput",
-        "container": "ContainerDefinition",
-        "config": "CreateEndpointConfigInput",
-        "variant": "ProductionVariant",
-        "async-output": "AsyncInferenceOutputConfig",
-        "async-notification": "AsyncInferenceNotificationConfig",
-        "async-client": "AsyncInferenceClientConfig",
-    }
     for part, member in CARRIED:
-        shape = SERVICE_MODEL.shape_for(shapes[part]).members[member]  # type: ignore[attr-defined]
-        targets[part][member] = value_for(shape, f"{part}.{member}")
+        targets[part][member] = value_for(PART_SHAPES[part].members[member], f"{part}.{member}")
     container.pop("ModelDataUrl")  # one of ModelDataUrl and ModelDataSource, as AWS takes them
     role = model_members.pop("ExecutionRoleArn")
     output["NotificationConfig"] = notification
