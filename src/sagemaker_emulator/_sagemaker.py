@@ -182,6 +182,27 @@ class SageMakerBackend:
 
             endpoint.steps.append((now + seconds, done))
 
+    def step(self, name: str, region: str | None) -> bool:
+        with self._lock:
+            now = time.time()
+            endpoint = self._find_endpoint(name, region)
+            if endpoint.held_since is None:
+                raise ValueError(f"endpoint {name!r} is not held: hold it before stepping it")
+            if not endpoint.steps:
+                return False
+            # The next phase starts now; everything after it keeps its distance from it.
+            shift = now - endpoint.steps[0][0]
+            endpoint.steps = [(deadline + shift, step) for deadline, step in endpoint.steps]
+            if endpoint.stale is not None:
+                endpoint.stale = (endpoint.stale[0], endpoint.stale[1] + shift)
+            while endpoint.steps and endpoint.steps[0][0] <= now:
+                deadline, step = endpoint.steps.pop(0)
+                step(deadline)
+            endpoint.held_since = now
+            if endpoint.deleted:
+                del self._region(endpoint.region).endpoints[key(endpoint.name)]
+            return True
+
     def scale_to_zero(self, name: str, region: str | None) -> None:
         with self._lock:
             self._advance(time.time())
