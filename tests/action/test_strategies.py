@@ -3,12 +3,13 @@ and at a later step, the refusals, and progress lines that say which step the ro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sagemaker_emulator import Emulator
+from sagemaker_emulator import Emulator, Timings
 
 from ..action_runner import ActionRun, digest_image
 from ..seed import seed_alarm
@@ -93,17 +94,27 @@ def test_create_carries_the_strategy_for_later_updates(emulator: Emulator, tmp_p
     )
 
 
-def test_progress_lines_name_the_canary_step(fleet: Deployer) -> None:
+@pytest.fixture
+def slow_fleet(tmp_path: Path) -> Iterator[Deployer]:
+    """Like ``fleet``, with phases long enough that a poll every 0.1 s sees every step."""
+    with Emulator(timings=Timings(create=0.3, update=1.6, rollback=0.3, delete=0.1)) as emu:
+        deployer = Deployer(emu, tmp_path)
+        seed_alarm(emu, ALARM)
+        assert deployer.run(FLEET).result == "created"
+        yield deployer
+
+
+def test_progress_lines_name_the_canary_step(slow_fleet: Deployer) -> None:
     """While a canary bakes, the log says so in SageMaker's words, with the new fleet's instances."""
-    run = fleet.run({**FLEET, "image": digest_image(2), "deployment-strategy": "canary"})
+    run = slow_fleet.run({**FLEET, "image": digest_image(2), "deployment-strategy": "canary"})
     lines = progress(run)
     assert "new fleet: Baking, 1 of 4 instances" in lines, lines
     assert "canary capacity of 1 instance(s)" in lines
 
 
-def test_progress_lines_count_linear_steps(fleet: Deployer) -> None:
+def test_progress_lines_count_linear_steps(slow_fleet: Deployer) -> None:
     """Four linear steps of 25 % show as 1, 2, 3 of 4 instances before the last."""
-    run = fleet.run({**FLEET, "image": digest_image(2), "deployment-strategy": "linear"})
+    run = slow_fleet.run({**FLEET, "image": digest_image(2), "deployment-strategy": "linear"})
     lines = progress(run)
     for count in (1, 2, 3):
         assert f"new fleet: Baking, {count} of 4 instances" in lines, lines
