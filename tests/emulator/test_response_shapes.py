@@ -174,6 +174,8 @@ def test_every_answer_fits_botocore_output_shapes(emulator: Emulator) -> None:
     settle(sm, "ep")
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-v5")
     settle(sm, "ep")
+    emulator.faults.busy("ep", 0.1)
+    settle(sm, "ep")
     emulator.faults.unhealthy_next_update(["Traceback (most recent call last):", "RuntimeError: CUDA"], "ep")
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-v6")
     settle(sm, "ep")
