@@ -23,6 +23,10 @@ FailureKind = Literal[
     "no-credentials",
     "busy",  # someone else keeps updating the endpoint
     "access-denied",
+    "endpoint-state",  # the endpoint is Failed, OutOfService or UpdateRollbackFailed: it cannot be updated
+    "missing-config",  # the serving endpoint config was deleted behind the endpoint's back
+    "capacity",  # SageMaker refused the update for a quota or capacity
+    "refused",  # SageMaker refused the update for another reason
 ]
 
 
@@ -32,6 +36,15 @@ class DeployError(Exception):
     def __init__(self, message: str, kind: FailureKind = "") -> None:
         super().__init__(message)
         self.kind: FailureKind = kind
+
+
+class PlanError(Exception):
+    """What serves cannot be reconciled with the inputs: which input to change, and how."""
+
+    def __init__(self, input_name: str, message: str) -> None:
+        self.input = input_name
+        self.message = message
+        super().__init__(f"{input_name}: {message}")
 
 
 class InputError(DeployError):

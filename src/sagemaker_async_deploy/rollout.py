@@ -7,61 +7,41 @@ after the verdict and touches only what the verdict proves unused.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import aws
+from . import aws, builders
 from .autoscaling import restore_scaling, suspend_scaling
-from .config import MANAGED_BY_KEY, MANAGED_BY_VALUE, ActionConfig
+from .builders import Shapes, is_derived_name
+from .cleanup import Cleanup
+from .config import ActionConfig
 from .errors import DeployError
+from .fields import INSTANCE_COUNT
 from .log import Log, safe
-from .planner import DesiredConfig, Plan, ServingState, desired_from, is_derived_name, name_prefix, plan
-from .state import TRANSITIONAL, serving_state
+from .outcome import RolloutOutcome, Transition
+from .planner import Plan, desired_from, plan
+from .state import TRANSITIONAL, ServingState, read_serving
+from .waiting import Since, Waiter
 
+T = TypeVar("T")
 EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
 REJECTED_CREDENTIALS = ("InvalidClientTokenId", "UnrecognizedClientException", "InvalidSignatureException")
 IN_PROGRESS = "Cannot update in-progress endpoint"
 MAX_REPLANS = 5  # someone else's update racing ours, each time waited out
+# A model or config created a moment ago may not be visible yet to the call that names it (CreateEndpoint's
+# API reference: "retry logic is recommended"). Retried on exactly that refusal, naming exactly that resource.
+READ_AFTER_CREATE_WAITS = (1.0, 2.0, 4.0, 8.0)
+CAPACITY_REFUSALS = ("ResourceLimitExceeded", "ResourceInUse", "InsufficientCapacityException")
+QUOTA_RE = re.compile(
+    r"service limit '(?P<quota>[^']+)' is (?P<limit>\d+) Instances?, with current utilization of (?P<used>\d+) "
+    r"Instances? and a request delta of (?P<delta>\d+)"
+)
 
-
-@dataclass(frozen=True)
-class Transition:
-    at: float  # epoch seconds
-    status: str
-    variant_status: str
-
-
-@dataclass
-class RolloutOutcome:
-    """Everything the report needs: the verdict, what served before and after, and what happened."""
-
-    result: str  # created, updated, unchanged, rolled-back, failed; plan mode: would-create, would-update
-    plan: Plan | None = None
-    before: ServingState | None = None
-    endpoint_arn: str = ""
-    serving_config: str = ""
-    serving_model: str = ""
-    serving_image: str = ""
-    failure_reason: str = ""
-    message: str = ""
-    timed_out: bool = False
-    transitions: list[Transition] = field(default_factory=list)
-    writes: list[str] = field(default_factory=list)  # what this run changed in AWS, in order
-    cleaned_up: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.time)
-    finished: float = 0.0
-
-    @property
-    def succeeded(self) -> bool:
-        return self.result in ("created", "updated", "unchanged", "would-create", "would-update")
-
-    @property
-    def duration(self) -> float:
-        return (self.finished or time.time()) - self.started
+__all__ = ["Rollout", "RolloutOutcome", "Transition"]
 
 
 class Rollout:
@@ -84,7 +64,22 @@ class Rollout:
         self.sm = clients.sagemaker
         self.log = log
         self.outcome = RolloutOutcome(result="failed", started=time.time())
-        self.deadline = self.outcome.started + config.deployment_timeout_seconds
+        self.waiter = Waiter(
+            self.sm,
+            log,
+            self.outcome,
+            deadline=self.outcome.started + config.deployment_timeout_seconds,
+            timeout_seconds=config.deployment_timeout_seconds,
+            poll_interval=config.poll_interval_seconds,
+        )
+        self.cleanup = Cleanup(
+            self.sm,
+            log,
+            self.outcome,
+            endpoint_name=config.endpoint_name,
+            existing_model=not config.creates_model,
+            delete_previous=config.delete_previous,
+        )
 
     # --- the run ------------------------------------------------------------------------------------------
 
@@ -120,6 +115,7 @@ class Rollout:
 
     def _run(self) -> None:
         cfg = self.config
+        shapes = Shapes.of(self.sm.meta.service_model)
         preflight_done = False  # a replan after someone else's update must not check (and cost) twice
         for _ in range(MAX_REPLANS):
             endpoint = aws.describe_endpoint(self.sm, cfg.endpoint_name)
@@ -132,16 +128,14 @@ class Rollout:
                     + (f" (rolling out {safe(pending)})" if pending else "")
                     + ": waiting for it to settle before planning."
                 )
-                endpoint = self._wait(
-                    endpoint_name=cfg.endpoint_name, title="Waiting for the endpoint to settle", settling=True
-                )
+                endpoint = self.waiter.wait(cfg.endpoint_name, "Waiting for the endpoint to settle", settling=True)
                 if not is_derived_name(cfg.endpoint_name, pending):
                     adopted_from = ""
             current = self._current(endpoint)
-            the_plan = plan(current, desired_from(cfg, current))
+            the_plan = plan(current, desired_from(cfg, current, shapes))
             self.outcome.plan, self.outcome.before = the_plan, current
             if current is not None:
-                self._record_serving(current)
+                self.outcome.record_serving(current)
             self._log_plan(the_plan)
 
             if (cfg.mode == "plan" or the_plan.action != "unchanged") and not preflight_done:
@@ -155,17 +149,7 @@ class Rollout:
                 return
             if the_plan.action == "unchanged":
                 if adopted_from and the_plan.current and adopted_from != the_plan.current.config_name:
-                    # An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished
-                    # while we waited. Finish its work: clean up what it replaced.
-                    self.log.info(f"Completed the rollout an earlier run started from {safe(adopted_from)}.")
-                    previous = self._current(before_wait)  # what served when this run started
-                    self.outcome.before = previous
-                    self.outcome.result = "updated"
-                    self.outcome.message = "completed the rollout an earlier run started"
-                    previous_model = previous.model_name if previous else ""
-                    # What serves is what the endpoint references now, whatever this run would have named it.
-                    current = the_plan.current
-                    self._cleanup_after_success(adopted_from, previous_model, current.config_name, current.model_name)
+                    self._adopt(adopted_from, before_wait, the_plan.current)
                     return
                 self.outcome.result = "unchanged"
                 return
@@ -182,26 +166,74 @@ class Rollout:
             kind="busy",
         )
 
-    def _current(self, endpoint: aws.Json | None) -> ServingState | None:
+    def _adopt(self, adopted_from: str, before_wait: aws.Json | None, current: ServingState) -> None:
+        """An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished while we
+        waited. Finish its work: clean up what it replaced."""
+        self.log.info(f"Completed the rollout an earlier run started from {safe(adopted_from)}.")
+        previous = self._current(before_wait, check=False)  # what served when this run started
+        self.outcome.before = previous
+        self.outcome.result = "updated"
+        self.outcome.message = "completed the rollout an earlier run started"
+        previous_model = previous.model_name if previous else ""
+        # What serves is what the endpoint references now, whatever this run would have named it.
+        self.cleanup.after_success(adopted_from, previous_model, current.config_name, current.model_name)
+
+    def _current(self, endpoint: aws.Json | None, *, check: bool = True) -> ServingState | None:
+        """What serves; with ``check``, refused before any write when the endpoint cannot be updated."""
         if endpoint is None:
             return None
-        status = str(endpoint.get("EndpointStatus", ""))
-        if status in ("Failed", "UpdateRollbackFailed", "OutOfService") and not endpoint.get("ProductionVariants"):
-            reason = safe(endpoint.get("FailureReason", ""))
-            raise DeployError(
-                f"endpoint-name: {self.config.endpoint_name} is {status} and serves nothing ({reason}). "
-                f"Delete it (aws sagemaker delete-endpoint --endpoint-name {self.config.endpoint_name}) "
-                "and run again to create it anew."
-            )
-        state = serving_state(self.sm, endpoint, self.config.variant_name, need_model=self.config.creates_model)
-        self.log.mask_values(value for _, value in state.model_environment)  # the serving model's may be secrets
+        if check:
+            self._refuse_state(endpoint)
+        state = read_serving(self.sm, endpoint, self.config.variant_name, need_model=self.config.creates_model)
+        if state.model is not None:
+            # The serving model's environment may hold secrets, and AWS validation errors echo values back.
+            container = aws.model_container(state.model)
+            self.log.mask_values(str(v) for v in (container.get("Environment") or {}).values())
+        if check and state.config is None and state.config_name:
+            raise self._missing_config(state.config_name)
         return state
 
-    def _record_serving(self, state: ServingState) -> None:
-        self.outcome.endpoint_arn = state.endpoint_arn
-        self.outcome.serving_config = state.config_name
-        self.outcome.serving_model = state.model_name
-        self.outcome.serving_image = state.image
+    def _refuse_state(self, endpoint: aws.Json) -> None:
+        """Endpoints SageMaker will not update, refused before this run creates anything for them."""
+        name = self.config.endpoint_name
+        status = str(endpoint.get("EndpointStatus", ""))
+        reason = safe(endpoint.get("FailureReason", "") or "no FailureReason")
+        delete = f"aws sagemaker delete-endpoint --endpoint-name {name}"
+        if status == "Failed":
+            # DescribeEndpoint's API reference: "DeleteEndpoint is the only operation that can be performed on
+            # a failed endpoint."
+            raise DeployError(
+                f"endpoint-name: {name} is Failed ({reason}). SageMaker allows nothing on a failed endpoint but "
+                f"deleting it: delete it ({delete}) and run again to create it anew. This action never deletes an "
+                "endpoint itself.",
+                kind="endpoint-state",
+            )
+        if status == "UpdateRollbackFailed":
+            raise DeployError(
+                f"endpoint-name: {name} is UpdateRollbackFailed ({reason}): an earlier update and its rollback "
+                "both failed, and the endpoint serves a mix of the old and new endpoint configs (SageMaker's "
+                "words). The action does not deploy onto a mixed fleet: bring it back to one config yourself "
+                f"(update it to the config you want, or delete and recreate it: {delete}), then rerun.",
+                kind="endpoint-state",
+            )
+        if status == "OutOfService":
+            raise DeployError(
+                f"endpoint-name: {name} is OutOfService ({reason}): it takes no requests and SageMaker does not "
+                "update it. Look at it in the SageMaker console; if it does not come back, delete it "
+                f"({delete}) and run again to create it anew.",
+                kind="endpoint-state",
+            )
+
+    def _missing_config(self, config_name: str) -> DeployError:
+        return DeployError(
+            f"endpoint-name: the endpoint serves endpoint config '{safe(config_name)}', which no longer exists: "
+            "it was deleted while still in use (Terraform's create_before_destroy does this after an update it "
+            "took for a success, terraform-provider-aws #48997). SageMaker refuses every update of the endpoint "
+            f'until a config of that name exists again ("Could not find endpoint configuration"). Create it '
+            "again under the same name with the settings it had (e.g. from your Terraform state or code), then "
+            "rerun; deleting and recreating the endpoint also works, with downtime. Nothing was changed.",
+            kind="missing-config",
+        )
 
     def _log_plan(self, the_plan: Plan) -> None:
         with self.log.group(f"Plan: {the_plan.action}"):
@@ -215,56 +247,70 @@ class Rollout:
                 self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
             if not the_plan.changes:
                 self.log.info("Nothing to change.")
+            if the_plan.action != "unchanged":
+                for warning in the_plan.desired.warnings:
+                    self.log.warning(warning, title="Deployment strategy")
+            if the_plan.kept and the_plan.action == "update":
+                self.log.info("Kept from the serving endpoint:")
+                for kept in the_plan.kept:
+                    self.log.info(f"  {safe(kept.label)}: {safe(kept.value)}")
 
     # --- apply --------------------------------------------------------------------------------------------
 
     def _apply(self, the_plan: Plan) -> None:
         desired = the_plan.desired
-        new_model = desired.model_name
-        new_config = desired.config_name
-        if not desired.existing_model:
-            self._ensure_model(desired)
-        self._ensure_config(desired)
-        request: aws.Json
+        created: list[str] = []  # what this run created for this update ("model X", "endpoint config Y")
+        model_request = desired.model_request
+        if model_request is not None:
+            self._ensure_model(model_request, desired.image, created)
+        self._ensure_config(desired.config_request, desired.model_name, created)
         saved_scaling = None
-        if the_plan.action == "create":
-            request = {
-                "EndpointName": desired.endpoint_name,
-                "EndpointConfigName": new_config,
-                "Tags": self._tags(desired),
-            }
-            self.log.info(f"Creating endpoint {desired.endpoint_name} with config {new_config}.")
-            self.outcome.endpoint_arn = aws.create_endpoint(self.sm, request)
-            self.outcome.writes.append(f"endpoint {desired.endpoint_name}")
-        else:
-            assert the_plan.current is not None
-            if the_plan.instance_type_changes:
-                saved_scaling = suspend_scaling(self.clients, self.log, desired.endpoint_name, desired.variant_name)
-            request = {
-                "EndpointName": desired.endpoint_name,
-                "EndpointConfigName": new_config,
-                "RetainAllVariantProperties": True,
-                "DeploymentConfig": self._deployment_config(desired),
-            }
-            if not the_plan.retain_instance_count:
-                # The user asked for a new instance count: take it from the config, keep the rest.
-                request["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DesiredInstanceCount"}]
-            self.log.info(
-                f"Updating endpoint {desired.endpoint_name}: {safe(the_plan.current.config_name)} → {new_config} "
-                f"(blue/green, all at once, bake {desired.bake_seconds}s"
-                + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
-            )
-            try:
-                self.outcome.endpoint_arn = aws.update_endpoint(self.sm, request)
-                self.outcome.writes.append(f"update of endpoint {desired.endpoint_name}")
-            except ClientError:
-                if saved_scaling is not None:
-                    restore_scaling(self.clients, self.log, saved_scaling)
-                raise
+        since: Since
+        try:
+            if the_plan.action == "create":
+                request = builders.create_endpoint_request(
+                    desired.endpoint_name, desired.config_name, desired.deployment_config, desired.tags
+                )
+                self.log.info(f"Creating endpoint {desired.endpoint_name} with config {desired.config_name}.")
+                since = Since(desired.config_name)
+                self.outcome.update_started = time.time()
+                arn = self._after_create(desired.config_name, lambda: aws.create_endpoint(self.sm, request))
+                self.outcome.endpoint_arn = arn
+                self.outcome.writes.append(f"endpoint {desired.endpoint_name}")
+            else:
+                current = the_plan.current
+                assert current is not None
+                if the_plan.instance_type_changes:
+                    saved_scaling = suspend_scaling(self.clients, self.log, desired.endpoint_name, desired.variant_name)
+                request = builders.update_endpoint_request(
+                    desired.endpoint_name,
+                    desired.config_name,
+                    desired.deployment_config,
+                    new_instance_count=not the_plan.retain_instance_count,
+                )
+                self.log.info(
+                    f"Updating endpoint {desired.endpoint_name}: {safe(current.config_name)} → "
+                    f"{desired.config_name} ({desired.strategy}, bake {desired.bake_seconds}s"
+                    + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
+                )
+                since = Since(desired.config_name, current.endpoint.get("LastModifiedTime"))
+                try:
+                    self.outcome.update_started = time.time()
+                    arn = self._after_create(desired.config_name, lambda: aws.update_endpoint(self.sm, request))
+                    self.outcome.endpoint_arn = arn
+                    self.outcome.writes.append(f"update of endpoint {desired.endpoint_name}")
+                except ClientError:
+                    if saved_scaling is not None:
+                        restore_scaling(self.clients, self.log, saved_scaling)
+                    raise
+        except ClientError as error:
+            if IN_PROGRESS in aws.error_message(error):
+                raise  # someone else's update: the run plans again and reuses what it made
+            raise self._refused(error, the_plan, created) from error
 
         rollout_start = len(self.outcome.transitions)  # earlier ones were someone else's update, waited out
         try:
-            final = self._wait(endpoint_name=desired.endpoint_name, title="Waiting for the rollout")
+            final = self.waiter.wait(desired.endpoint_name, "Waiting for the rollout", since=since)
         finally:
             if saved_scaling is not None:
                 restore_scaling(self.clients, self.log, saved_scaling)
@@ -274,139 +320,96 @@ class Rollout:
                 "it serves any more; run again to create it anew, and find who deletes it.",
                 kind="busy",
             )
-        self._verdict(the_plan, final, new_config, new_model, self.outcome.transitions[rollout_start:])
+        self._verdict(the_plan, final, self.outcome.transitions[rollout_start:])
 
-    def _tags(self, desired: DesiredConfig) -> list[dict[str, str]]:
-        tags = [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}]
-        return tags + [{"Key": k, "Value": v} for k, v in desired.tags]
+    def _after_create(self, name: str, call: Callable[[], T]) -> T:
+        """``call``, retried while SageMaker answers that ``name``, made a moment ago, does not exist yet."""
+        for wait in (*READ_AFTER_CREATE_WAITS, None):
+            try:
+                return call()
+            except ClientError as error:
+                if wait is None or not _not_found_yet(error, name):
+                    raise
+                self.log.info(
+                    f"SageMaker does not see {name} yet (it was created a moment ago): retrying in {wait:g}s."
+                )
+                time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def _ensure_model(self, desired: DesiredConfig) -> None:
-        name = desired.model_name
+    def _refused(self, error: ClientError, the_plan: Plan, created: list[str]) -> DeployError:
+        """SageMaker refused CreateEndpoint / UpdateEndpoint: nothing was rolled out, so what this run created
+        for it serves nothing and is removed; the error says why, and what to do."""
+        code, message = aws.error_code(error), aws.error_message(error)
+        current = the_plan.current
+        if current is not None and _not_found_yet(error, current.config_name):
+            raise self._missing_config(current.config_name) from error
+        removed = self.cleanup.created_for_refused(created, the_plan.desired.existing_model != "")
+        note = f" Removed what this run created for it: {', '.join(removed)}." if removed else ""
+        if code not in CAPACITY_REFUSALS:
+            return DeployError(
+                f"SageMaker refused {safe(error.operation_name)}: {safe(code)}: {safe(message)}.{note}",
+                kind="refused" if code in ("ValidationException", "ValidationError") else "",
+            )
+        quota = QUOTA_RE.search(message)
+        desired = the_plan.desired
+        fleet = desired.fleet if desired.fleet is not None else desired.value(INSTANCE_COUNT) or 1
+        what = (
+            f"the quota '{safe(quota['quota'])}' ({quota['limit']} instances, {quota['used']} in use)"
+            if quota
+            else ("a quota or the capacity of the instance type")
+        )
+        second_fleet = (
+            f"A blue/green update ({desired.strategy}) runs a second fleet of {fleet} "
+            f"{safe(desired.instance_type)} instance(s) beside the serving one until it finishes."
+            if desired.values.get("deployment-strategy") != "rolling"
+            else "A rolling update needs capacity for one batch beside the serving fleet."
+        )
+        ask = (
+            "Ask for more in Service Quotas: aws service-quotas list-service-quotas --service-code sagemaker "
+            f"--query \"Quotas[?QuotaName=='{safe(quota['quota'])}']\" gives its quota code, then "
+            "aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code <code> "
+            "--desired-value <n>."
+            if quota
+            else "Check the account's SageMaker quotas in Service Quotas."
+        )
+        return DeployError(
+            f"SageMaker refused {safe(error.operation_name)} for lack of capacity: {what}. {second_fleet} {ask} "
+            "deployment-strategy: rolling replaces the fleet in batches and needs no second fleet. Nothing was "
+            f"rolled out; the endpoint serves as before.{note} SageMaker's words: {safe(message)}",
+            kind="capacity",
+        )
+
+    def _ensure_model(self, request: aws.Json, image: str, created: list[str]) -> None:
+        name = str(request["ModelName"])
         if aws.describe_model(self.sm, name) is not None:
             self.log.info(f"Model {name} exists already (an earlier run made it): reusing it.")
             return
-        container: aws.Json = {"Image": desired.image}
-        if desired.model_data_url:
-            container["ModelDataUrl"] = desired.model_data_url
-        if desired.environment:
-            container["Environment"] = dict(desired.environment)
-        request = {
-            "ModelName": name,
-            "PrimaryContainer": container,
-            "ExecutionRoleArn": desired.role,
-            "Tags": self._tags(desired),
-        }
-        self.log.info(f"Creating model {name} for {safe(desired.image)}.")
+        self.log.info(f"Creating model {name} for {safe(image)}.")
         try:
             aws.create_model(self.sm, request)
+            created.append(f"model {name}")
         except ClientError as error:
             if not aws.is_already_existing(error):
                 raise
         self.outcome.writes.append(f"model {name}")
 
-    def _ensure_config(self, desired: DesiredConfig) -> None:
-        name = desired.config_name
+    def _ensure_config(self, request: aws.Json, model_name: str, created: list[str]) -> None:
+        name = str(request["EndpointConfigName"])
         if aws.describe_endpoint_config(self.sm, name) is not None:
             self.log.info(f"Endpoint config {name} exists already (an earlier run made it): reusing it.")
             return
-        output: aws.Json = {"S3OutputPath": desired.output_path}
-        if desired.failure_path:
-            output["S3FailurePath"] = desired.failure_path
-        notification: aws.Json = {}
-        if desired.success_topic:
-            notification["SuccessTopic"] = desired.success_topic
-        if desired.error_topic:
-            notification["ErrorTopic"] = desired.error_topic
-        if notification:
-            notification["IncludeInferenceResponseIn"] = ["SUCCESS_NOTIFICATION_TOPIC"]
-            output["NotificationConfig"] = notification
-        request = {
-            "EndpointConfigName": name,
-            "ProductionVariants": [
-                {
-                    "VariantName": desired.variant_name,
-                    "ModelName": desired.model_name,
-                    "InstanceType": desired.instance_type,
-                    "InitialInstanceCount": desired.initial_instance_count,
-                }
-            ],
-            "AsyncInferenceConfig": {
-                "OutputConfig": output,
-                "ClientConfig": {"MaxConcurrentInvocationsPerInstance": desired.max_concurrent_invocations},
-            },
-            "Tags": self._tags(desired),
-        }
         self.log.info(f"Creating endpoint config {name}.")
         try:
-            aws.create_endpoint_config(self.sm, request)
+            self._after_create(model_name, lambda: aws.create_endpoint_config(self.sm, request))
+            created.append(f"endpoint config {name}")
         except ClientError as error:
             if not aws.is_already_existing(error):
                 raise
         self.outcome.writes.append(f"endpoint config {name}")
 
-    def _deployment_config(self, desired: DesiredConfig) -> aws.Json:
-        deployment: aws.Json = {
-            "BlueGreenUpdatePolicy": {
-                "TrafficRoutingConfiguration": {
-                    "Type": "ALL_AT_ONCE",
-                    "WaitIntervalInSeconds": desired.bake_seconds,
-                }
-            }
-        }
-        if desired.alarms:
-            deployment["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in desired.alarms]}
-        return deployment
+    # --- the verdict --------------------------------------------------------------------------------------
 
-    # --- waiting ------------------------------------------------------------------------------------------
-
-    def _wait(self, *, endpoint_name: str, title: str, settling: bool = False) -> aws.Json | None:
-        """Poll DescribeEndpoint until the endpoint settles; one progress line per poll, inside a group."""
-        started = time.time()
-        with self.log.group(title):
-            while True:
-                endpoint = aws.describe_endpoint(self.sm, endpoint_name)
-                now = time.time()
-                if endpoint is None:
-                    self.log.info(f"  {now - started:6.0f}s  endpoint gone")
-                    return None
-                status = str(endpoint.get("EndpointStatus", ""))
-                variant_status = _variant_status(endpoint)
-                self._note_transition(now, status, variant_status)
-                pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", "")
-                self.log.info(
-                    f"  {now - started:6.0f}s  {safe(status):<16} variant: {safe(variant_status) or '-':<24} "
-                    f"config: {safe(endpoint.get('EndpointConfigName', ''))}"
-                    + (f" → {safe(pending)}" if pending else "")
-                )
-                if status not in TRANSITIONAL:
-                    return endpoint
-                if now >= self.deadline:
-                    self.outcome.timed_out = True
-                    minutes = f"{self.config.deployment_timeout_seconds / 60:g} minutes (deployment-timeout-minutes)"
-                    if settling:
-                        raise DeployError(
-                            f"Timed out after {minutes} waiting for an update this run did not start; the endpoint "
-                            f"is still {safe(status)} and this run changed nothing. Let one run per endpoint go at "
-                            "a time (a concurrency group), or find who else updates it.",
-                            kind="timeout",
-                        )
-                    raise DeployError(
-                        f"Timed out after {minutes} with the endpoint {safe(status)}. The rollout goes on in "
-                        "SageMaker; nothing was deleted. Rerun the action to wait for it and finish the job.",
-                        kind="timeout",
-                    )
-                time.sleep(min(self.config.poll_interval_seconds, max(self.deadline - now, 0.0)))
-
-    def _note_transition(self, now: float, status: str, variant_status: str) -> None:
-        last = self.outcome.transitions[-1] if self.outcome.transitions else None
-        if last is None or (last.status, last.variant_status) != (status, variant_status):
-            self.outcome.transitions.append(Transition(now, status, variant_status))
-
-    # --- verdict and cleanup ------------------------------------------------------------------------------
-
-    def _verdict(
-        self, the_plan: Plan, final: aws.Json, new_config: str, new_model: str, seen: list[Transition]
-    ) -> None:
+    def _verdict(self, the_plan: Plan, final: aws.Json, seen: list[Transition]) -> None:
         status = str(final.get("EndpointStatus", ""))
         serving = str(final.get("EndpointConfigName", ""))
         reason = str(final.get("FailureReason", "") or "")
@@ -415,6 +418,7 @@ class Rollout:
         outcome.failure_reason = reason
         previous = the_plan.current
         desired = the_plan.desired
+        new_config, new_model = desired.config_name, desired.model_name
 
         if status == "InService" and serving == new_config:
             outcome.result = "created" if previous is None else "updated"
@@ -423,21 +427,41 @@ class Rollout:
             outcome.serving_image = aws.deployed_image(live[0]) or desired.image
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
             if previous is not None:
-                self._cleanup_after_success(previous.config_name, previous.model_name, new_config, new_model)
+                self.cleanup.after_success(previous.config_name, previous.model_name, new_config, new_model)
             return
 
         if status == "InService" and previous is not None and serving == previous.config_name:
-            # Back on the old config. An alarm rollback passes through RollingBack and may leave FailureReason
-            # empty; a deployment that failed before traffic moved leaves the reason and never rolls back.
-            rolled_back = not reason or any(t.status == "RollingBack" for t in seen)
+            # Back on the old config (the wait made sure it is this update that settled). What was seen tells
+            # a rollback from a failure: traffic that moved to the new fleet (ActivatingTraffic, Baking) or a
+            # RollingBack status is a rollback; a FailureReason with neither is a new fleet that failed before
+            # it took traffic. Without a reason, the cause is not known from the endpoint.
+            moved = any(re.search(r"\b(ActivatingTraffic|Baking)\b", t.variant_status) for t in seen)
+            rolled_back = moved or any(t.status == "RollingBack" for t in seen) or not reason
             outcome.result = "rolled-back" if rolled_back else "failed"
+            if rolled_back:
+                outcome.message = "SageMaker rolled the update back" + (
+                    " after traffic had moved to the new fleet" if moved else ""
+                )
+                if not reason:
+                    outcome.message += " and gave no FailureReason (cause unknown from the endpoint)"
+            else:
+                outcome.message = "the new fleet failed before taking traffic"
+            outcome.message += f"; {previous.config_name} still serves {previous.image}"
+            outcome.record_serving(previous)
+            self.cleanup.after_rollback(previous.config_name, previous.model_name, new_config, new_model)
+            return
+
+        if status == "UpdateRollbackFailed":
+            images = sorted({aws.deployed_image(v) for v in final.get("ProductionVariants", [])} - {""})
+            outcome.result = "failed"
             outcome.message = (
-                ("SageMaker rolled the update back" if rolled_back else "the new fleet failed before taking traffic")
-                + (" (an auto-rollback alarm fired)" if rolled_back and not reason and desired.alarms else "")
-                + f"; {previous.config_name} still serves {previous.image}"
+                "both the update and its rollback failed (UpdateRollbackFailed): the endpoint serves a mix of the "
+                f"old and new fleets ({', '.join(images) or 'images unknown'})"
             )
-            self._record_serving(previous)
-            self._cleanup_unused_new(previous, new_config, new_model)
+            outcome.serving_config = serving
+            outcome.kept += [f"endpoint config {new_config}"] + (
+                [f"model {new_model}"] if not desired.existing_model else []
+            )
             return
 
         outcome.result = "failed"
@@ -451,103 +475,9 @@ class Rollout:
             [f"model {new_model}"] if not desired.existing_model else []
         )
 
-    def _cleanup_after_success(
-        self, previous_config: str, previous_model: str, serving_config: str, serving_model: str
-    ) -> None:
-        """After a verified success: remove what was replaced, never what the endpoint now references."""
-        try:
-            self._remove_replaced(previous_config, previous_model, serving_config, serving_model)
-        except ClientError as error:
-            self._cleanup_failed(error)
 
-    def _cleanup_failed(self, error: ClientError) -> None:
-        """The verdict stands; what could not be removed is only left over, and the next deploy sweeps it."""
-        self.log.warning(
-            f"Cleanup stopped: {safe(aws.error_code(error))}: {safe(aws.error_message(error))}. "
-            "Nothing that serves was touched; the next deploy removes what is left over."
-        )
-        self.outcome.kept.append("left over after a failed cleanup: see the warning")
-
-    def _remove_replaced(
-        self, previous_config: str, previous_model: str, serving_config: str, serving_model: str
-    ) -> None:
-        if not self.config.delete_previous:
-            self.outcome.kept.append(f"endpoint config {previous_config} (delete-previous: false)")
-            return
-        if previous_config and previous_config != serving_config:
-            self._delete_config(previous_config)
-        if previous_model and previous_model != serving_model and self._created_by_us(previous_model):
-            self._delete_model(previous_model)
-        self._sweep(keep_configs={serving_config}, keep_models={serving_model})
-
-    def _cleanup_unused_new(self, previous: ServingState, new_config: str, new_model: str) -> None:
-        """After a rollback: the new config and model serve nothing; the old ones serve and are kept."""
-        try:
-            self._remove_unused_new(previous, new_config, new_model)
-        except ClientError as error:
-            self._cleanup_failed(error)
-
-    def _remove_unused_new(self, previous: ServingState, new_config: str, new_model: str) -> None:
-        if new_config != previous.config_name:
-            self._delete_config(new_config)
-        if new_model != previous.model_name and not self.config.model_name and self._created_by_us(new_model):
-            self._delete_model(new_model)
-        self.outcome.kept.append(f"endpoint config {previous.config_name} (serving)")
-
-    def _sweep(self, keep_configs: set[str], keep_models: set[str]) -> None:
-        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive)."""
-        endpoint = self.config.endpoint_name
-        prefix = name_prefix(endpoint)
-        for name in aws.list_endpoint_config_names(self.sm, prefix):
-            if name not in keep_configs and is_derived_name(endpoint, name) and self._config_created_by_us(name):
-                self._delete_config(name)
-        if self.config.model_name:
-            return
-        for name in aws.list_model_names(self.sm, prefix):
-            if name not in keep_models and is_derived_name(endpoint, name) and self._created_by_us(name):
-                self._delete_model(name)
-
-    def _created_by_us(self, model_name: str) -> bool:
-        model = aws.describe_model(self.sm, model_name)
-        return model is not None and self._tagged_ours(str(model["ModelArn"]))
-
-    def _config_created_by_us(self, config_name: str) -> bool:
-        config = aws.describe_endpoint_config(self.sm, config_name)
-        return config is not None and self._tagged_ours(str(config["EndpointConfigArn"]))
-
-    def _tagged_ours(self, arn: str) -> bool:
-        try:
-            return aws.list_tags(self.sm, arn).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
-        except ClientError as error:
-            if aws.is_not_found(error):  # deleted in the meantime (a concurrent run's cleanup)
-                return False
-            raise
-
-    def _delete_config(self, name: str) -> None:
-        try:
-            aws.delete_endpoint_config(self.sm, name)
-            self.outcome.cleaned_up.append(f"endpoint config {name}")
-            self.log.info(f"Deleted endpoint config {name}.")
-        except ClientError as error:
-            if not aws.is_not_found(error):
-                self.log.warning(f"Could not delete endpoint config {name}: {aws.error_message(error)}")
-                self.outcome.kept.append(f"endpoint config {name}")
-
-    def _delete_model(self, name: str) -> None:
-        try:
-            aws.delete_model(self.sm, name)
-            self.outcome.cleaned_up.append(f"model {name}")
-            self.log.info(f"Deleted model {name}.")
-        except ClientError as error:
-            if not aws.is_not_found(error):
-                self.log.warning(f"Could not delete model {name}: {aws.error_message(error)}")
-                self.outcome.kept.append(f"model {name}")
-
-
-def _variant_status(endpoint: aws.Json) -> str:
-    statuses: list[str] = []
-    for variant in endpoint.get("ProductionVariants", []) + (
-        (endpoint.get("PendingDeploymentSummary") or {}).get("ProductionVariants", [])
-    ):
-        statuses += [str(s.get("Status", "")) for s in variant.get("VariantStatus", [])]
-    return ", ".join(s for s in statuses if s)
+def _not_found_yet(error: ClientError, name: str) -> bool:
+    """SageMaker's "Could not find model/endpoint configuration "<arn>"" for exactly ``name`` (ARNs carry
+    names in lower case)."""
+    message = aws.error_message(error)
+    return aws.is_not_found(error) and bool(name) and f'/{name.lower()}"' in message.lower()
