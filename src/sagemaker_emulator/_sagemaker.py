@@ -2,7 +2,7 @@
 
 Transitions are scheduled as (deadline, step) pairs on each endpoint and applied lazily whenever a request
 arrives, so the emulator needs no background thread and every timestamp is the scheduled one. Each behaviour
-cites its source; the evidence is summed up in the project's notes of AWS facts.
+cites its source where it is built.
 """
 
 from __future__ import annotations
