@@ -98,7 +98,10 @@ class Rollout:
         variants = []
         for index, target in enumerate(self.targets):
             current, statuses = status_of(index, target)
-            variants.append(self.fleets.summary(region, target, at, current=current, statuses=statuses, pending=True))
+            # Images are resolved once, when the deployment starts: ResolutionTime does not move with each phase.
+            variants.append(
+                self.fleets.summary(region, target, self.start, current=current, statuses=statuses, pending=True)
+            )
         self.endpoint.pending = {
             "EndpointConfigName": self.new.name,
             "ProductionVariants": variants,
