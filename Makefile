@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml requirements/runtime.txt
 	$(PY) -m pip install -q -c requirements/runtime.txt -e '.[dev]'
 	touch $@
 
-# Debian packages. Without a Docker engine the container tests build and run the image with buildah, and
-# ../shared/tools/make-python-base bootstraps their stand-in base image with debootstrap. shellcheck lets
-# actionlint check the workflows' shell steps. sudo only where we are not root (GitHub's runners).
+# Debian packages. Without a Docker engine the container tests build and run the image with buildah, on the
+# official base image when a registry answers, else on a stand-in that tests/container/build-base-image
+# bootstraps with debootstrap. shellcheck lets actionlint check the workflows' shell steps. sudo only where we
+# are not root (GitHub's runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-deps:
 	@need=""; \
