@@ -10,10 +10,12 @@ STAMP := $(VENV)/.installed-stamp
 
 all: test
 
-$(STAMP): pyproject.toml requirements/runtime.txt
+# The venv holds exactly requirements/dev.txt, every file checked against its hash, and the project itself
+# (editable, built with the locked setuptools rather than one fetched for an isolated build).
+$(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c requirements/runtime.txt -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 # Debian packages. Without a Docker engine the container tests build and run the image with buildah, on the
@@ -69,10 +71,25 @@ test: $(STAMP) system-deps lint
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-lock:
-	$(VENV)/bin/pip-compile -q --strip-extras --no-header --allow-unsafe \
-	  --no-emit-index-url --no-emit-find-links \
-	  -o requirements/runtime.txt requirements/runtime.in
+# Both locks, from their .in files, with the hashes of every file of each pinned version. pip-compile keeps the
+# pins that still satisfy the .in files; `make lock LOCK_ARGS=--upgrade` moves everything to the newest. The
+# options are the ones Dependabot reads back from the files' headers, so its pull requests compile the same way.
+# Then every runtime wheel is fetched for both platforms the release builds, checked against its hash.
+PIP_COMPILE = $(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+GLIBC_MINORS := $(shell seq 17 36)
+lock: $(STAMP)
+	$(PIP_COMPILE) -o requirements/runtime.txt requirements/runtime.in
+	$(PIP_COMPILE) -o requirements/dev.txt requirements/dev.in
+	@for arch in x86_64 aarch64; do \
+	  dest=$$(mktemp -d); \
+	  $(PY) -m pip download -q --dest "$$dest" --only-binary=:all: --no-deps --require-hashes \
+	    --implementation cp --python-version 3.11 --abi cp311 --abi abi3 --abi none --platform any \
+	    $(foreach minor,$(GLIBC_MINORS),--platform manylinux_2_$(minor)_$$arch) \
+	    -r requirements/runtime.txt || { rm -rf "$$dest"; echo "runtime.txt: no wheel for linux/$$arch"; exit 1; }; \
+	  echo "runtime.txt: $$(ls "$$dest" | wc -l) wheels for linux/$$arch, each matching its hash"; \
+	  rm -rf "$$dest"; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
