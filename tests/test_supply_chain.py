@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from .container.engine import DOCKERFILE, dockerfile_base, dockerfile_instructions
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
 DEV_LOCK = ROOT / "requirements" / "dev.txt"
+DIGEST_PINNED = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 
 
 def requirements(text: str) -> dict[str, list[str]]:
@@ -61,3 +66,34 @@ def test_dev_lock_is_hashed_and_holds_the_runtime_versions() -> None:
     assert unhashed(dev) == []
     runtime = pins(RUNTIME_LOCK.read_text())
     assert {name: pins(dev).get(name) for name in runtime} == runtime
+
+
+def test_dockerfile_default_base_is_pinned_by_digest() -> None:
+    """Built without BASE_IMAGE, the Dockerfile starts from an image named by its sha256 digest."""
+    assert DIGEST_PINNED.match(dockerfile_base()), dockerfile_base()
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "base"),
+    [
+        ("ARG BASE_IMAGE=python:3.11-slim-bookworm\nFROM ${BASE_IMAGE}\n", "python:3.11-slim-bookworm"),
+        (
+            "ARG BASE_IMAGE=pinned\nFROM python:3.11-slim@sha256:" + "d" * 64 + " AS pinned\nFROM ${BASE_IMAGE}\n",
+            "python:3.11-slim@sha256:" + "d" * 64,
+        ),
+        ("ARG BASE_IMAGE=pinned\nFROM python:3.11-slim AS pinned\nFROM $BASE_IMAGE\nRUN true\n", "python:3.11-slim"),
+    ],
+)
+def test_default_base_is_read_through_the_stage_it_names(dockerfile: str, base: str) -> None:
+    """The default base is the ARG's value, or the image of the stage it names; only a digest passes the pin."""
+    assert dockerfile_base(dockerfile) == base
+    assert bool(DIGEST_PINNED.match(base)) == ("@sha256:" in base)
+
+
+def test_image_installs_the_runtime_lock_requiring_hashes() -> None:
+    """The Dockerfile's pip install of the runtime lock runs with --require-hashes and wheels only."""
+    runs = [arguments for keyword, arguments in dockerfile_instructions(DOCKERFILE.read_text()) if keyword == "RUN"]
+    [install] = [command for command in runs if "-r /tmp/runtime.txt" in command]
+    pip = install.split("&&")[0].split()
+    assert pip[:2] == ["pip", "install"]
+    assert "--require-hashes" in pip and "--only-binary=:all:" in pip
