@@ -40,8 +40,8 @@ demo: $(STAMP)
 	$(PY) -m sagemaker_emulator.demo
 
 lint: $(STAMP) static
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 	@# The contract lives beside the repository (../shared), not in it: a plain clone elsewhere has no copy.
 	@if [ -f ../shared/tools/check-contract ]; then \
@@ -68,8 +68,9 @@ test: $(STAMP) system-deps lint
 	$(PY) -m pytest
 
 # What the action costs, measured against the emulator and printed as a table; not part of `make test`.
-bench: $(STAMP)
-	$(PY) bench/run.py
+# `python -m` from the checkout: bench/ imports the tests' helpers as the `tests` package.
+bench: $(STAMP) system-deps
+	$(PY) -m bench.run
 
 # Both locks, from their .in files, with the hashes of every file of each pinned version. pip-compile keeps the
 # pins that still satisfy the .in files; `make lock LOCK_ARGS=--upgrade` moves everything to the newest. The

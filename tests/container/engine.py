@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -173,6 +174,7 @@ class Engine:
     image: str
     base = ""  # the image the build started from
     base_kind = "official"  # or "stand-in": the Debian bootstrap of build-base-image
+    started_at = 0.0  # time.time() when the engine was last told to start a container's process
 
     def build(self) -> str:
         raise NotImplementedError
@@ -354,6 +356,7 @@ class Buildah(Engine):
             for name, value in env.items():
                 cmd += ["--env", f"{name}={value}"]
             cmd += [ctr, "--", *(command or self.entrypoint())]
+            self.started_at = time.time()
             return _run(cmd, timeout=RUN_TIMEOUT, check=False)
         finally:
             _run(["buildah", "rm", ctr], timeout=120, check=False)
@@ -398,6 +401,7 @@ class Docker(Engine):
             cmd += ["--entrypoint", command[0], self.image, *command[1:]]
         else:
             cmd.append(self.image)
+        self.started_at = time.time()
         return _run(cmd, timeout=RUN_TIMEOUT, check=False)
 
 
