@@ -54,6 +54,7 @@ static: $(STAMP) system-deps
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(VENV)/bin/actionlint
 	$(VENV)/bin/zizmor --offline --color never --config .github/zizmor.yml --persona auditor .
 
