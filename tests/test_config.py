@@ -8,6 +8,7 @@ import pytest
 
 from sagemaker_async_deploy.config import INPUT_DEFAULTS, ActionConfig, parse_config, read_inputs
 from sagemaker_async_deploy.errors import InputError
+from sagemaker_async_deploy.fields import ENVIRONMENT, FIELDS, INSTANCE_COUNT, MAX_CONCURRENT, STEP_SIZE
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/whisper@sha256:" + "1" * 64
 ENV = {"AWS_REGION": "us-east-1"}
@@ -42,13 +43,14 @@ def test_defaults_follow_the_contract() -> None:
     """With only the required inputs, every optional one takes the contract's default."""
     config = parse()
     assert config.bake_seconds == 0  # 300 by default, but no alarms: nothing to bake against
-    assert config.initial_instance_count == 1
-    assert config.max_concurrent_invocations == 1
+    # Empty "keep" inputs are absent: the serving value stays (the planner fills in the create value).
+    assert config.given(INSTANCE_COUNT) is None and config.given(MAX_CONCURRENT) is None
+    assert set(config.settings) == {"image", "instance-type", "output-path", "bake-seconds", "deployment-strategy"}
     assert config.variant_name == "AllTraffic"
     assert config.mode == "apply"
     assert config.deployment_timeout_seconds == 3600
     assert config.delete_previous is True and config.comment is True
-    assert config.alarms == () and config.environment == () and config.tags == ()
+    assert config.alarms == () and config.given(ENVIRONMENT) is None and config.tags == ()
     assert config.model_name == "" and config.creates_model
     assert config.poll_interval_seconds == 5
 
@@ -169,6 +171,11 @@ def test_other_boolean_spellings_are_refused(text: str) -> None:
         ("poll-interval-seconds", "0"),
         ("initial-instance-count", "two"),
         ("initial-instance-count", "1.5"),
+        ("container-startup-timeout-seconds", "59"),
+        ("container-startup-timeout-seconds", "3601"),
+        ("model-download-timeout-seconds", "59"),
+        ("model-download-timeout-seconds", "3601"),
+        ("model-download-timeout-seconds", "20m"),
     ],
 )
 def test_numbers_out_of_range_or_malformed_are_refused(name: str, value: str) -> None:
@@ -187,7 +194,7 @@ def test_fractional_timeout_is_allowed_in_seconds() -> None:
 def test_environment_lines_parse_into_sorted_pairs() -> None:
     """KEY=VALUE lines become pairs; blank and # lines are skipped; values may hold '='."""
     config = parse(environment="# model settings\nZ_LAST=1\n\nA_FIRST = x=y \n")
-    assert config.environment == (("A_FIRST", "x=y"), ("Z_LAST", "1"))
+    assert config.given(ENVIRONMENT) == (("A_FIRST", "x=y"), ("Z_LAST", "1"))
 
 
 @pytest.mark.parametrize(
@@ -343,3 +350,59 @@ def test_problem_messages_show_the_bad_value_escaped() -> None:
     message = found["mode"][0]
     assert "\n" not in message
     assert "::set-output" not in message
+
+
+def test_every_managed_setting_is_read_by_its_row() -> None:
+    """Each row of the table parses its own input: a value given reaches the config under the input's name."""
+    given = {
+        "failure-path": "s3://bucket/failed/",
+        "initial-instance-count": "2",
+        "max-concurrent-invocations": "4",
+        "container-startup-timeout-seconds": "1800",
+        "model-download-timeout-seconds": "1200",
+        "model-data-url": "s3://bucket/model.tar.gz",
+        "execution-role-arn": "arn:aws:iam::123456789012:role/sm",
+    }
+    config = parse(**{k.replace("-", "_"): v for k, v in given.items()})
+    parsed = {f.input: config.given(f) for f in FIELDS if f.input in given}
+    assert parsed == {
+        "failure-path": "s3://bucket/failed/",
+        "initial-instance-count": 2,
+        "max-concurrent-invocations": 4,
+        "container-startup-timeout-seconds": 1800,
+        "model-download-timeout-seconds": 1200,
+        "model-data-url": "s3://bucket/model.tar.gz",
+        "execution-role-arn": "arn:aws:iam::123456789012:role/sm",
+    }
+
+
+@pytest.mark.parametrize(
+    ("strategy", "step", "says"),
+    [
+        ("all-at-once", "1", "with deployment-strategy all-at-once leave it empty"),
+        ("canary", "60%", "at most 50%"),
+        ("linear", "5%", "10%–50%"),
+        ("linear", "60%", "10%–50%"),
+        ("rolling", "4%", "5%–50%"),
+        ("rolling", "0", "not a step size"),
+        ("canary", "150%", "not a step size"),
+        ("canary", "one", "not a step size"),
+    ],
+)
+def test_step_sizes_outside_the_strategys_limits_are_refused(strategy: str, step: str, says: str) -> None:
+    """A step in percent is checked against AWS's limits for the strategy before anything is read."""
+    assert any(says in m for m in problems(deployment_strategy=strategy, step_size=step)["step-size"])
+
+
+def test_an_unknown_strategy_is_refused_with_the_choices() -> None:
+    """deployment-strategy names one of the four strategies."""
+    assert (
+        "all-at-once, canary, linear, rolling" in problems(deployment_strategy="blue-green")["deployment-strategy"][0]
+    )
+
+
+@pytest.mark.parametrize(("text", "shown"), [("25%", "25%"), ("2", "2"), ("10 %", "10%")])
+def test_step_sizes_parse_as_percent_or_instances(text: str, shown: str) -> None:
+    """N% is a share of the variant's capacity, N a number of instances."""
+    config = parse(deployment_strategy="rolling", step_size=text)
+    assert str(config.given(STEP_SIZE)) == shown

@@ -3,240 +3,169 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from sagemaker_async_deploy.config import MODEL_NAME_RE, NAME_MAX, ActionConfig, ImageRef
-from sagemaker_async_deploy.context import GitHubContext
-from sagemaker_async_deploy.planner import (
-    DesiredConfig,
-    Plan,
-    PlanError,
-    ServingState,
-    derived_name,
-    desired_from,
-    is_derived_name,
-    plan,
-)
+from sagemaker_async_deploy._checks import MODEL_NAME_RE, NAME_MAX, ImageRef
+from sagemaker_async_deploy.builders import derived_name, is_derived_name
+from sagemaker_async_deploy.config import ActionConfig
+from sagemaker_async_deploy.errors import PlanError
+from sagemaker_async_deploy.fields import STEP_SIZE
+from sagemaker_async_deploy.planner import Desired, Plan, desired_from, plan
+from sagemaker_async_deploy.state import ServingState
 
-REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/whisper"
-ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
-OTHER_ROLE = "arn:aws:iam::123456789012:role/other"
-TOPIC = "arn:aws:sns:us-east-1:123456789012:done"
+from .factories import OTHER_ROLE, REPO, ROLE, SHAPES, TOPIC, action_config, digest, image, serving_state
 
 
-def digest(n: int) -> str:
-    return f"sha256:{n:064x}"
+def desired(current: ServingState | None = None, **inputs: str) -> Desired:
+    config = action_config(**inputs)
+    return desired_from(config, current, SHAPES)
 
 
-def image(n: int, repo: str = REPO) -> str:
-    return f"{repo}@{digest(n)}"
-
-
-def config(**overrides: Any) -> ActionConfig:
-    """An ActionConfig as parse_config would build it from the usual inputs, with ``overrides`` applied."""
-    values: dict[str, Any] = {
-        "endpoint_name": "whisper",
-        "image": ImageRef(given=image(2), repository=REPO, digest=digest(2)),
-        "instance_type": "ml.g4dn.xlarge",
-        "output_path": "s3://bucket/out/",
-        "failure_path": "",
-        "success_topic": "",
-        "error_topic": "",
-        "alarms": (),
-        "bake_seconds": 0,
-        "model_name": "",
-        "execution_role_arn": "",
-        "model_data_url": "",
-        "environment": (),
-        "initial_instance_count": 1,
-        "max_concurrent_invocations": 1,
-        "variant_name": "AllTraffic",
-        "tags": (),
-        "mode": "apply",
-        "deployment_timeout_seconds": 3600.0,
-        "delete_previous": True,
-        "region": "us-east-1",
-        "github_token": "",
-        "comment": False,
-        "poll_interval_seconds": 5.0,
-        "github": GitHubContext.from_environ({}),
-    }
-    values.update(overrides)
-    return ActionConfig(**values)
-
-
-def serving(**overrides: Any) -> ServingState:
-    """An InService async endpoint that serves exactly what ``desired()`` asks for, with ``overrides``."""
-    values: dict[str, Any] = {
-        "endpoint_name": "whisper",
-        "endpoint_arn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/whisper",
-        "status": "InService",
-        "failure_reason": "",
-        "config_name": "whisper-aaaaaaaaaaaa",
-        "variant_names": ("AllTraffic",),
-        "variant_name": "AllTraffic",
-        "model_name": "whisper-bbbbbbbbbbbb",
-        "image": image(1),
-        "instance_type": "ml.g4dn.xlarge",
-        "initial_instance_count": 1,
-        "current_instance_count": 1,
-        "has_async_config": True,
-        "output_path": "s3://bucket/out/",
-        "failure_path": "",
-        "success_topic": "",
-        "error_topic": "",
-        "max_concurrent_invocations": 1,
-        "model_role": ROLE,
-        "model_data_url": "",
-        "model_environment": (),
-        "alarms": None,
-        "bake_seconds": None,
-    }
-    values.update(overrides)
-    return ServingState(**values)
-
-
-def desired(**overrides: Any) -> DesiredConfig:
-    """What the inputs ask for: by default exactly what ``serving()`` serves."""
-    values: dict[str, Any] = {
-        "endpoint_name": "whisper",
-        "variant_name": "AllTraffic",
-        "image": image(1),
-        "instance_type": "ml.g4dn.xlarge",
-        "initial_instance_count": 1,
-        "output_path": "s3://bucket/out/",
-        "failure_path": "",
-        "success_topic": "",
-        "error_topic": "",
-        "max_concurrent_invocations": 1,
-        "existing_model": "",
-        "role": ROLE,
-        "model_data_url": "",
-        "environment": (),
-        "alarms": (),
-        "bake_seconds": 0,
-        "tags": (),
-    }
-    values.update(overrides)
-    return DesiredConfig(**values)
+def plan_for(current: ServingState | None, **inputs: str) -> Plan:
+    return plan(current, desired(current, **inputs))
 
 
 def fields(the_plan: Plan) -> list[str]:
     return [c.field for c in the_plan.changes]
 
 
+def created(**inputs: str) -> Desired:
+    """What a first deploy asks for (a role is needed then)."""
+    return desired(None, **{"execution_role_arn": ROLE, **inputs})
+
+
 # --- create / unchanged ---------------------------------------------------------------------------------
 
 
 def test_no_endpoint_plans_a_create_listing_what_it_will_serve() -> None:
-    """With nothing serving, the plan is create and lists the image and the other set fields as new."""
-    the_plan = plan(None, desired())
+    """With nothing serving, the plan is create and lists the image and the other set settings as new."""
+    the_plan = plan(None, created())
     assert the_plan.action == "create"
     assert the_plan.current is None
     changes = {c.field: (c.before, c.after) for c in the_plan.changes}
     assert changes["image"] == ("", image(1))
     assert changes["instance-type"] == ("", "ml.g4dn.xlarge")
     assert changes["execution-role-arn"] == ("", ROLE)
-    # Empty optional inputs are not shown as changes "∅ → ∅".
-    assert "failure-path" not in changes and "success-topic" not in changes
+    assert changes["initial-instance-count"] == ("", "1")  # the create value of an empty "keep" input
+    assert changes["max-concurrent-invocations"] == ("", "1")
+    # Empty optional inputs are not shown as changes "∅ → ∅"; how rollouts are watched is not a setting.
+    assert not {"failure-path", "success-topic", "container-startup-timeout-seconds", "bake-seconds"} & set(changes)
 
 
 def test_identical_endpoint_is_unchanged_with_no_changes() -> None:
     """What serves equals what is asked: unchanged, with an empty change list."""
-    the_plan = plan(serving(), desired())
+    the_plan = plan_for(serving_state())
     assert the_plan.action == "unchanged"
     assert the_plan.changes == ()
 
 
-# --- each field -----------------------------------------------------------------------------------------
+# --- each setting ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("field", "current", "wanted", "before", "after"),
+    ("field", "current", "inputs", "before", "after"),
     [
-        ("image", {"image": image(1)}, {"image": image(2)}, image(1), image(2)),
+        ("image", {}, {"image": image(2)}, image(1), image(2)),
+        ("instance-type", {}, {"instance_type": "ml.g5.xlarge"}, "ml.g4dn.xlarge", "ml.g5.xlarge"),
+        ("initial-instance-count", {}, {"initial_instance_count": "3"}, "1", "3"),
+        ("output-path", {}, {"output_path": "s3://bucket/new/"}, "s3://bucket/out/", "s3://bucket/new/"),
+        ("failure-path", {}, {"failure_path": "s3://bucket/fail/"}, "", "s3://bucket/fail/"),
+        ("failure-path", {"failure_path": "s3://bucket/fail/"}, {}, "s3://bucket/fail/", ""),
+        ("success-topic", {"success_topic": TOPIC}, {}, TOPIC, ""),
+        ("error-topic", {}, {"error_topic": TOPIC}, "", TOPIC),
+        ("max-concurrent-invocations", {}, {"max_concurrent_invocations": "4"}, "1", "4"),
+        ("container-startup-timeout-seconds", {}, {"container_startup_timeout_seconds": "600"}, "", "600 s"),
         (
-            "instance-type",
-            {"instance_type": "ml.g4dn.xlarge"},
-            {"instance_type": "ml.g5.xlarge"},
-            "ml.g4dn.xlarge",
-            "ml.g5.xlarge",
+            "model-download-timeout-seconds",
+            {"variant_extra": {"ModelDataDownloadTimeoutInSeconds": 1200}},
+            {"model_download_timeout_seconds": "900"},
+            "1200 s",
+            "900 s",
         ),
-        ("initial-instance-count", {"initial_instance_count": 1}, {"initial_instance_count": 3}, "1", "3"),
-        (
-            "output-path",
-            {"output_path": "s3://bucket/out/"},
-            {"output_path": "s3://bucket/new/"},
-            "s3://bucket/out/",
-            "s3://bucket/new/",
-        ),
-        ("failure-path", {"failure_path": ""}, {"failure_path": "s3://bucket/fail/"}, "", "s3://bucket/fail/"),
-        ("success-topic", {"success_topic": TOPIC}, {"success_topic": ""}, TOPIC, ""),
-        ("error-topic", {"error_topic": ""}, {"error_topic": TOPIC}, "", TOPIC),
-        ("max-concurrent-invocations", {"max_concurrent_invocations": 1}, {"max_concurrent_invocations": 4}, "1", "4"),
-        ("execution-role-arn", {"model_role": ROLE}, {"role": OTHER_ROLE}, ROLE, OTHER_ROLE),
-        (
-            "model-data-url",
-            {"model_data_url": ""},
-            {"model_data_url": "s3://bucket/model.tar.gz"},
-            "",
-            "s3://bucket/model.tar.gz",
-        ),
+        ("execution-role-arn", {}, {"execution_role_arn": OTHER_ROLE}, ROLE, OTHER_ROLE),
+        ("model-data-url", {}, {"model_data_url": "s3://bucket/model.tar.gz"}, "", "s3://bucket/model.tar.gz"),
     ],
 )
-def test_each_field_that_differs_is_one_update_change(
-    field: str, current: dict[str, Any], wanted: dict[str, Any], before: str, after: str
+def test_each_setting_that_differs_is_one_update_change(
+    field: str, current: dict[str, Any], inputs: dict[str, str], before: str, after: str
 ) -> None:
-    """A difference in exactly one field plans an update with exactly that change, from → to."""
-    the_plan = plan(serving(**current), desired(**wanted))
+    """A difference in exactly one setting plans an update with exactly that change, from → to."""
+    the_plan = plan_for(serving_state(**current), **inputs)
     assert the_plan.action == "update"
     assert [c.as_dict() for c in the_plan.changes] == [{"field": field, "from": before, "to": after}]
 
 
+def test_empty_keep_inputs_keep_what_serves() -> None:
+    """Empty instance count, concurrency and timeouts keep the serving values: no change, nothing scaled to 1."""
+    current = serving_state(
+        initial_instance_count=2,
+        current_instance_count=2,
+        max_concurrent_invocations=4,
+        variant_extra={"ContainerStartupHealthCheckTimeoutInSeconds": 1800, "ModelDataDownloadTimeoutInSeconds": 1200},
+    )
+    assert plan_for(current).action == "unchanged"
+    the_plan = plan_for(current, image=image(2))
+    assert fields(the_plan) == ["image"]
+    variant = the_plan.desired.config_content["ProductionVariants"][0]
+    assert variant["InitialInstanceCount"] == 2
+    assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 1800
+    assert variant["ModelDataDownloadTimeoutInSeconds"] == 1200
+    assert the_plan.desired.config_content["AsyncInferenceConfig"]["ClientConfig"] == {
+        "MaxConcurrentInvocationsPerInstance": 4
+    }
+
+
+def test_serving_config_without_client_config_keeps_none() -> None:
+    """A config Terraform made without ClientConfig keeps SageMaker's default: no concurrency is invented."""
+    the_plan = plan_for(serving_state(max_concurrent_invocations=None), image=image(2))
+    assert fields(the_plan) == ["image"]
+    assert "ClientConfig" not in the_plan.desired.config_content["AsyncInferenceConfig"]
+
+
 def test_model_name_change_is_compared_when_model_name_is_given() -> None:
-    """With model-name given, the serving model's name is compared with it (and the created-model fields are not)."""
-    the_plan = plan(serving(model_name="terraform-model-1"), desired(existing_model="terraform-model-2", role=""))
+    """With model-name given, the serving model's name is compared with it (and the created-model settings are
+    not)."""
+    the_plan = plan_for(serving_state(model_name="terraform-model-1"), model_name="terraform-model-2")
     assert the_plan.action == "update"
     assert [c.as_dict() for c in the_plan.changes] == [
         {"field": "model-name", "from": "terraform-model-1", "to": "terraform-model-2"}
     ]
+    assert the_plan.desired.model_content is None
+    assert the_plan.desired.config_content["ProductionVariants"][0]["ModelName"] == "terraform-model-2"
 
 
 def test_same_model_name_given_is_unchanged() -> None:
     """model-name naming the model that serves, with the same image, is unchanged (role is not compared)."""
-    the_plan = plan(serving(model_name="terraform-model"), desired(existing_model="terraform-model", role=""))
-    assert the_plan.action == "unchanged"
+    current = serving_state(model_name="terraform-model", model_role=OTHER_ROLE)
+    assert plan_for(current, model_name="terraform-model").action == "unchanged"
 
 
 def test_environment_change_is_an_update_without_the_values() -> None:
     """A changed environment is an update; the change names the variables but never shows their values."""
-    the_plan = plan(
-        serving(model_environment=(("API_KEY", "old-secret-value"),)),
-        desired(environment=(("API_KEY", "new-secret-value"), ("MODE", "fast"))),
+    the_plan = plan_for(
+        serving_state(model_environment={"API_KEY": "old-secret-value"}),
+        environment="API_KEY=new-secret-value\nMODE=fast",
     )
     assert the_plan.action == "update"
     assert fields(the_plan) == ["environment"]
     shown = json.dumps([c.as_dict() for c in the_plan.changes])
     for secret in ("old-secret-value", "new-secret-value", "fast"):
         assert secret not in shown
-    change = the_plan.changes[0]
-    assert change.before == "API_KEY"
-    assert change.after == "API_KEY (new value), MODE"
+    assert (the_plan.changes[0].before, the_plan.changes[0].after) == ("API_KEY", "API_KEY (new value), MODE")
 
 
 def test_environment_values_are_never_shown_on_create() -> None:
     """The create plan lists environment variables by name only: even a hash of a short secret can be reversed."""
-    the_plan = plan(None, desired(environment=(("TOKEN", "hunter2"),)))
+    the_plan = plan(None, created(environment="TOKEN=hunter2"))
     change = next(c for c in the_plan.changes if c.field == "environment")
     assert change.after == "TOKEN"
 
 
 def test_alarms_added_on_an_endpoint_never_updated_are_listed() -> None:
-    """An endpoint with no LastDeploymentConfig had no alarms: new ones are shown beside a real change."""
-    the_plan = plan(serving(alarms=None, bake_seconds=None), desired(image=image(2), alarms=("p99",), bake_seconds=300))
+    """An endpoint with no LastDeploymentConfig had no alarms and no bake: new ones show beside a real change."""
+    the_plan = plan_for(serving_state(), image=image(2), alarms="p99", bake_seconds="300")
     assert fields(the_plan) == ["image", "alarms", "bake-seconds"]
     assert the_plan.changes[1].as_dict() == {"field": "alarms", "from": "", "to": "p99"}
     assert the_plan.changes[2].as_dict() == {"field": "bake-seconds", "from": "0", "to": "300"}
@@ -247,18 +176,23 @@ def test_alarms_added_on_an_endpoint_never_updated_are_listed() -> None:
 
 def test_same_digest_under_another_registry_name_is_unchanged() -> None:
     """The digest identifies the image: the same sha256 pushed to another repository is not a change."""
-    the_plan = plan(
-        serving(image=image(1, "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/whisper")),
-        desired(image=image(1)),
-    )
-    assert the_plan.action == "unchanged"
+    mirror = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/whisper"
+    assert plan_for(serving_state(image=image(1, mirror))).action == "unchanged"
 
 
 def test_tag_image_in_serving_model_against_a_digest_is_an_update() -> None:
     """A serving model written with a tag cannot prove it runs the digest asked for: update."""
-    the_plan = plan(serving(image=f"{REPO}:v1"), desired(image=image(1)))
+    the_plan = plan_for(serving_state(image=f"{REPO}:v1", deployed=False))
     assert the_plan.action == "update"
     assert [c.as_dict() for c in the_plan.changes] == [{"field": "image", "from": f"{REPO}:v1", "to": image(1)}]
+
+
+def test_scaled_to_zero_reads_the_image_from_the_model() -> None:
+    """At zero instances DeployedImages is empty; the model's image stands for what serves."""
+    current = serving_state(current_instance_count=0, image=image(1))
+    assert not current.live_variant.get("DeployedImages")
+    assert plan_for(current).action == "unchanged"
+    assert fields(plan_for(current, image=image(2))) == ["image"]
 
 
 # --- alarms and bake ------------------------------------------------------------------------------------
@@ -266,16 +200,18 @@ def test_tag_image_in_serving_model_against_a_digest_is_an_update() -> None:
 
 def test_alarms_and_bake_alone_do_not_start_a_rollout() -> None:
     """Different alarms or bake-seconds with everything else equal is unchanged: they only govern a rollout."""
-    the_plan = plan(serving(alarms=("old-alarm",), bake_seconds=300), desired(alarms=("new-alarm",), bake_seconds=60))
+    the_plan = plan_for(serving_state(alarms=("old-alarm",), bake_seconds=300), alarms="new-alarm", bake_seconds="60")
     assert the_plan.action == "unchanged"
     assert the_plan.changes == ()
 
 
 def test_alarms_and_bake_are_listed_alongside_a_real_change() -> None:
     """When a rollout happens anyway, changed alarms and bake-seconds are shown with it."""
-    the_plan = plan(
-        serving(alarms=("old-alarm",), bake_seconds=300),
-        desired(image=image(2), alarms=("new-alarm", "p99"), bake_seconds=60),
+    the_plan = plan_for(
+        serving_state(alarms=("old-alarm",), bake_seconds=300),
+        image=image(2),
+        alarms="new-alarm, p99",
+        bake_seconds="60",
     )
     assert the_plan.action == "update"
     changes = {c.field: (c.before, c.after) for c in the_plan.changes}
@@ -288,73 +224,100 @@ def test_alarms_and_bake_are_listed_alongside_a_real_change() -> None:
 
 def test_empty_model_inputs_inherit_role_data_url_and_environment_from_the_serving_model() -> None:
     """Empty execution-role-arn / model-data-url / environment reuse what the serving model has."""
-    current = serving(model_role=OTHER_ROLE, model_data_url="s3://bucket/model.tar.gz", model_environment=(("A", "1"),))
-    wanted = desired_from(config(), current)
-    assert (wanted.role, wanted.model_data_url, wanted.environment) == (
-        OTHER_ROLE,
-        "s3://bucket/model.tar.gz",
-        (("A", "1"),),
+    current = serving_state(
+        model_role=OTHER_ROLE, model_data_url="s3://bucket/model.tar.gz", model_environment={"A": "1"}
     )
+    wanted = desired(current, image=image(2))
+    assert wanted.model_content == {
+        "ExecutionRoleArn": OTHER_ROLE,
+        "PrimaryContainer": {"Image": image(2), "ModelDataUrl": "s3://bucket/model.tar.gz", "Environment": {"A": "1"}},
+    }
     # Inherited settings are not changes: only the image differs.
     assert fields(plan(current, wanted)) == ["image"]
 
 
 def test_given_model_inputs_win_over_the_serving_model() -> None:
     """Given execution-role-arn / model-data-url / environment replace what the serving model has."""
-    current = serving(model_role=OTHER_ROLE, model_data_url="s3://bucket/old.tar.gz", model_environment=(("A", "1"),))
-    wanted = desired_from(
-        config(execution_role_arn=ROLE, model_data_url="s3://bucket/new.tar.gz", environment=(("B", "2"),)), current
+    current = serving_state(
+        model_role=OTHER_ROLE, model_data_url="s3://bucket/old.tar.gz", model_environment={"A": "1"}
     )
-    assert (wanted.role, wanted.model_data_url, wanted.environment) == (ROLE, "s3://bucket/new.tar.gz", (("B", "2"),))
+    wanted = desired(current, execution_role_arn=ROLE, model_data_url="s3://bucket/new.tar.gz", environment="B=2")
+    assert wanted.model_content == {
+        "ExecutionRoleArn": ROLE,
+        "PrimaryContainer": {"Image": image(1), "ModelDataUrl": "s3://bucket/new.tar.gz", "Environment": {"B": "2"}},
+    }
 
 
 def test_first_deploy_without_role_is_a_plan_error_naming_execution_role_arn() -> None:
     """Creating the first model needs a role and there is no serving model to take it from."""
     with pytest.raises(PlanError, match=r"^execution-role-arn"):
-        desired_from(config(), None)
+        desired(None)
 
 
 def test_first_deploy_with_existing_model_needs_no_role() -> None:
     """With model-name given the action creates no model, so no role is needed."""
-    wanted = desired_from(config(model_name="terraform-model"), None)
-    assert wanted.role == "" and wanted.model_name == "terraform-model"
+    wanted = desired(None, model_name="terraform-model")
+    assert wanted.model_content is None and wanted.model_name == "terraform-model"
 
 
 def test_desired_takes_the_resolved_digest_reference() -> None:
     """The desired image is the config's digest reference, not the tag the user typed."""
-    ref = ImageRef(given=f"{REPO}:v7", repository=REPO, digest=digest(7))
-    wanted = desired_from(config(image=ref, execution_role_arn=ROLE), None)
+    config: ActionConfig = action_config(image=f"{REPO}:v7", execution_role_arn=ROLE).with_image(
+        ImageRef(given=f"{REPO}:v7", repository=REPO, digest=digest(7))
+    )
+    wanted = desired_from(config, None, SHAPES)
     assert wanted.image == image(7)
+    assert wanted.model_content == {"ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": image(7)}}
 
 
 # --- endpoints this action cannot manage ----------------------------------------------------------------
 
 
-def test_variant_name_mismatch_is_a_plan_error_naming_variant_name() -> None:
-    """The serving variant's name differs from variant-name: refuse, and say which name to use."""
-    with pytest.raises(PlanError, match=r"^variant-name: .*set variant-name: Primary"):
-        plan(serving(variant_name="Primary", variant_names=("Primary",)), desired())
+@pytest.mark.parametrize(
+    ("current", "inputs", "pattern"),
+    [
+        ({"variant_name": "Primary"}, {}, r"^variant-name: .*set variant-name: Primary"),
+        ({"extra_variants": ("Shadow",)}, {}, r"^endpoint-name: .*2 production variants"),
+        ({"has_async_config": False}, {}, r"^endpoint-name: .*real-time"),
+        ({"variant_extra": {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1}}}, {}, "serverless"),
+        ({"config_extra": {"ShadowProductionVariants": [{"VariantName": "s"}]}}, {}, "shadow"),
+        (
+            {"model_extra": {"PrimaryContainer": None, "Containers": [{"Image": "a"}, {"Image": "b"}]}},
+            {},
+            r"^model-name: .*inference pipeline of 2 containers",
+        ),
+        ({"container_extra": {"ModelPackageName": "acme-pkg/3"}}, {}, r"^model-name: .*model package 'acme-pkg/3'"),
+        ({"container_extra": {"Mode": "MultiModel"}}, {}, r"^model-name: .*MultiModel"),
+        ({"unknown_members": ("ProductionVariants[].FutureSetting",)}, {}, r"FutureSetting.*newer release"),
+    ],
+)
+def test_what_cannot_be_carried_is_refused_with_the_way_out(
+    current: dict[str, Any], inputs: dict[str, str], pattern: str
+) -> None:
+    """Endpoints an update cannot carry safely are refused by the planner, before anything is written."""
+    with pytest.raises(PlanError, match=pattern):
+        desired(serving_state(**current), **inputs)
 
 
-def test_multi_variant_endpoint_is_a_plan_error_naming_endpoint_name() -> None:
-    """An endpoint with two production variants is not one this action manages."""
-    with pytest.raises(PlanError, match=r"^endpoint-name: .*2 production variants"):
-        plan(serving(variant_names=("AllTraffic", "Shadow")), desired())
-
-
-def test_real_time_endpoint_is_a_plan_error_naming_endpoint_name() -> None:
-    """A real-time endpoint (no AsyncInferenceConfig) cannot be updated into an async one."""
-    with pytest.raises(PlanError, match=r"^endpoint-name: .*real-time"):
-        plan(serving(has_async_config=False), desired())
+def test_a_pipeline_model_is_no_obstacle_to_deploying_a_model_of_ones_own() -> None:
+    """With model-name the serving model is not carried, so its shape does not matter."""
+    current = serving_state(model_extra={"PrimaryContainer": None, "Containers": [{"Image": "a"}, {"Image": "b"}]})
+    assert plan_for(current, model_name="terraform-model").action == "update"
 
 
 # --- derived names --------------------------------------------------------------------------------------
 
 
+def test_a_known_derived_name_is_pinned() -> None:
+    """The name hash is part of the contract with earlier runs' resources: a change to it is deliberate."""
+    wanted = created()
+    assert (wanted.model_name, wanted.config_name) == ("whisper-4b7aac43332c", "whisper-c787edbe83cc")
+
+
 @pytest.mark.parametrize("endpoint", ["a", "whisper", "x" * 50, "y" * 51, "z" * 63, "a-" * 31 + "b"])
 def test_derived_names_fit_sagemaker_limits(endpoint: str) -> None:
     """Model and config names are at most 63 characters and match SageMaker's name pattern."""
-    wanted = desired(endpoint_name=endpoint)
+    wanted = created(endpoint_name=endpoint)
     for name in (wanted.model_name, wanted.config_name):
         assert len(name) <= NAME_MAX
         assert MODEL_NAME_RE.match(name), name
@@ -363,54 +326,68 @@ def test_derived_names_fit_sagemaker_limits(endpoint: str) -> None:
 
 def test_derived_names_are_stable_for_the_same_content() -> None:
     """Two runs asking for the same thing derive the same names, so a rerun reuses what exists."""
-    assert desired().model_name == desired().model_name
-    assert desired().config_name == desired().config_name
+    assert created().model_name == created().model_name
+    assert created().config_name == created().config_name
     # Alarms, bake and tags are not part of the model or config: they must not rename them.
-    assert desired(alarms=("a",), bake_seconds=60, tags=(("team", "ml"),)).config_name == desired().config_name
+    assert created(alarms="a", bake_seconds="60", tags="team=ml").config_name == created().config_name
 
 
 @pytest.mark.parametrize(
     "change",
     [
         {"image": image(9)},
-        {"role": OTHER_ROLE},
+        {"execution_role_arn": OTHER_ROLE},
         {"model_data_url": "s3://bucket/m.tar.gz"},
-        {"environment": (("A", "1"),)},
+        {"environment": "A=1"},
     ],
 )
-def test_model_name_differs_for_different_model_content(change: dict[str, Any]) -> None:
+def test_model_name_differs_for_different_model_content(change: dict[str, str]) -> None:
     """Anything the created model holds changes its derived name (and so the config's)."""
-    assert desired(**change).model_name != desired().model_name
-    assert desired(**change).config_name != desired().config_name
+    assert created(**change).model_name != created().model_name
+    assert created(**change).config_name != created().config_name
 
 
 @pytest.mark.parametrize(
     "change",
     [
         {"instance_type": "ml.g5.xlarge"},
-        {"initial_instance_count": 2},
+        {"initial_instance_count": "2"},
         {"output_path": "s3://bucket/o2/"},
         {"failure_path": "s3://bucket/f/"},
         {"success_topic": TOPIC},
         {"error_topic": TOPIC},
-        {"max_concurrent_invocations": 8},
+        {"max_concurrent_invocations": "8"},
         {"variant_name": "Blue"},
+        {"container_startup_timeout_seconds": "600"},
+        {"model_download_timeout_seconds": "600"},
     ],
 )
-def test_config_name_differs_for_different_config_content(change: dict[str, Any]) -> None:
+def test_config_name_differs_for_different_config_content(change: dict[str, str]) -> None:
     """Anything the endpoint config holds changes its derived name, but not the model's."""
-    assert desired(**change).config_name != desired().config_name
-    assert desired(**change).model_name == desired().model_name
+    assert created(**change).config_name != created().config_name
+    assert created(**change).model_name == created().model_name
+
+
+def test_carried_settings_are_part_of_the_names() -> None:
+    """A rerun never reuses a model or config whose carried settings differ from what serves now."""
+    plain = desired(serving_state(), image=image(2))
+    with_vpc = desired(
+        serving_state(model_extra={"VpcConfig": {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}}),
+        image=image(2),
+    )
+    with_kms = desired(serving_state(config_extra={"KmsKeyId": "alias/inference"}), image=image(2))
+    assert with_vpc.model_name != plain.model_name
+    assert with_kms.config_name != plain.config_name and with_kms.model_name == plain.model_name
 
 
 def test_long_endpoint_names_sharing_a_prefix_get_different_names() -> None:
     """Two endpoints whose names differ only after the truncation point never share derived names."""
-    first = "inference-" * 6 + "first"
-    second = "inference-" * 6 + "second"
-    assert first[:50] == second[:50]
-    assert desired(endpoint_name=first).model_name != desired(endpoint_name=second).model_name
-    assert desired(endpoint_name=first).config_name != desired(endpoint_name=second).config_name
-    assert not is_derived_name(second, desired(endpoint_name=first).config_name)
+    first = "inference-" * 5 + "model-first"
+    second = "inference-" * 5 + "model-second"
+    assert first[:50] == second[:50] and len(second) <= 63
+    assert created(endpoint_name=first).model_name != created(endpoint_name=second).model_name
+    assert created(endpoint_name=first).config_name != created(endpoint_name=second).config_name
+    assert not is_derived_name(second, created(endpoint_name=first).config_name)
 
 
 def test_derived_name_is_keyed_by_the_endpoint() -> None:
@@ -419,42 +396,190 @@ def test_derived_name_is_keyed_by_the_endpoint() -> None:
     assert not is_derived_name("whisper", derived_name("whisper-2", {"a": 1}))
 
 
-def test_existing_model_name_is_used_as_is() -> None:
-    """With model-name given, the plan deploys that name instead of deriving one."""
-    assert desired(existing_model="terraform-model").model_name == "terraform-model"
-
-
 # --- instance count -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("wanted", "retain"),
+    ("inputs", "retain"),
     [
         ({"image": image(2)}, True),
         ({"instance_type": "ml.g5.xlarge"}, True),
-        ({"max_concurrent_invocations": 3}, True),
-        ({"initial_instance_count": 2}, False),
-        ({"initial_instance_count": 2, "image": image(2)}, False),
+        ({"max_concurrent_invocations": "3"}, True),
+        ({"initial_instance_count": "2"}, False),
+        ({"initial_instance_count": "2", "image": image(2)}, False),
     ],
 )
 def test_live_instance_count_is_retained_unless_initial_instance_count_changes(
-    wanted: dict[str, Any], retain: bool
+    inputs: dict[str, str], retain: bool
 ) -> None:
     """An update keeps the autoscaled instance count, except when initial-instance-count itself changes."""
-    the_plan = plan(serving(current_instance_count=5), desired(**wanted))
+    the_plan = plan_for(serving_state(current_instance_count=5), **inputs)
     assert the_plan.action == "update"
     assert the_plan.retain_instance_count is retain
 
 
 def test_instance_type_changes_flag_follows_the_change_list() -> None:
     """instance_type_changes is true only when the instance type is among the changes."""
-    assert plan(serving(), desired(instance_type="ml.g5.xlarge")).instance_type_changes
-    assert not plan(serving(), desired(image=image(3))).instance_type_changes
+    assert plan_for(serving_state(), instance_type="ml.g5.xlarge").instance_type_changes
+    assert not plan_for(serving_state(), image=image(3)).instance_type_changes
 
 
 def test_plan_keeps_the_inputs_it_compared() -> None:
     """The plan carries what serves and what is desired, for the rollout and the report."""
-    current, wanted = serving(), desired(image=image(2))
+    current = serving_state()
+    wanted = desired(current, image=image(2))
     the_plan = plan(current, wanted)
     assert the_plan.current is current and the_plan.desired is wanted
-    assert replace(wanted, image=image(1)) == desired()
+
+
+# --- what an update keeps, for the reviewer --------------------------------------------------------------
+
+
+def test_the_plan_lists_what_the_update_keeps_in_words() -> None:
+    """A Terraform-made endpoint's VPC, keys, data capture and timeouts are listed as kept, not as changes."""
+    current = serving_state(
+        initial_instance_count=2,
+        current_instance_count=2,
+        max_concurrent_invocations=4,
+        model_extra={
+            "VpcConfig": {"Subnets": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-1"]},
+            "EnableNetworkIsolation": True,
+        },
+        config_extra={
+            "KmsKeyId": "alias/volume",
+            "DataCaptureConfig": {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": 20,
+                "DestinationS3Uri": "s3://capture/whisper",
+                "CaptureOptions": [{"CaptureMode": "Input"}],
+            },
+        },
+        variant_extra={"ContainerStartupHealthCheckTimeoutInSeconds": 1800, "VolumeSizeInGB": 100},
+        async_extra={"OutputConfig": {"S3OutputPath": "s3://bucket/out/", "KmsKeyId": "alias/output"}},
+    )
+    the_plan = plan_for(current, image=image(2))
+    assert fields(the_plan) == ["image"]
+    kept = {k.label: k.value for k in the_plan.kept}
+    assert kept["VPC"] == "2 subnets (subnet-a, subnet-b), 1 security group"
+    assert kept["Network isolation"] == "on"
+    assert kept["Volume KMS key"] == "alias/volume"
+    assert kept["Output KMS key"] == "alias/output"
+    assert kept["Data capture"] == "20 % to s3://capture/whisper"
+    assert kept["Container start-up health check timeout"] == "1800 s"
+    assert kept["Volume size"] == "100 GB"
+    assert kept["Instance count"] == "2"
+    assert kept["Max concurrent invocations per instance"] == "4"
+    assert kept["Execution role"] == ROLE
+    # A create keeps nothing.
+    assert plan(None, created()).kept == ()
+
+
+def test_a_carried_member_without_a_description_is_listed_by_its_path() -> None:
+    """Every carried setting shows, even one this version has no words for."""
+    current = serving_state(
+        variant_extra={"CapacityReservationConfig": {"CapacityReservationPreference": "capacity-reservations-only"}}
+    )
+    kept = {k.label: k.value for k in plan_for(current, image=image(2)).kept}
+    assert kept["CapacityReservationConfig"] == '{"CapacityReservationPreference": "capacity-reservations-only"}'
+
+
+# --- deployment strategies ------------------------------------------------------------------------------
+
+ROLLING = {
+    "RollingUpdatePolicy": {
+        "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+        "WaitIntervalInSeconds": 300,
+        "MaximumExecutionTimeoutInSeconds": 3600,
+    },
+    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "p99"}]},
+}
+
+
+def test_a_strategy_alone_never_starts_a_rollout() -> None:
+    """Like alarms and bake, the strategy governs how a rollout runs, not what serves."""
+    assert plan_for(serving_state(current_instance_count=4), deployment_strategy="linear").action == "unchanged"
+
+
+def test_a_strategy_change_is_listed_with_a_real_change() -> None:
+    """An endpoint last updated all at once, now asked for a canary: both settings show beside the image."""
+    the_plan = plan_for(
+        serving_state(current_instance_count=4, alarms=("p99",), bake_seconds=300),
+        image=image(2),
+        alarms="p99",
+        deployment_strategy="canary",
+    )
+    changes = {c.field: (c.before, c.after) for c in the_plan.changes}
+    assert changes["deployment-strategy"] == ("all-at-once", "canary")
+    assert changes["step-size"] == ("", "1")  # canary's default: one instance
+
+
+def test_the_serving_strategy_is_read_from_either_policy() -> None:
+    """A rolling LastDeploymentConfig is the rolling strategy with its batch: asking the same is no change."""
+    current = serving_state(current_instance_count=4, deployment=ROLLING)
+    the_plan = plan_for(
+        current, image=image(2), alarms="p99", bake_seconds="300", deployment_strategy="rolling", step_size="25%"
+    )
+    assert fields(the_plan) == ["image"]
+    back = plan_for(current, image=image(2), alarms="p99", bake_seconds="300")
+    changes = {c.field: (c.before, c.after) for c in back.changes}
+    assert changes["deployment-strategy"] == ("rolling", "all-at-once")
+    assert changes["step-size"] == ("25%", "")
+
+
+def test_the_deployment_config_follows_the_strategy() -> None:
+    """The planned DeploymentConfig has the one policy the strategy names."""
+    wanted = desired(serving_state(current_instance_count=4), image=image(2), deployment_strategy="rolling")
+    assert set(wanted.deployment_config) == {"RollingUpdatePolicy"}
+    assert wanted.deployment_config["RollingUpdatePolicy"]["MaximumBatchSize"] == {
+        "Type": "CAPACITY_PERCENT",
+        "Value": 25,
+    }
+
+
+@pytest.mark.parametrize(("strategy", "count"), [("canary", 1), ("linear", 1), ("canary", 0), ("rolling", 0)])
+def test_a_fleet_that_cannot_be_split_shifts_all_at_once_with_a_warning(strategy: str, count: int) -> None:
+    """One instance (canary, linear) or none: all at once needs no more capacity, and a warning says so."""
+    wanted = desired(serving_state(current_instance_count=count), image=image(2), deployment_strategy=strategy)
+    assert wanted.values["deployment-strategy"] == "all-at-once"
+    assert wanted.value(STEP_SIZE) is None
+    assert len(wanted.warnings) == 1 and "all at once" in wanted.warnings[0]
+
+
+def test_rolling_on_one_instance_is_refused() -> None:
+    """Rolling was chosen to avoid a second fleet; on one instance it cannot run, and all at once needs one."""
+    with pytest.raises(PlanError, match=r"^deployment-strategy: rolling .* initial-instance-count: 2"):
+        desired(serving_state(current_instance_count=1), image=image(2), deployment_strategy="rolling")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "step", "count", "suggest"),
+    [("canary", "3", 4, "step-size 1 to 2"), ("rolling", "3", 4, "step-size 1 to 2"), ("linear", "1", 20, "2 to 10")],
+)
+def test_an_instance_step_outside_the_limits_of_the_fleet_is_refused(
+    strategy: str, step: str, count: int, suggest: str
+) -> None:
+    """Instances are judged against the count the update will have, with sizes that would fit."""
+    with pytest.raises(PlanError, match=rf"^step-size: .*{suggest}"):
+        desired(
+            serving_state(current_instance_count=count), image=image(2), deployment_strategy=strategy, step_size=step
+        )
+
+
+def test_the_fleet_is_the_retained_count_or_the_new_initial_count() -> None:
+    """Autoscaled to 4: a canary of 2 fits; a new initial count of 2 is what the update has, and 2 of 2 does not."""
+    current = serving_state(current_instance_count=4)
+    assert desired(current, image=image(2), deployment_strategy="canary", step_size="2").fleet == 4
+    with pytest.raises(PlanError, match=r"^step-size: 2 instance\(s\) of 2 instances is 100%"):
+        desired(current, initial_instance_count="2", deployment_strategy="canary", step_size="2")
+
+
+def test_bakes_longer_than_the_timeout_are_warned_about() -> None:
+    """Four linear steps of 25% with a 20-minute bake outlast a 60-minute timeout."""
+    wanted = desired(
+        serving_state(current_instance_count=4),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="1200",
+        deployment_strategy="linear",
+    )
+    assert any("bakes 4 time(s) 1200 s" in w for w in wanted.warnings)

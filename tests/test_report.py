@@ -11,9 +11,11 @@ from sagemaker_async_deploy import report
 from sagemaker_async_deploy.comment import comment_marker, fit_comment_body
 from sagemaker_async_deploy.config import INPUT_DEFAULTS, ActionConfig, parse_config
 from sagemaker_async_deploy.errors import InputProblem
-from sagemaker_async_deploy.planner import ServingState, desired_from, plan
+from sagemaker_async_deploy.planner import desired_from, plan
 from sagemaker_async_deploy.rollout import RolloutOutcome, Transition
+from sagemaker_async_deploy.state import ServingState
 
+from .factories import SHAPES, serving_state
 from .report_html import Rendered, parse, table_after, to_html
 
 REGION = "eu-west-1"
@@ -46,32 +48,18 @@ def make_config(environ: dict[str, str] | None = None, **inputs: str) -> ActionC
 def serving(**fields: Any) -> ServingState:
     """What the endpoint serves before the run: the old image on ml.g4dn.xlarge."""
     values: dict[str, Any] = {
-        "endpoint_name": "whisper",
-        "endpoint_arn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/whisper",
-        "status": "InService",
-        "failure_reason": "",
+        "region": REGION,
         "config_name": "whisper-aaaaaaaaaaaa",
-        "variant_names": ("AllTraffic",),
-        "variant_name": "AllTraffic",
         "model_name": "whisper-bbbbbbbbbbbb",
         "image": OLD_IMAGE,
         "instance_type": "ml.g4dn.xlarge",
-        "initial_instance_count": 1,
-        "current_instance_count": 1,
-        "has_async_config": True,
         "output_path": "s3://inference-bucket/whisper/out/",
-        "failure_path": "",
-        "success_topic": "",
-        "error_topic": "",
-        "max_concurrent_invocations": 1,
         "model_role": ROLE,
-        "model_data_url": "",
-        "model_environment": (),
         "alarms": ("whisper-5xx", "whisper p99 latency / high"),
         "bake_seconds": 300,
     }
     values.update(fields)
-    return ServingState(**values)
+    return serving_state(**values)
 
 
 TRANSITIONS = [
@@ -83,7 +71,7 @@ TRANSITIONS = [
 
 def outcome_for(result: str, config: ActionConfig, current: ServingState | None, **fields: Any) -> RolloutOutcome:
     """The outcome the rollout reports for ``result``, with the plan made from ``current`` and ``config``."""
-    the_plan = plan(current, desired_from(config, current))
+    the_plan = plan(current, desired_from(config, current, SHAPES))
     desired = the_plan.desired
     values: dict[str, Any] = {"plan": the_plan, "before": current, "started": START, "finished": START + 491}
     if current is not None:
@@ -208,7 +196,7 @@ def test_headline_names_the_result(result: str, current: ServingState | None, mo
 def test_update_table_shows_before_and_after() -> None:
     """An update's table has Before and After columns: config, model, short digest, full image, instance type."""
     outcome, config = updated()
-    desired = desired_from(config, outcome.before)
+    desired = desired_from(config, outcome.before, SHAPES)
     table = table_after(parse(report.summary(outcome, config)), "Before")
     assert table == [
         ["", "Before", "After"],
@@ -282,7 +270,7 @@ def test_rollback_says_what_still_serves_what_was_cleaned_up_and_what_to_do() ->
     """A rollback shows the serving config and image, the deleted new config and model, and the next steps."""
     config = make_config()
     outcome = outcome_for("rolled-back", config, serving())
-    desired = desired_from(config, outcome.before)
+    desired = desired_from(config, outcome.before, SHAPES)
     markdown = report.summary(outcome, config)
     rendered = parse(markdown)
     assert f"Still serving: endpoint config whisper-aaaaaaaaaaaa with image {OLD_IMAGE}." in rendered.paragraphs
@@ -308,7 +296,8 @@ def test_failed_rollout_shows_its_failure_reason_and_where_to_look() -> None:
     outcome = outcome_for("failed", config, serving(), failure_reason=reason)
     rendered = parse(report.summary(outcome, config))
     assert rendered.pre == [reason + "\n"]
-    assert "Endpoint now on: endpoint config " + desired_from(config, outcome.before).config_name in rendered.text
+    attempted = desired_from(config, outcome.before, SHAPES).config_name
+    assert "Endpoint now on: endpoint config " + attempted in rendered.text
     logs = (
         f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}"
         "#logsV2:log-groups/log-group/$252Faws$252Fsagemaker$252FEndpoints$252Fwhisper"

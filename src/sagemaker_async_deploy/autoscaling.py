@@ -61,7 +61,7 @@ def resource_id(endpoint_name: str, variant_name: str) -> str:
 
 def suspend_scaling(clients: aws.Clients, log: Log, endpoint_name: str, variant_name: str) -> SavedScaling | None:
     """Deregister the variant's scalable target, returning what is needed to restore it (None: none)."""
-    autoscaling = clients.client("application-autoscaling")
+    autoscaling = clients.autoscaling
     rid = resource_id(endpoint_name, variant_name)
     target = aws.describe_scalable_target(autoscaling, rid)
     if target is None:
@@ -98,7 +98,7 @@ def _as_json(saved: SavedScaling) -> str:
 
 
 def restore_scaling(clients: aws.Clients, log: Log, saved: SavedScaling) -> None:
-    autoscaling = clients.client("application-autoscaling")
+    autoscaling = clients.autoscaling
     try:
         aws.register_scalable_target(autoscaling, saved.target)
         for policy in saved.policies:

@@ -7,15 +7,28 @@ passed explicitly: botocore ignores AWS_REGION, which the contract promises to h
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
 from . import __version__
 
+if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sts import STSClient
+
 Json = dict[str, Any]
+# Descriptions whose members are carried into the next model and config: what botocore cannot parse of them
+# would be dropped without a word, so it is looked for in the raw answer (see _note_unknown_members).
+_CARRIED_DESCRIPTIONS = ("DescribeModel", "DescribeEndpointConfig")
 
 # Throttling, 5xx and dropped connections are retried by botocore's standard mode with backoff.
 _CLIENT_CONFIG = Config(
@@ -34,16 +47,86 @@ class Clients:
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
 
-    def client(self, service: str) -> Any:
+    def _client(self, service: str) -> Any:
         if service not in self._clients:
             if self._session is None:
                 self._session = boto3.session.Session(region_name=self.region)
-            self._clients[service] = self._session.client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+            client = self._session.client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+            if service == "sagemaker":
+                for operation in _CARRIED_DESCRIPTIONS:
+                    client.meta.events.register(f"after-call.sagemaker.{operation}", _note_unknown_members)
+            self._clients[service] = client
         return self._clients[service]
 
     @property
-    def sagemaker(self) -> Any:
-        return self.client("sagemaker")
+    def sagemaker(self) -> SageMakerClient:
+        client: SageMakerClient = self._client("sagemaker")
+        return client
+
+    @property
+    def cloudwatch(self) -> CloudWatchClient:
+        client: CloudWatchClient = self._client("cloudwatch")
+        return client
+
+    @property
+    def sns(self) -> SNSClient:
+        client: SNSClient = self._client("sns")
+        return client
+
+    @property
+    def ecr(self) -> ECRClient:
+        client: ECRClient = self._client("ecr")
+        return client
+
+    @property
+    def sts(self) -> STSClient:
+        client: STSClient = self._client("sts")
+        return client
+
+    @property
+    def autoscaling(self) -> ApplicationAutoScalingClient:
+        client: ApplicationAutoScalingClient = self._client("application-autoscaling")
+        return client
+
+
+def _note_unknown_members(http_response: Any, parsed: Json, model: OperationModel, **_: Any) -> None:
+    """Record in ResponseMetadata the members of a description that botocore's model does not know.
+
+    botocore drops what its service model does not name while parsing, so a setting AWS added after the
+    installed botocore would vanish from the next model or config without a trace. The raw answer still
+    has it.
+    """
+    if getattr(http_response, "status_code", 0) != 200 or model.output_shape is None:
+        return
+    try:
+        raw = json.loads(http_response.content or b"{}")
+    except ValueError:
+        return
+    unknown = _unknown_paths(raw, model.output_shape, "")
+    if unknown:
+        parsed.setdefault("ResponseMetadata", {})["UnknownMembers"] = unknown
+
+
+def _unknown_paths(value: Any, shape: Shape, path: str) -> list[str]:
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        found: list[str] = []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else key
+            member = shape.members.get(key)
+            found += [where] if member is None else _unknown_paths(item, member, where)
+        return found
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return sorted({p for item in value for p in _unknown_paths(item, shape.member, f"{path}[]")})
+    if isinstance(shape, MapShape) and isinstance(value, dict):
+        return sorted({p for item in value.values() for p in _unknown_paths(item, shape.value, f"{path}.*")})
+    return []
+
+
+def unknown_members(description: Json | None) -> tuple[str, ...]:
+    """The members of a description that the installed botocore could not parse (see _note_unknown_members)."""
+    if not description:
+        return ()
+    return tuple(description.get("ResponseMetadata", {}).get("UnknownMembers", ()))
 
 
 def error_code(error: ClientError) -> str:
@@ -79,15 +162,15 @@ def _or_none(call: Any, **params: Any) -> Json | None:
         raise
 
 
-def describe_endpoint(sm: Any, name: str) -> Json | None:
+def describe_endpoint(sm: SageMakerClient, name: str) -> Json | None:
     return _or_none(sm.describe_endpoint, EndpointName=name)
 
 
-def describe_endpoint_config(sm: Any, name: str) -> Json | None:
+def describe_endpoint_config(sm: SageMakerClient, name: str) -> Json | None:
     return _or_none(sm.describe_endpoint_config, EndpointConfigName=name)
 
 
-def describe_model(sm: Any, name: str) -> Json | None:
+def describe_model(sm: SageMakerClient, name: str) -> Json | None:
     return _or_none(sm.describe_model, ModelName=name)
 
 
@@ -99,47 +182,47 @@ def _all_items(client: Any, operation: str, key: str, **params: Any) -> list[Jso
     return items
 
 
-def list_tags(sm: Any, arn: str) -> dict[str, str]:
+def list_tags(sm: SageMakerClient, arn: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in _all_items(sm, "list_tags", "Tags", ResourceArn=arn)}
 
 
-def list_endpoint_config_names(sm: Any, name_contains: str) -> list[str]:
+def list_endpoint_config_names(sm: SageMakerClient, name_contains: str) -> list[str]:
     configs = _all_items(sm, "list_endpoint_configs", "EndpointConfigs", NameContains=name_contains)
     return [c["EndpointConfigName"] for c in configs]
 
 
-def list_model_names(sm: Any, name_contains: str) -> list[str]:
+def list_model_names(sm: SageMakerClient, name_contains: str) -> list[str]:
     return [m["ModelName"] for m in _all_items(sm, "list_models", "Models", NameContains=name_contains)]
 
 
-def create_model(sm: Any, request: Json) -> None:
+def create_model(sm: SageMakerClient, request: Json) -> None:
     sm.create_model(**request)
 
 
-def create_endpoint_config(sm: Any, request: Json) -> None:
+def create_endpoint_config(sm: SageMakerClient, request: Json) -> None:
     sm.create_endpoint_config(**request)
 
 
-def create_endpoint(sm: Any, request: Json) -> str:
+def create_endpoint(sm: SageMakerClient, request: Json) -> str:
     return str(sm.create_endpoint(**request)["EndpointArn"])
 
 
-def update_endpoint(sm: Any, request: Json) -> str:
+def update_endpoint(sm: SageMakerClient, request: Json) -> str:
     return str(sm.update_endpoint(**request)["EndpointArn"])
 
 
-def delete_endpoint_config(sm: Any, name: str) -> None:
+def delete_endpoint_config(sm: SageMakerClient, name: str) -> None:
     sm.delete_endpoint_config(EndpointConfigName=name)
 
 
-def delete_model(sm: Any, name: str) -> None:
+def delete_model(sm: SageMakerClient, name: str) -> None:
     sm.delete_model(ModelName=name)
 
 
 # --- CloudWatch, SNS, ECR, STS, Application Auto Scaling --------------------------------------------------
 
 
-def describe_alarm_names(cloudwatch: Any, names: list[str]) -> set[str]:
+def describe_alarm_names(cloudwatch: CloudWatchClient, names: list[str]) -> set[str]:
     found: set[str] = set()
     for page in cloudwatch.get_paginator("describe_alarms").paginate(
         AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
@@ -148,7 +231,7 @@ def describe_alarm_names(cloudwatch: Any, names: list[str]) -> set[str]:
     return found
 
 
-def topic_exists(sns: Any, arn: str) -> bool:
+def topic_exists(sns: SNSClient, arn: str) -> bool:
     try:
         sns.get_topic_attributes(TopicArn=arn)
         return True
@@ -160,7 +243,8 @@ def topic_exists(sns: Any, arn: str) -> bool:
 
 def model_container(model: Json) -> Json:
     """The model's (first) container: PrimaryContainer, or the first of Containers for a pipeline model."""
-    return dict(model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0])
+    container: Json = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    return container
 
 
 def deployed_image(variant: Json) -> str:
@@ -170,7 +254,7 @@ def deployed_image(variant: Json) -> str:
     return ""
 
 
-def ecr_image_digest(ecr: Any, registry_id: str, repository: str, tag: str) -> str | None:
+def ecr_image_digest(ecr: ECRClient, registry_id: str, repository: str, tag: str) -> str | None:
     try:
         response = ecr.describe_images(registryId=registry_id, repositoryName=repository, imageIds=[{"imageTag": tag}])
     except ClientError as error:
@@ -181,11 +265,11 @@ def ecr_image_digest(ecr: Any, registry_id: str, repository: str, tag: str) -> s
     return str(details[0]["imageDigest"]) if details else None
 
 
-def caller_account(sts: Any) -> str:
+def caller_account(sts: STSClient) -> str:
     return str(sts.get_caller_identity()["Account"])
 
 
-def describe_scalable_target(autoscaling: Any, resource_id: str) -> Json | None:
+def describe_scalable_target(autoscaling: ApplicationAutoScalingClient, resource_id: str) -> Json | None:
     response = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource_id])
     targets = [
         t
@@ -195,7 +279,7 @@ def describe_scalable_target(autoscaling: Any, resource_id: str) -> Json | None:
     return dict(targets[0]) if targets else None
 
 
-def describe_scaling_policies(autoscaling: Any, resource_id: str) -> list[Json]:
+def describe_scaling_policies(autoscaling: ApplicationAutoScalingClient, resource_id: str) -> list[Json]:
     return _all_items(
         autoscaling,
         "describe_scaling_policies",
@@ -205,7 +289,7 @@ def describe_scaling_policies(autoscaling: Any, resource_id: str) -> list[Json]:
     )
 
 
-def describe_scheduled_actions(autoscaling: Any, resource_id: str) -> list[Json]:
+def describe_scheduled_actions(autoscaling: ApplicationAutoScalingClient, resource_id: str) -> list[Json]:
     return _all_items(
         autoscaling,
         "describe_scheduled_actions",
@@ -215,11 +299,11 @@ def describe_scheduled_actions(autoscaling: Any, resource_id: str) -> list[Json]
     )
 
 
-def put_scheduled_action(autoscaling: Any, request: Json) -> None:
+def put_scheduled_action(autoscaling: ApplicationAutoScalingClient, request: Json) -> None:
     autoscaling.put_scheduled_action(**request)
 
 
-def deregister_scalable_target(autoscaling: Any, resource_id: str) -> None:
+def deregister_scalable_target(autoscaling: ApplicationAutoScalingClient, resource_id: str) -> None:
     autoscaling.deregister_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId=resource_id,
@@ -227,9 +311,9 @@ def deregister_scalable_target(autoscaling: Any, resource_id: str) -> None:
     )
 
 
-def register_scalable_target(autoscaling: Any, request: Json) -> None:
+def register_scalable_target(autoscaling: ApplicationAutoScalingClient, request: Json) -> None:
     autoscaling.register_scalable_target(**request)
 
 
-def put_scaling_policy(autoscaling: Any, request: Json) -> None:
+def put_scaling_policy(autoscaling: ApplicationAutoScalingClient, request: Json) -> None:
     autoscaling.put_scaling_policy(**request)

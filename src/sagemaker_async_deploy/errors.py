@@ -34,6 +34,15 @@ class DeployError(Exception):
         self.kind: FailureKind = kind
 
 
+class PlanError(Exception):
+    """What serves cannot be reconciled with the inputs: which input to change, and how."""
+
+    def __init__(self, input_name: str, message: str) -> None:
+        self.input = input_name
+        self.message = message
+        super().__init__(f"{input_name}: {message}")
+
+
 class InputError(DeployError):
     """One or more inputs are invalid; reported before any call that changes anything."""
 

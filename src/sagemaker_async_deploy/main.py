@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from . import aws, preflight, report
-from .config import ActionConfig, parse_config, read_inputs
-from .errors import DeployError, FailureKind, InputError, InputProblem
+from .config import ActionConfig, parse_config, read_inputs, secret_values
+from .errors import DeployError, FailureKind, InputError, InputProblem, PlanError
 from .log import Log, safe
-from .planner import PlanError
 from .rollout import Rollout, RolloutOutcome
 
 EXIT_OK = 0
@@ -32,7 +31,7 @@ def main() -> int:
         config = parse_config(raw, environ)
     except InputError as error:
         return end.invalid(error, raw.get("endpoint-name", ""), RolloutOutcome(result="failed"), None)
-    log.mask_values(value for _, value in config.environment)
+    log.mask_values(secret_values(config))
 
     clients = aws.Clients(config.region)
     rollout: Rollout | None = None

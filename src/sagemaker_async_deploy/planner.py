@@ -1,125 +1,45 @@
 """The pure planner: what serves now versus what the inputs ask for.
 
-No I/O here. ``desired_from`` turns the config (and what serves) into a DesiredConfig; ``plan`` compares the
-two field by field and decides create / update / unchanged. Names of the model and endpoint config are
-derived from the desired content, so a rerun after a crash finds and reuses what the first run made.
+No I/O here. ``desired_from`` turns the config (and what serves) into a :class:`Desired`: every managed
+setting's value, and the model and endpoint config an apply would create, carried over from what serves.
+``plan`` compares the two setting by setting and decides create / update / unchanged. Names of the model and
+the endpoint config are derived from their whole content, so a rerun after a crash finds and reuses what the
+first run made, and never reuses one whose carried settings differ.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
-from .config import MODEL_NAME_RE, NAME_MAX, ActionConfig
+from . import builders, strategy
+from ._checks import Pairs
+from .builders import Shapes
+from .carried import Kept, kept_settings
+from .config import ActionConfig
+from .errors import PlanError
+from .fields import (
+    ALARMS,
+    BAKE,
+    CREATED_MODEL_ONLY,
+    EXECUTION_ROLE,
+    FIELDS,
+    IMAGE,
+    INSTANCE_COUNT,
+    INSTANCE_TYPE,
+    STEP_SIZE,
+    STRATEGY,
+    Field,
+    Json,
+    Part,
+)
+from .state import ServingState
 
 PlanAction = Literal["create", "update", "unchanged"]
-HASH_LEN = 12
+T = TypeVar("T")
 
-
-class PlanError(Exception):
-    """What serves cannot be reconciled with the inputs: which input to change, and how."""
-
-    def __init__(self, input_name: str, message: str) -> None:
-        self.input = input_name
-        self.message = message
-        super().__init__(f"{input_name}: {message}")
-
-
-@dataclass(frozen=True)
-class ServingState:
-    """What an endpoint serves now, gathered from DescribeEndpoint, its config and its model."""
-
-    endpoint_name: str
-    endpoint_arn: str
-    status: str
-    failure_reason: str
-    config_name: str
-    variant_names: tuple[str, ...]
-    variant_name: str
-    model_name: str
-    image: str  # the digest reference when known (DeployedImages), else the model's image as written
-    instance_type: str
-    initial_instance_count: int
-    current_instance_count: int | None
-    has_async_config: bool
-    output_path: str
-    failure_path: str
-    success_topic: str
-    error_topic: str
-    max_concurrent_invocations: int | None
-    model_role: str
-    model_data_url: str
-    model_environment: tuple[tuple[str, str], ...]
-    alarms: tuple[str, ...] | None  # from LastDeploymentConfig; None when the endpoint never had one
-    bake_seconds: int | None
-    pending_config_name: str = ""  # PendingDeploymentSummary: an update in progress
-
-    @property
-    def image_digest(self) -> str:
-        return image_digest(self.image)
-
-
-@dataclass(frozen=True)
-class DesiredConfig:
-    """What the inputs ask to serve, with inherited model settings filled in."""
-
-    endpoint_name: str
-    variant_name: str
-    image: str  # registry/repo@sha256:…
-    instance_type: str
-    initial_instance_count: int
-    output_path: str
-    failure_path: str
-    success_topic: str
-    error_topic: str
-    max_concurrent_invocations: int
-    existing_model: str  # model-name input: deploy it as is ("" → the action creates one)
-    role: str
-    model_data_url: str
-    environment: tuple[tuple[str, str], ...]
-    alarms: tuple[str, ...]
-    bake_seconds: int
-    tags: tuple[tuple[str, str], ...]
-
-    @property
-    def image_digest(self) -> str:
-        return image_digest(self.image)
-
-    @property
-    def model_name(self) -> str:
-        """The model to deploy: the given one, or a name derived from everything the created model holds."""
-        if self.existing_model:
-            return self.existing_model
-        return derived_name(
-            self.endpoint_name,
-            {
-                "image": self.image,
-                "role": self.role,
-                "model_data_url": self.model_data_url,
-                "environment": self.environment,
-            },
-        )
-
-    @property
-    def config_name(self) -> str:
-        """The endpoint config name, derived from everything the config holds."""
-        return derived_name(
-            self.endpoint_name,
-            {
-                "model": self.model_name,
-                "variant": self.variant_name,
-                "instance_type": self.instance_type,
-                "initial_instance_count": self.initial_instance_count,
-                "output_path": self.output_path,
-                "failure_path": self.failure_path,
-                "success_topic": self.success_topic,
-                "error_topic": self.error_topic,
-                "max_concurrent_invocations": self.max_concurrent_invocations,
-            },
-        )
+__all__ = ["Change", "Desired", "Kept", "Plan", "PlanError", "ServingState", "desired_from", "plan"]
 
 
 @dataclass(frozen=True)
@@ -133,176 +53,268 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Desired:
+    """What the inputs ask to serve: each managed setting's value and the resources an apply would create."""
+
+    endpoint_name: str
+    variant_name: str
+    existing_model: str  # model-name input: deploy it as is ("" → the action creates one)
+    values: Mapping[str, Any]  # by input name; None: absent. Settings of a created model only without one.
+    model_content: Json | None  # CreateModel without its name and tags (None with an existing model)
+    config_content: Json  # CreateEndpointConfig without its name and tags
+    model_name: str
+    config_name: str
+    tags: Pairs
+    kept_inputs: frozenset[str] = frozenset()  # empty inputs whose value was kept from what serves
+    fleet: int | None = None  # the instance count the update will have (None on create)
+    warnings: tuple[str, ...] = ()  # what the user should know before the rollout
+    timeout_seconds: float = 3600.0  # deployment-timeout-minutes, in seconds
+
+    @property
+    def deployment_config(self) -> Json:
+        return builders.deployment_config(self.values, timeout_seconds=self.timeout_seconds)
+
+    @property
+    def strategy(self) -> str:
+        """The deployment strategy in words, for the log."""
+        return strategy.describe(self.values[STRATEGY.input], self.value(STEP_SIZE), self.fleet)
+
+    def value(self, setting: Field[T]) -> T | None:
+        return cast("T | None", self.values.get(setting.input))
+
+    @property
+    def image(self) -> str:
+        image = self.value(IMAGE)
+        return image.reference if image is not None else ""
+
+    @property
+    def instance_type(self) -> str:
+        return self.value(INSTANCE_TYPE) or ""
+
+    @property
+    def alarms(self) -> tuple[str, ...]:
+        return self.value(ALARMS) or ()
+
+    @property
+    def bake_seconds(self) -> int:
+        return self.value(BAKE) or 0
+
+    @property
+    def model_request(self) -> Json | None:
+        if self.model_content is None:
+            return None
+        return builders.model_request(self.model_name, self.model_content, self.tags)
+
+    @property
+    def config_request(self) -> Json:
+        return builders.config_request(self.config_name, self.config_content, self.tags)
+
+
+@dataclass(frozen=True)
 class Plan:
     action: PlanAction
     changes: tuple[Change, ...]
-    desired: DesiredConfig
+    desired: Desired
     current: ServingState | None
+    kept: tuple[Kept, ...] = ()  # settings carried over from the serving endpoint, for the reviewer
 
     @property
     def retain_instance_count(self) -> bool:
         """Keep the live (possibly autoscaled) count unless the user asked for a new initial count."""
-        return not any(c.field == "initial-instance-count" for c in self.changes)
+        return not any(c.field == INSTANCE_COUNT.input for c in self.changes)
 
     @property
     def instance_type_changes(self) -> bool:
-        return any(c.field == "instance-type" for c in self.changes)
+        return any(c.field == INSTANCE_TYPE.input for c in self.changes)
 
 
-def image_digest(image: str) -> str:
-    """``sha256:…`` of an image reference pinned by digest, "" for a tag reference."""
-    _, sep, digest = image.partition("@")
-    return digest if sep and digest.startswith("sha256:") else ""
-
-
-def name_prefix(endpoint_name: str) -> str:
-    """The part of derived names that says which endpoint they belong to, short enough for a hash after it."""
-    room = NAME_MAX - 1 - HASH_LEN
-    if len(endpoint_name) <= room:
-        return endpoint_name
-    # Two long endpoint names sharing their first characters must not share derived names.
-    tag = hashlib.sha256(endpoint_name.encode()).hexdigest()[:6]
-    return endpoint_name[: room - 7].rstrip("-") + "-" + tag
-
-
-def derived_name(endpoint_name: str, content: dict[str, object]) -> str:
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:HASH_LEN]
-    name = f"{name_prefix(endpoint_name)}-{digest}"
-    assert len(name) <= NAME_MAX and MODEL_NAME_RE.match(name), name
-    return name
-
-
-def is_derived_name(endpoint_name: str, name: str) -> bool:
-    """True for a model/config name this action derives for that endpoint (so it is ours to clean up)."""
-    return re.fullmatch(re.escape(name_prefix(endpoint_name)) + rf"-[0-9a-f]{{{HASH_LEN}}}", name) is not None
-
-
-def desired_from(config: ActionConfig, current: ServingState | None) -> DesiredConfig:
-    """The desired endpoint, inheriting role, artifact and environment from the serving model when not given."""
-    inherit = current is not None and config.creates_model
-    role = config.execution_role_arn or (current.model_role if inherit and current else "")
-    if config.creates_model and not role:
+def desired_from(config: ActionConfig, current: ServingState | None, shapes: Shapes) -> Desired:
+    """What the inputs ask for. An empty input that means "keep" takes what serves (on create: the row's
+    create value); the model and config an apply would create carry every other setting from what serves."""
+    if current is not None:
+        refuse_unsupported(current, variant_name=config.variant_name, creates_model=config.creates_model)
+    values: dict[str, Any] = {}
+    kept: set[str] = set()
+    for setting in FIELDS:
+        if setting in CREATED_MODEL_ONLY and not config.creates_model:
+            continue
+        given = config.given(setting)
+        if given is not None:
+            values[setting.input] = given
+        elif current is None:
+            values[setting.input] = setting.on_create
+        elif setting.empty == "keep":
+            values[setting.input] = current.value(setting)
+            kept.add(setting.input)
+        else:
+            values[setting.input] = None
+    values[BAKE.input] = config.bake_seconds
+    fleet = _fleet(current, values) if current is not None else None
+    fitted = strategy.fit(values[STRATEGY.input], values[STEP_SIZE.input], fleet)
+    values[STRATEGY.input], values[STEP_SIZE.input] = fitted.strategy, fitted.step
+    warnings = list(fitted.warnings)
+    bakes = strategy.steps(fitted.strategy, fitted.step, fleet or 1)
+    if config.bake_seconds * bakes > config.deployment_timeout_seconds:
+        warnings.append(
+            f"The update bakes {bakes} time(s) {config.bake_seconds} s (bake-seconds), longer than "
+            f"deployment-timeout-minutes ({config.deployment_timeout_seconds / 60:g}): the action will stop "
+            "waiting before SageMaker finishes. Raise deployment-timeout-minutes or lower bake-seconds"
+        )
+    if config.creates_model and not values.get(EXECUTION_ROLE.input):
         raise PlanError(
-            "execution-role-arn",
+            EXECUTION_ROLE.input,
             "needed for the model the action creates on a first deploy "
             "(later deploys reuse the serving model's role); e.g. arn:aws:iam::<account>:role/<sagemaker-role>",
         )
-    data_url = config.model_data_url or (current.model_data_url if inherit and current else "")
-    environment = config.environment or (current.model_environment if inherit and current else ())
-    return DesiredConfig(
+
+    model_content: Json | None = None
+    if config.creates_model:
+        model_content = builders.model_content(values, current.model if current else None, shapes)
+        model_name = builders.derived_name(config.endpoint_name, model_content)
+    else:
+        model_name = config.model_name
+    config_content = builders.config_content(
+        values,
+        current.config if current else None,
+        shapes,
+        variant_name=config.variant_name,
+        model_name=model_name,
+    )
+    return Desired(
         endpoint_name=config.endpoint_name,
         variant_name=config.variant_name,
-        image=config.image.reference,
-        instance_type=config.instance_type,
-        initial_instance_count=config.initial_instance_count,
-        output_path=config.output_path,
-        failure_path=config.failure_path,
-        success_topic=config.success_topic,
-        error_topic=config.error_topic,
-        max_concurrent_invocations=config.max_concurrent_invocations,
         existing_model=config.model_name,
-        role=role,
-        model_data_url=data_url,
-        environment=environment,
-        alarms=config.alarms,
-        bake_seconds=config.bake_seconds,
+        values=values,
+        model_content=model_content,
+        config_content=config_content,
+        model_name=model_name,
+        config_name=builders.derived_name(config.endpoint_name, config_content),
         tags=config.tags,
+        kept_inputs=frozenset(kept),
+        fleet=fleet,
+        warnings=tuple(warnings),
+        timeout_seconds=config.deployment_timeout_seconds,
     )
 
 
-def plan(current: ServingState | None, desired: DesiredConfig) -> Plan:
-    """Decide create / update / unchanged and list every field that differs."""
-    if current is None:
-        return Plan("create", _creation_changes(desired), desired, None)
-    if len(current.variant_names) > 1:
+def _fleet(current: ServingState, values: Mapping[str, Any]) -> int:
+    """The instance count an update will have: the new initial count when it changes, else the retained
+    DesiredInstanceCount (RetainAllVariantProperties keeps what autoscaling set)."""
+    serving_count = current.value(INSTANCE_COUNT)
+    wanted = values.get(INSTANCE_COUNT.input)
+    if wanted is not None and INSTANCE_COUNT.differs(serving_count, wanted):
+        return int(wanted)
+    retained = current.desired_instance_count
+    return retained if retained is not None else int(serving_count or 0)
+
+
+def refuse_unsupported(current: ServingState, *, variant_name: str, creates_model: bool) -> None:
+    """What an update cannot carry safely, refused before anything is written: with the reason and the way out.
+
+    The most specific reason first: a serverless or multi-model endpoint is also a real-time one, and saying
+    which kind it is tells the user more.
+    """
+    names = current.variant_names
+    if len(names) > 1:
         raise PlanError(
             "endpoint-name",
-            f"the endpoint serves {len(current.variant_names)} production variants "
-            f"({', '.join(current.variant_names)}); this action manages single-variant endpoints",
+            f"the endpoint serves {len(names)} production variants ({', '.join(names)}); "
+            "this action manages single-variant endpoints",
         )
-    if current.variant_name != desired.variant_name:
+    if (current.config or {}).get("ShadowProductionVariants"):
+        raise PlanError(
+            "endpoint-name",
+            "the endpoint config has shadow variants (a shadow test); this action manages single-variant "
+            "endpoints: end the shadow test first",
+        )
+    if names and variant_name != names[0]:
         raise PlanError(
             "variant-name",
-            f"the endpoint's variant is '{current.variant_name}', not '{desired.variant_name}'; "
-            f"set variant-name: {current.variant_name} (blue/green guardrails need the same variant name)",
+            f"the endpoint's variant is '{names[0]}', not '{variant_name}'; "
+            f"set variant-name: {names[0]} (blue/green guardrails need the same variant name)",
         )
-    if not current.has_async_config:
+    if current.variant.get("ServerlessConfig"):
+        raise PlanError(
+            "endpoint-name",
+            "the endpoint is a serverless endpoint; asynchronous inference runs on instances: deploy to a new "
+            "endpoint name",
+        )
+    if creates_model and current.model is not None:
+        _refuse_model(current)
+    if current.config is not None and not current.has_async_config:
         raise PlanError(
             "endpoint-name",
             "the endpoint is a real-time endpoint (its config has no AsyncInferenceConfig); "
             "SageMaker cannot turn it into an asynchronous one by an update",
         )
+    if current.unknown_members:
+        shown = ", ".join(current.unknown_members[:5])
+        raise PlanError(
+            "endpoint-name",
+            f"the serving endpoint holds settings the AWS SDK in this version of the action does not know "
+            f"({shown}); an update would drop them. Use a newer release of the action",
+        )
+
+
+def _refuse_model(current: ServingState) -> None:
+    model = current.model or {}
+    containers = model.get("Containers") or []
+    name = current.model_name
+    if not model.get("PrimaryContainer") and len(containers) > 1:
+        raise PlanError(
+            "model-name",
+            f"the serving model '{name}' is an inference pipeline of {len(containers)} containers; the action "
+            "replaces the image of a single-container model. Build the pipeline model yourself and deploy it "
+            "with model-name",
+        )
+    container = current.part(Part.CONTAINER) or {}
+    if container.get("ModelPackageName"):
+        raise PlanError(
+            "model-name",
+            f"the serving model '{name}' deploys the model package '{container['ModelPackageName']}', which has "
+            "no image to replace. Create a model from the new package version and deploy it with model-name",
+        )
+    if container.get("Mode") == "MultiModel":
+        raise PlanError(
+            "model-name",
+            f"the serving model '{name}' is a multi-model endpoint's model (Mode: MultiModel); new models are "
+            "added to its S3 prefix, not rolled out. Deploy a model of your own with model-name",
+        )
+
+
+def plan(current: ServingState | None, desired: Desired) -> Plan:
+    """Decide create / update / unchanged and list every setting that differs."""
+    if current is None:
+        return Plan("create", _creation_changes(desired), desired, None)
 
     changes: list[Change] = []
+    for setting in FIELDS:
+        if setting.input not in desired.values:
+            continue
+        before, after = current.value(setting), desired.values[setting.input]
+        if setting.differs(before, after):
+            changes.append(Change(setting.input, *setting.change(before, after)))
+    if desired.existing_model and current.model_name != desired.existing_model:
+        changes.insert(min(1, len(changes)), Change("model-name", current.model_name, desired.existing_model))
 
-    def compare(field: str, before: object, after: object) -> None:
-        if before != after:
-            changes.append(Change(field, _show(before), _show(after)))
-
-    # The same digest is the same image, whatever registry name it was pushed under.
-    if current.image_digest and desired.image_digest:
-        if current.image_digest != desired.image_digest:
-            changes.append(Change("image", current.image, desired.image))
-    else:
-        compare("image", current.image, desired.image)
-    compare("instance-type", current.instance_type, desired.instance_type)
-    compare("initial-instance-count", current.initial_instance_count, desired.initial_instance_count)
-    compare("output-path", current.output_path, desired.output_path)
-    compare("failure-path", current.failure_path, desired.failure_path)
-    compare("success-topic", current.success_topic, desired.success_topic)
-    compare("error-topic", current.error_topic, desired.error_topic)
-    compare("max-concurrent-invocations", current.max_concurrent_invocations, desired.max_concurrent_invocations)
-    if desired.existing_model:
-        compare("model-name", current.model_name, desired.existing_model)
-    else:
-        compare("execution-role-arn", current.model_role, desired.role)
-        compare("model-data-url", current.model_data_url, desired.model_data_url)
-        if current.model_environment != desired.environment:
-            changes.append(_environment_change(current.model_environment, desired.environment))
-
-    if not changes:
-        return Plan("unchanged", (), desired, current)
     # Alarms and bake govern how a rollout is watched, not what serves: they never start a rollout on their
     # own, but when one happens they are part of it and shown.
-    # An endpoint never updated has no LastDeploymentConfig: no alarms watched it, no bake.
-    serving_alarms = current.alarms or ()
-    if serving_alarms != desired.alarms:
-        changes.append(Change("alarms", ", ".join(serving_alarms), ", ".join(desired.alarms)))
-    serving_bake = current.bake_seconds if current.bake_seconds is not None else (0 if desired.alarms else None)
-    if serving_bake is not None and serving_bake != desired.bake_seconds:
-        changes.append(Change("bake-seconds", str(serving_bake), str(desired.bake_seconds)))
-    return Plan("update", tuple(changes), desired, current)
+    if not any(_starts_rollout(c) for c in changes):
+        return Plan("unchanged", (), desired, current, kept_settings(current, desired))
+    return Plan("update", tuple(changes), desired, current, kept_settings(current, desired))
 
 
-def _creation_changes(desired: DesiredConfig) -> tuple[Change, ...]:
-    fields: list[tuple[str, object]] = [
-        ("image", desired.image),
-        ("instance-type", desired.instance_type),
-        ("initial-instance-count", desired.initial_instance_count),
-        ("output-path", desired.output_path),
-        ("failure-path", desired.failure_path),
-        ("success-topic", desired.success_topic),
-        ("error-topic", desired.error_topic),
-        ("max-concurrent-invocations", desired.max_concurrent_invocations),
+def _starts_rollout(change: Change) -> bool:
+    return change.field == "model-name" or next(f for f in FIELDS if f.input == change.field).starts_rollout
+
+
+def _creation_changes(desired: Desired) -> tuple[Change, ...]:
+    # What the endpoint will serve; how later rollouts are watched (alarms, bake) is not a setting of it.
+    changes = [
+        Change(setting.input, "", setting.shown(desired.values.get(setting.input)))
+        for setting in FIELDS
+        if setting.starts_rollout and setting.shown(desired.values.get(setting.input))
     ]
     if desired.existing_model:
-        fields.append(("model-name", desired.existing_model))
-    else:
-        fields += [("execution-role-arn", desired.role), ("model-data-url", desired.model_data_url)]
-    changes = [Change(name, "", _show(value)) for name, value in fields if _show(value)]
-    if desired.environment and not desired.existing_model:
-        changes.append(_environment_change((), desired.environment))
+        changes.insert(1, Change("model-name", "", desired.existing_model))
     return tuple(changes)
-
-
-def _show(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _environment_change(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...]) -> Change:
-    """Environment variables by name only: values may be secrets, and even a hash of a short secret can be
-    reversed. A variable whose value changed is marked on the "to" side."""
-    old, new = dict(before), dict(after)
-    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
-    shown = ", ".join(f"{k} (new value)" if k in changed else k for k in sorted(new))
-    return Change("environment", ", ".join(sorted(old)), shown)

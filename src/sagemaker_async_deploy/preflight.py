@@ -10,10 +10,11 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
-from .config import ROLE_ARN_RE, ActionConfig
+from ._checks import ROLE_ARN_RE, image_digest
+from .config import ActionConfig
 from .errors import InputError, InputProblem
+from .fields import ERROR_TOPIC, EXECUTION_ROLE, INSTANCE_TYPE, SUCCESS_TOPIC
 from .log import safe
-from .planner import image_digest
 
 
 def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
@@ -21,7 +22,8 @@ def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
     image = config.image
     if image.digest:
         return config
-    ecr = clients.client("ecr") if image.ecr_region == config.region else _regional(clients, "ecr", image.ecr_region)
+    # ECR answers for its own region: a repository elsewhere is asked there.
+    ecr = clients.ecr if image.ecr_region == config.region else aws.Clients(image.ecr_region).ecr
     # Not found is the input's fault; AccessDenied, throttling or expired credentials are not, and go the way
     # of every AWS refusal.
     digest = aws.ecr_image_digest(ecr, image.ecr_account, image.ecr_repository, image.tag)
@@ -52,10 +54,6 @@ def _also_wrong(config: ActionConfig, clients: aws.Clients, *, instance_type: bo
         return []
 
 
-def _regional(clients: aws.Clients, service: str, region: str) -> object:
-    return aws.Clients(region).client(service)
-
-
 def check_instance_type(config: ActionConfig, clients: aws.Clients) -> list[InputProblem]:
     """Against the instance types SageMaker's API model lists for production variants (and, when that
     fails, whatever the resource checks find too)."""
@@ -65,12 +63,13 @@ def check_instance_type(config: ActionConfig, clients: aws.Clients) -> list[Inpu
 
 def _instance_type_problems(config: ActionConfig, clients: aws.Clients) -> list[InputProblem]:
     shape = clients.sagemaker.meta.service_model.shape_for("ProductionVariantInstanceType")
-    allowed = set(shape.enum or ())
-    if allowed and config.instance_type not in allowed:
+    allowed = set(getattr(shape, "enum", None) or ())
+    instance_type = config.given(INSTANCE_TYPE)
+    if allowed and instance_type not in allowed:
         return [
             InputProblem(
                 "instance-type",
-                f"'{safe(config.instance_type)}' is not an instance type SageMaker hosts endpoints on; "
+                f"'{safe(instance_type)}' is not an instance type SageMaker hosts endpoints on; "
                 "expected e.g. ml.g4dn.xlarge or ml.m5.large",
             )
         ]
@@ -81,7 +80,7 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
     """What the inputs name must exist: alarms, topics, the model; the role in this account."""
     problems: list[InputProblem] = []
     if config.alarms:
-        found = aws.describe_alarm_names(clients.client("cloudwatch"), list(config.alarms))
+        found = aws.describe_alarm_names(clients.cloudwatch, list(config.alarms))
         missing = [a for a in config.alarms if a not in found]
         if missing:
             problems.append(
@@ -91,9 +90,10 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
                     "auto-rollback needs existing alarms",
                 )
             )
-    for name, topic in (("success-topic", config.success_topic), ("error-topic", config.error_topic)):
-        if topic and not aws.topic_exists(clients.client("sns"), topic):
-            problems.append(InputProblem(name, f"SNS topic '{safe(topic)}' does not exist; create it first"))
+    for field in (SUCCESS_TOPIC, ERROR_TOPIC):
+        topic = config.given(field)
+        if topic and not aws.topic_exists(clients.sns, topic):
+            problems.append(InputProblem(field.input, f"SNS topic '{safe(topic)}' does not exist; create it first"))
     if config.model_name:
         model = aws.describe_model(clients.sagemaker, config.model_name)
         if model is None:
@@ -112,9 +112,10 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
                         f"{safe(config.image.reference)}; pass the model's image or let the action create the model",
                     )
                 )
-    role = ROLE_ARN_RE.match(config.execution_role_arn) if config.execution_role_arn else None
+    role_arn = config.given(EXECUTION_ROLE)
+    role = ROLE_ARN_RE.match(role_arn) if role_arn else None
     if role:
-        account = aws.caller_account(clients.client("sts"))
+        account = aws.caller_account(clients.sts)
         if role["account"] != account:
             problems.append(
                 InputProblem(

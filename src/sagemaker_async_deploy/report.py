@@ -16,11 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from ._checks import image_digest
 from ._markdown import Code, Document, Inline, Link, Strong, shorten
 from .config import ActionConfig
 from .errors import FailureKind, InputProblem
-from .planner import Change, ServingState, image_digest
-from .rollout import RolloutOutcome, Transition
+from .outcome import RolloutOutcome, Transition
+from .planner import Change
+from .state import ServingState
 
 OUTPUT_NAMES = (
     "result",

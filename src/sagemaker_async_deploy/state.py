@@ -1,84 +1,156 @@
-"""Reading what an endpoint serves now: DescribeEndpoint, then its config and model."""
+"""What an endpoint serves now: DescribeEndpoint, its serving config and (when needed) its model, as read.
+
+:class:`ServingState` keeps the descriptions whole: the planner reads each managed setting through its row
+in ``fields``, and the builders carry everything else over from them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from . import aws
-from .planner import ServingState
+from .fields import IMAGE, Field, Json, Part
 
+T = TypeVar("T")
 TRANSITIONAL = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 
 
-def serving_state(sm: Any, endpoint: aws.Json, variant_name: str, *, need_model: bool) -> ServingState:
-    """What the endpoint serves, from DescribeEndpoint and its (serving) config, and the model if needed.
+@dataclass(frozen=True)
+class ServingState:
+    """An endpoint as described: the endpoint, the config it serves and the model that config names."""
 
-    The model is read only when DeployedImages does not name the image (an async endpoint scaled to zero)
-    or when the planner needs the model's role, artifact or environment: every call here is on the
+    endpoint: Json
+    config: Json | None  # None: the endpoint's config no longer exists (deleted behind its back)
+    model: Json | None  # None: not read (an existing model-name whose image DeployedImages names), or gone
+    variant_name: str  # the variant the action manages: the requested one, or the config's only one
+    # Members of the config or model that the installed botocore does not know (see aws.unknown_members).
+    unknown_members: tuple[str, ...] = field(default=())
+
+    # --- the parts the field table reads ----------------------------------------------------------------
+
+    def part(self, part: Part) -> Json | None:
+        if part is Part.ENDPOINT:
+            return self.endpoint
+        if part is Part.MODEL:
+            return self.model
+        if part is Part.CONTAINER:
+            return aws.model_container(self.model) if self.model is not None else None
+        if part is Part.CONFIG:
+            return self.config
+        if part is Part.VARIANT:
+            return self.variant
+        if part is Part.ASYNC:
+            return (self.config or {}).get("AsyncInferenceConfig")
+        return self.endpoint.get("LastDeploymentConfig")
+
+    def value(self, setting: Field[T]) -> T | None:
+        """What serves for one managed setting (None: nothing set)."""
+        if setting is IMAGE:
+            # What the variant runs is the truth; the model says what it was given (or the endpoint runs no
+            # instance, scaled to zero, and DeployedImages is empty).
+            return setting.decode(self.image) if self.image else None
+        return setting.read(self.part(setting.part))
+
+    # --- the endpoint -----------------------------------------------------------------------------------
+
+    @property
+    def endpoint_name(self) -> str:
+        return str(self.endpoint.get("EndpointName", ""))
+
+    @property
+    def endpoint_arn(self) -> str:
+        return str(self.endpoint.get("EndpointArn", ""))
+
+    @property
+    def status(self) -> str:
+        return str(self.endpoint.get("EndpointStatus", ""))
+
+    @property
+    def failure_reason(self) -> str:
+        return str(self.endpoint.get("FailureReason", "") or "")
+
+    @property
+    def config_name(self) -> str:
+        return str(self.endpoint.get("EndpointConfigName", ""))
+
+    @property
+    def pending_config_name(self) -> str:
+        """The config an update in progress rolls out ("" when none)."""
+        return str((self.endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", ""))
+
+    @property
+    def live_variant(self) -> Json:
+        """The variant as DescribeEndpoint reports it (instance counts, deployed images)."""
+        return next(
+            (v for v in self.endpoint.get("ProductionVariants", []) if v.get("VariantName") == self.variant_name),
+            {},
+        )
+
+    @property
+    def current_instance_count(self) -> int | None:
+        count = self.live_variant.get("CurrentInstanceCount")
+        return int(count) if count is not None else None
+
+    @property
+    def desired_instance_count(self) -> int | None:
+        """What SageMaker aims for (autoscaling moves it); an update with RetainAllVariantProperties keeps it."""
+        count = self.live_variant.get("DesiredInstanceCount")
+        return int(count) if count is not None else None
+
+    # --- the config and the model ------------------------------------------------------------------------
+
+    @property
+    def variants(self) -> list[Json]:
+        return list((self.config or {}).get("ProductionVariants", []))
+
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        return tuple(str(v.get("VariantName", "")) for v in self.variants)
+
+    @property
+    def variant(self) -> Json:
+        """The config's production variant the action manages ({} when the config is gone)."""
+        return next((v for v in self.variants if v.get("VariantName") == self.variant_name), {})
+
+    @property
+    def model_name(self) -> str:
+        return str(self.variant.get("ModelName", ""))
+
+    @property
+    def has_async_config(self) -> bool:
+        return self.config is not None and "AsyncInferenceConfig" in self.config
+
+    @property
+    def image(self) -> str:
+        """The digest reference the variant runs, else the image the model names ("" when unknown)."""
+        deployed = aws.deployed_image(self.live_variant)
+        if deployed:
+            return deployed
+        container = self.part(Part.CONTAINER) or {}
+        return str(container.get("Image", ""))
+
+    @property
+    def instance_type(self) -> str:
+        return str(self.variant.get("InstanceType", ""))
+
+
+def read_serving(sm: Any, endpoint: Json, variant_name: str, *, need_model: bool) -> ServingState:
+    """What the endpoint serves, from DescribeEndpoint, its config and the model if needed.
+
+    The model is read when the planner needs it (the action creates the next model from it) or when
+    DeployedImages does not name the image (an async endpoint scaled to zero): every call here is on the
     no-change path.
     """
     config_name = str(endpoint.get("EndpointConfigName", ""))
-    config = aws.describe_endpoint_config(sm, config_name) or {}
-    config_variants = config.get("ProductionVariants", [])
-    variant = next((v for v in config_variants if v.get("VariantName") == variant_name), None)
-    if variant is None and len(config_variants) == 1:
-        variant = config_variants[0]
-    variant = variant or {}
-    live: aws.Json = next(
-        (v for v in endpoint.get("ProductionVariants", []) if v.get("VariantName") == variant.get("VariantName")),
-        {},
-    )
-    image = aws.deployed_image(live)
-
-    model_name = str(variant.get("ModelName", ""))
-    model: aws.Json = {}
-    if model_name and (need_model or not image):
-        model = aws.describe_model(sm, model_name) or {}
-    container = aws.model_container(model)
-    if not image:
-        image = str(container.get("Image", ""))
-
-    async_config = config.get("AsyncInferenceConfig")
-    output = (async_config or {}).get("OutputConfig", {})
-    notification = output.get("NotificationConfig", {})
-    client_config = (async_config or {}).get("ClientConfig", {})
-
-    alarms: tuple[str, ...] | None = None
-    bake: int | None = None
-    deployment = endpoint.get("LastDeploymentConfig")
-    if deployment:
-        rollback = deployment.get("AutoRollbackConfiguration", {})
-        alarms = tuple(a["AlarmName"] for a in rollback.get("Alarms", []))
-        bake = int(
-            deployment.get("BlueGreenUpdatePolicy", {})
-            .get("TrafficRoutingConfiguration", {})
-            .get("WaitIntervalInSeconds", 0)
-        )
-
-    pending = endpoint.get("PendingDeploymentSummary") or {}
-    return ServingState(
-        endpoint_name=str(endpoint["EndpointName"]),
-        endpoint_arn=str(endpoint.get("EndpointArn", "")),
-        status=str(endpoint.get("EndpointStatus", "")),
-        failure_reason=str(endpoint.get("FailureReason", "")),
-        config_name=config_name,
-        variant_names=tuple(str(v.get("VariantName", "")) for v in config_variants),
-        variant_name=str(variant.get("VariantName", "")),
-        model_name=model_name,
-        image=image,
-        instance_type=str(variant.get("InstanceType", "")),
-        initial_instance_count=int(variant.get("InitialInstanceCount", 0)),
-        current_instance_count=live.get("CurrentInstanceCount"),
-        has_async_config=async_config is not None,
-        output_path=str(output.get("S3OutputPath", "")),
-        failure_path=str(output.get("S3FailurePath", "")),
-        success_topic=str(notification.get("SuccessTopic", "")),
-        error_topic=str(notification.get("ErrorTopic", "")),
-        max_concurrent_invocations=client_config.get("MaxConcurrentInvocationsPerInstance"),
-        model_role=str(model.get("ExecutionRoleArn", "")),
-        model_data_url=str(container.get("ModelDataUrl", "")),
-        model_environment=tuple(sorted((container.get("Environment") or {}).items())),
-        alarms=alarms,
-        bake_seconds=bake,
-        pending_config_name=str(pending.get("EndpointConfigName", "")),
-    )
+    config = aws.describe_endpoint_config(sm, config_name) if config_name else None
+    variants = (config or {}).get("ProductionVariants", [])
+    names = [str(v.get("VariantName", "")) for v in variants]
+    # A single-variant config under another name is still read, so the planner can say which name it has.
+    chosen = variant_name if variant_name in names or len(names) != 1 else names[0]
+    state = ServingState(endpoint=endpoint, config=config, model=None, variant_name=chosen)
+    model: Json | None = None
+    if state.model_name and (need_model or not aws.deployed_image(state.live_variant)):
+        model = aws.describe_model(sm, state.model_name)
+    unknown = aws.unknown_members(config) + aws.unknown_members(model)
+    return ServingState(endpoint=endpoint, config=config, model=model, variant_name=chosen, unknown_members=unknown)

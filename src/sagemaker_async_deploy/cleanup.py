@@ -1,0 +1,119 @@
+"""Cleanup after a verdict: only what the verdict proves unused, and only what this action made.
+
+A model is deleted only when it carries the action's tag; leftovers of earlier crashed or cancelled runs are
+swept by their derived names and the tag. Nothing the endpoint references is ever deleted, and a cleanup that
+fails never overturns the verdict: what is left over is swept by the next deploy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from . import aws
+from .builders import is_derived_name, name_prefix
+from .config import MANAGED_BY_KEY, MANAGED_BY_VALUE
+from .log import Log, safe
+from .outcome import RolloutOutcome
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
+
+
+@dataclass
+class Cleanup:
+    sm: SageMakerClient
+    log: Log
+    outcome: RolloutOutcome
+    endpoint_name: str
+    existing_model: bool  # model-name given: no model is ever ours to delete
+    delete_previous: bool
+
+    def after_success(self, previous_config: str, previous_model: str, serving_config: str, serving_model: str) -> None:
+        """After a verified success: remove what was replaced, never what the endpoint now references."""
+        try:
+            self._remove_replaced(previous_config, previous_model, serving_config, serving_model)
+        except ClientError as error:
+            self._failed(error)
+
+    def after_rollback(self, serving_config: str, serving_model: str, new_config: str, new_model: str) -> None:
+        """After a rollback: the new config and model serve nothing; the old ones serve and are kept."""
+        try:
+            if new_config != serving_config:
+                self._delete_config(new_config)
+            if new_model != serving_model and not self.existing_model and self._created_by_us(new_model):
+                self._delete_model(new_model)
+            self.outcome.kept.append(f"endpoint config {serving_config} (serving)")
+        except ClientError as error:
+            self._failed(error)
+
+    def _failed(self, error: ClientError) -> None:
+        """The verdict stands; what could not be removed is only left over, and the next deploy sweeps it."""
+        self.log.warning(
+            f"Cleanup stopped: {safe(aws.error_code(error))}: {safe(aws.error_message(error))}. "
+            "Nothing that serves was touched; the next deploy removes what is left over."
+        )
+        self.outcome.kept.append("left over after a failed cleanup: see the warning")
+
+    def _remove_replaced(
+        self, previous_config: str, previous_model: str, serving_config: str, serving_model: str
+    ) -> None:
+        if not self.delete_previous:
+            self.outcome.kept.append(f"endpoint config {previous_config} (delete-previous: false)")
+            return
+        if previous_config and previous_config != serving_config:
+            self._delete_config(previous_config)
+        if previous_model and previous_model != serving_model and self._created_by_us(previous_model):
+            self._delete_model(previous_model)
+        self._sweep(keep_configs={serving_config}, keep_models={serving_model})
+
+    def _sweep(self, keep_configs: set[str], keep_models: set[str]) -> None:
+        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive)."""
+        endpoint = self.endpoint_name
+        prefix = name_prefix(endpoint)
+        for name in aws.list_endpoint_config_names(self.sm, prefix):
+            if name not in keep_configs and is_derived_name(endpoint, name) and self._config_created_by_us(name):
+                self._delete_config(name)
+        if self.existing_model:
+            return
+        for name in aws.list_model_names(self.sm, prefix):
+            if name not in keep_models and is_derived_name(endpoint, name) and self._created_by_us(name):
+                self._delete_model(name)
+
+    def _created_by_us(self, model_name: str) -> bool:
+        model = aws.describe_model(self.sm, model_name)
+        return model is not None and self._tagged_ours(str(model["ModelArn"]))
+
+    def _config_created_by_us(self, config_name: str) -> bool:
+        config = aws.describe_endpoint_config(self.sm, config_name)
+        return config is not None and self._tagged_ours(str(config["EndpointConfigArn"]))
+
+    def _tagged_ours(self, arn: str) -> bool:
+        try:
+            return aws.list_tags(self.sm, arn).get(MANAGED_BY_KEY) == MANAGED_BY_VALUE
+        except ClientError as error:
+            if aws.is_not_found(error):  # deleted in the meantime (a concurrent run's cleanup)
+                return False
+            raise
+
+    def _delete_config(self, name: str) -> None:
+        try:
+            aws.delete_endpoint_config(self.sm, name)
+            self.outcome.cleaned_up.append(f"endpoint config {name}")
+            self.log.info(f"Deleted endpoint config {name}.")
+        except ClientError as error:
+            if not aws.is_not_found(error):
+                self.log.warning(f"Could not delete endpoint config {name}: {safe(aws.error_message(error))}")
+                self.outcome.kept.append(f"endpoint config {name}")
+
+    def _delete_model(self, name: str) -> None:
+        try:
+            aws.delete_model(self.sm, name)
+            self.outcome.cleaned_up.append(f"model {name}")
+            self.log.info(f"Deleted model {name}.")
+        except ClientError as error:
+            if not aws.is_not_found(error):
+                self.log.warning(f"Could not delete model {name}: {safe(aws.error_message(error))}")
+                self.outcome.kept.append(f"model {name}")

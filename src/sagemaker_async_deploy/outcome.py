@@ -1,0 +1,59 @@
+"""What a run found and did, as the report needs it: the verdict, what served before and after, what happened."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .planner import Plan
+from .state import ServingState
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: float  # epoch seconds
+    status: str
+    variant_status: str
+
+
+@dataclass
+class RolloutOutcome:
+    """Everything the report needs: the verdict, what served before and after, and what happened."""
+
+    result: str  # created, updated, unchanged, rolled-back, failed; plan mode: would-create, would-update
+    plan: Plan | None = None
+    before: ServingState | None = None
+    endpoint_arn: str = ""
+    serving_config: str = ""
+    serving_model: str = ""
+    serving_image: str = ""
+    failure_reason: str = ""
+    message: str = ""
+    timed_out: bool = False
+    transitions: list[Transition] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)  # what this run changed in AWS, in order
+    cleaned_up: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    finished: float = 0.0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result in ("created", "updated", "unchanged", "would-create", "would-update")
+
+    @property
+    def duration(self) -> float:
+        return (self.finished or time.time()) - self.started
+
+    def record_serving(self, state: ServingState) -> None:
+        """What serves, as outputs report it: the endpoint, its config, its model and image."""
+        self.endpoint_arn = state.endpoint_arn
+        self.serving_config = state.config_name
+        self.serving_model = state.model_name
+        self.serving_image = state.image
+
+    def note(self, at: float, status: str, variant_status: str) -> None:
+        """A poll's status, kept when it differs from the last one seen."""
+        last = self.transitions[-1] if self.transitions else None
+        if last is None or (last.status, last.variant_status) != (status, variant_status):
+            self.transitions.append(Transition(at, status, variant_status))
