@@ -266,18 +266,21 @@ def _shape(name: str) -> StructureShape:
     return shape
 
 
+# The shapes an update carries, by the part of the model or config they describe.
+PART_SHAPES = {
+    "model": SHAPES.create_model,
+    "container": _shape("ContainerDefinition"),
+    "config": SHAPES.create_endpoint_config,
+    "variant": _shape("ProductionVariant"),
+    "async-output": _shape("AsyncInferenceOutputConfig"),
+    "async-notification": _shape("AsyncInferenceNotificationConfig"),
+    "async-client": _shape("AsyncInferenceClientConfig"),
+}
+
+
 def _members() -> list[tuple[str, str]]:
     """(part, member) for every member of the shapes an update carries, from botocore's model."""
-    parts = {
-        "model": SHAPES.create_model,
-        "container": _shape("ContainerDefinition"),
-        "config": SHAPES.create_endpoint_config,
-        "variant": _shape("ProductionVariant"),
-        "async-output": _shape("AsyncInferenceOutputConfig"),
-        "async-notification": _shape("AsyncInferenceNotificationConfig"),
-        "async-client": _shape("AsyncInferenceClientConfig"),
-    }
-    return [(part, member) for part, shape in parts.items() for member in shape.members]
+    return [(part, member) for part, shape in PART_SHAPES.items() for member in shape.members]
 
 
 def _where(setting_part: Part, path: tuple[str, ...]) -> str:
@@ -323,16 +326,7 @@ def test_every_carried_member_survives_an_update(part: str, member: str) -> None
 
 def _serving_with(part: str, member: str) -> tuple[ServingState, Any, dict[str, str]]:
     """A serving endpoint with ``member`` of ``part`` set, and a function finding it in (model, config)."""
-    shapes = {
-        "model": SHAPES.create_model,
-        "container": _shape("ContainerDefinition"),
-        "config": SHAPES.create_endpoint_config,
-        "variant": _shape("ProductionVariant"),
-        "async-output": _shape("AsyncInferenceOutputConfig"),
-        "async-notification": _shape("AsyncInferenceNotificationConfig"),
-        "async-client": _shape("AsyncInferenceClientConfig"),
-    }
-    value = value_for(shapes[part].members[member], f"{part}.{member}")
+    value = value_for(PART_SHAPES[part].members[member], f"{part}.{member}")
     if part == "model":
         return serving_state(model_extra={member: value}), lambda m, c: copy.deepcopy(m.get(member)), {}
     if part == "container":

@@ -288,7 +288,6 @@ def test_desired_takes_the_resolved_digest_reference() -> None:
         ),
         ({"container_extra": {"ModelPackageName": "acme-pkg/3"}}, {}, r"^model-name: .*model package 'acme-pkg/3'"),
         ({"container_extra": {"Mode": "MultiModel"}}, {}, r"^model-name: .*MultiModel"),
-        ({"unknown_members": ("ProductionVariants[].FutureSetting",)}, {}, r"FutureSetting.*newer release"),
     ],
 )
 def test_what_cannot_be_carried_is_refused_with_the_way_out(
@@ -297,6 +296,14 @@ def test_what_cannot_be_carried_is_refused_with_the_way_out(
     """Endpoints an update cannot carry safely are refused by the planner, before anything is written."""
     with pytest.raises(PlanError, match=pattern):
         desired(serving_state(**current), **inputs)
+
+
+def test_settings_the_sdk_does_not_know_block_an_update_only() -> None:
+    """An update would drop what botocore could not parse; with nothing to change, nothing is lost."""
+    current = serving_state(unknown_members=("ProductionVariants[].FutureSetting",))
+    assert plan_for(current).action == "unchanged"
+    with pytest.raises(PlanError, match=r"^endpoint-name: .*FutureSetting.*newer release"):
+        plan_for(current, image=image(2))
 
 
 def test_a_pipeline_model_is_no_obstacle_to_deploying_a_model_of_ones_own() -> None:

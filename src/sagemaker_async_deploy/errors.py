@@ -23,6 +23,10 @@ FailureKind = Literal[
     "no-credentials",
     "busy",  # someone else keeps updating the endpoint
     "access-denied",
+    "endpoint-state",  # the endpoint is Failed, OutOfService or UpdateRollbackFailed: it cannot be updated
+    "missing-config",  # the serving endpoint config was deleted behind the endpoint's back
+    "capacity",  # SageMaker refused the update for a quota or capacity
+    "refused",  # SageMaker refused the update for another reason
 ]
 
 

@@ -247,13 +247,6 @@ def refuse_unsupported(current: ServingState, *, variant_name: str, creates_mode
             "the endpoint is a real-time endpoint (its config has no AsyncInferenceConfig); "
             "SageMaker cannot turn it into an asynchronous one by an update",
         )
-    if current.unknown_members:
-        shown = ", ".join(current.unknown_members[:5])
-        raise PlanError(
-            "endpoint-name",
-            f"the serving endpoint holds settings the AWS SDK in this version of the action does not know "
-            f"({shown}); an update would drop them. Use a newer release of the action",
-        )
 
 
 def _refuse_model(current: ServingState) -> None:
@@ -301,6 +294,14 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
     # own, but when one happens they are part of it and shown.
     if not any(_starts_rollout(c) for c in changes):
         return Plan("unchanged", (), desired, current, kept_settings(current, desired))
+    if current.unknown_members:
+        # Only an update carries the serving resources over; with nothing to change nothing would be lost.
+        shown = ", ".join(current.unknown_members[:5])
+        raise PlanError(
+            "endpoint-name",
+            f"the serving endpoint holds settings the AWS SDK in this version of the action does not know "
+            f"({shown}); an update would drop them. Use a newer release of the action",
+        )
     return Plan("update", tuple(changes), desired, current, kept_settings(current, desired))
 
 

@@ -9,8 +9,9 @@ switchable faults, plus moto's other AWS services, on one loopback port::
 
 from __future__ import annotations
 
+from ._behaviour import Behaviour
 from ._faults import Faults
 from ._sagemaker import Timings
 from ._server import Emulator, RequestRecord
 
-__all__ = ["Emulator", "Faults", "RequestRecord", "Timings"]
+__all__ = ["Behaviour", "Emulator", "Faults", "RequestRecord", "Timings"]

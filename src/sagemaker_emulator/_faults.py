@@ -1,16 +1,33 @@
-"""Faults a test (or a person, through the control API) arms before the action runs."""
+"""Faults a test (or a person, through the control API) arms before the action runs.
+
+A plain store: arming a fault records it, and the backend consults the store (``take_*``) when a request it could
+change arrives. The store knows nothing of the backend; the few faults that act on an endpoint at once (``busy``,
+``scale_to_zero``, ``hold``, ``release``) go through the small ``EndpointControl`` protocol the backend implements.
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from ._sagemaker import SageMakerBackend
-
-UpdateFaultKind = Literal["rollback", "fail", "rollback_failed"]
+UpdateFaultKind = Literal["rollback", "fail", "rollback_failed", "unhealthy"]
 FailedUpdateEnd = Literal["InService", "Failed"]
+QuotaCall = Literal["update", "create"]
+
+
+class EndpointControl(Protocol):
+    """What the faults that act on an existing endpoint at once need from the backend."""
+
+    def make_busy(self, name: str, seconds: float, region: str | None) -> None: ...
+
+    def scale_to_zero(self, name: str, region: str | None) -> None: ...
+
+    def hold(self, name: str, region: str | None) -> None: ...
+
+    def release(self, name: str, region: str | None) -> None: ...
+
+    def step(self, name: str, region: str | None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -20,6 +37,11 @@ class UpdateFault:
     reason: str = ""
     # Only for kind "fail": where the endpoint ends up (see Faults.fail_next_update).
     end_status: FailedUpdateEnd = "InService"
+    # Only for kind "rollback": the alarm that goes to ALARM, and the traffic step or rolling batch (1-based).
+    alarm: str | None = None
+    at_step: int = 1
+    # Only for kind "unhealthy": what the new fleet's container writes before failing its health check.
+    log_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -28,29 +50,74 @@ class CreateFault:
     reason: str
 
 
+@dataclass(frozen=True)
+class QuotaFault:
+    call: QuotaCall
+    endpoint_name: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class LagFault:
+    endpoint_name: str | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Invisibility:
+    """Models and endpoint configs created while this is armed stay invisible to ``requests`` requests that name
+    them; with ``endpoint_name``, only to CreateEndpoint / UpdateEndpoint of that endpoint."""
+
+    requests: int
+    endpoint_name: str | None
+
+
+@dataclass
+class _Store:
+    updates: list[UpdateFault] = field(default_factory=list)
+    creates: list[CreateFault] = field(default_factory=list)
+    quotas: list[QuotaFault] = field(default_factory=list)
+    lags: list[LagFault] = field(default_factory=list)
+    holds_next_update: list[str | None] = field(default_factory=list)
+    invisibility: Invisibility | None = None
+    extra_members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    throttle: int = 0
+    expire_after: int | None = None
+
+
 class Faults:
     """Armed misbehaviour. One-shot faults are consumed by the first request they match."""
 
-    def __init__(self, backend: SageMakerBackend) -> None:
-        self._backend = backend
+    def __init__(self, control: EndpointControl) -> None:
+        self._control = control
         self._lock = threading.Lock()
-        self._updates: list[UpdateFault] = []
-        self._creates: list[CreateFault] = []
-        self._throttle = 0
-        self._expire_after: int | None = None
+        self._store = _Store()
 
     def clear(self) -> None:
         with self._lock:
-            self._updates.clear()
-            self._creates.clear()
-            self._throttle = 0
-            self._expire_after = None
+            self._store = _Store()
 
-    def rollback_next_update(self, endpoint_name: str | None = None) -> None:
-        """The next UpdateEndpoint goes Updating -> RollingBack -> InService on the OLD config, no
-        FailureReason, no PendingDeploymentSummary: what AWS does when an auto-rollback alarm fires."""
+    # Update outcomes
+
+    def rollback_next_update(
+        self,
+        endpoint_name: str | None = None,
+        *,
+        alarm: str | None = None,
+        reason: str | None = None,
+        at_step: int = 1,
+    ) -> None:
+        """The next UpdateEndpoint is rolled back by SageMaker at traffic step / rolling batch ``at_step``:
+        Updating -> RollingBack -> InService on the OLD config, no PendingDeploymentSummary.
+
+        With ``alarm``, that CloudWatch alarm goes to ALARM (StateReason ``reason``) during that step's bake, before
+        SageMaker rolls back, so DescribeAlarms and DescribeAlarmHistory show it."""
+        if at_step < 1:
+            raise ValueError("at_step counts traffic steps from 1")
         with self._lock:
-            self._updates.append(UpdateFault("rollback", endpoint_name))
+            self._store.updates.append(
+                UpdateFault("rollback", endpoint_name, reason or "", alarm=alarm, at_step=int(at_step))
+            )
 
     def fail_next_update(
         self, reason: str, endpoint_name: str | None = None, end_status: FailedUpdateEnd = "InService"
@@ -64,24 +131,66 @@ class Faults:
         if end_status not in ("InService", "Failed"):
             raise ValueError(f"end_status must be InService or Failed, not {end_status!r}")
         with self._lock:
-            self._updates.append(UpdateFault("fail", endpoint_name, reason, end_status))
+            self._store.updates.append(UpdateFault("fail", endpoint_name, reason, end_status))
 
     def update_rollback_failed_next(self, reason: str, endpoint_name: str | None = None) -> None:
         """The next UpdateEndpoint goes Updating -> RollingBack -> UpdateRollbackFailed with ``reason``."""
         with self._lock:
-            self._updates.append(UpdateFault("rollback_failed", endpoint_name, reason))
+            self._store.updates.append(UpdateFault("rollback_failed", endpoint_name, reason))
+
+    def unhealthy_next_update(self, log_lines: list[str] | tuple[str, ...], endpoint_name: str | None = None) -> None:
+        """The next UpdateEndpoint's new fleet writes ``log_lines`` to its CloudWatch Logs streams and fails its
+        ping health check; the update ends as SageMaker ends it (see the backend)."""
+        if isinstance(log_lines, str):
+            raise TypeError("log_lines is a list of lines, not one string")
+        with self._lock:
+            self._store.updates.append(UpdateFault("unhealthy", endpoint_name, log_lines=tuple(log_lines)))
 
     def fail_next_create(self, reason: str, endpoint_name: str | None = None) -> None:
         """The next CreateEndpoint goes Creating -> Failed with ``reason``."""
         with self._lock:
-            self._creates.append(CreateFault(endpoint_name, reason))
+            self._store.creates.append(CreateFault(endpoint_name, reason))
+
+    # Refusals and reads
+
+    def quota_next_update(self, message: str | None = None, endpoint_name: str | None = None) -> None:
+        """The next UpdateEndpoint answers ResourceLimitExceeded (``message``, or AWS's wording for the new fleet)."""
+        with self._lock:
+            self._store.quotas.append(QuotaFault("update", endpoint_name, message))
+
+    def quota_next_create(self, message: str | None = None, endpoint_name: str | None = None) -> None:
+        """The next CreateEndpoint answers ResourceLimitExceeded (``message``, or AWS's wording for the fleet)."""
+        with self._lock:
+            self._store.quotas.append(QuotaFault("create", endpoint_name, message))
+
+    def lag_reads(self, seconds: float, endpoint_name: str | None = None) -> None:
+        """After the next UpdateEndpoint or CreateEndpoint (of ``endpoint_name``), DescribeEndpoint keeps answering
+        what it answered before that call for ``seconds``."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        with self._lock:
+            self._store.lags.append(LagFault(endpoint_name, float(seconds)))
+
+    def invisible_after_create(self, requests: int, endpoint_name: str | None = None) -> None:
+        """Every model and endpoint config created from now on is invisible ("Could not find …") to the next
+        ``requests`` requests that name it; with ``endpoint_name``, only to CreateEndpoint / UpdateEndpoint of
+        that endpoint."""
+        if requests < 0:
+            raise ValueError("requests must not be negative")
+        with self._lock:
+            self._store.invisibility = Invisibility(int(requests), endpoint_name)
+
+    def extra_member(self, operation: str, member: str, value: Any) -> None:
+        """Answers of ``operation`` carry the top-level ``member`` (one the installed botocore may not know)."""
+        with self._lock:
+            self._store.extra_members.setdefault(operation, {})[member] = value
 
     def throttle(self, n: int) -> None:
         """The next ``n`` SageMaker requests answer HTTP 400 ThrottlingException "Rate exceeded"."""
         if n < 0:
             raise ValueError("n must not be negative")
         with self._lock:
-            self._throttle = n
+            self._store.throttle = n
 
     def expire_credentials(self, after_requests: int = 0) -> None:
         """After ``after_requests`` more SageMaker requests the caller's session token has expired: every
@@ -89,46 +198,134 @@ class Faults:
         if after_requests < 0:
             raise ValueError("after_requests must not be negative")
         with self._lock:
-            self._expire_after = after_requests
+            self._store.expire_after = after_requests
+
+    # Faults that act on an existing endpoint at once
 
     def busy(self, endpoint_name: str, seconds: float, region: str | None = None) -> None:
         """The endpoint is Updating for ``seconds`` because of someone else's update of the same config."""
-        self._backend.make_busy(endpoint_name, seconds, region)
+        self._control.make_busy(endpoint_name, seconds, region)
 
     def scale_to_zero(self, endpoint_name: str, region: str | None = None) -> None:
-        """The endpoint's variants run 0 instances with empty DeployedImages (async endpoint at min 0)."""
-        self._backend.scale_to_zero(endpoint_name, region)
+        """The endpoint's variants run 0 instances (async endpoint at min 0)."""
+        self._control.scale_to_zero(endpoint_name, region)
+
+    def hold(self, endpoint_name: str, region: str | None = None) -> None:
+        """Freeze the endpoint's lifecycle in its current state until ``release``; its scheduled steps shift by
+        the time it was held."""
+        self._control.hold(endpoint_name, region)
+
+    def release(self, endpoint_name: str, region: str | None = None) -> None:
+        """Let a held endpoint's lifecycle go on where it stopped."""
+        self._control.release(endpoint_name, region)
+
+    def step(self, endpoint_name: str, region: str | None = None) -> bool:
+        """Move a held endpoint on to its next lifecycle phase now; it stays held. False when nothing is left."""
+        return self._control.step(endpoint_name, region)
+
+    def hold_next_update(self, endpoint_name: str | None = None) -> None:
+        """Hold the endpoint right after the next UpdateEndpoint (of ``endpoint_name``) returns: it stays Updating
+        until ``release``."""
+        with self._lock:
+            self._store.holds_next_update.append(endpoint_name)
 
     # Consumption, used by the backend and the server.
 
     def take_expired(self) -> bool:
         with self._lock:
-            if self._expire_after is None:
+            if self._store.expire_after is None:
                 return False
-            if self._expire_after > 0:
-                self._expire_after -= 1
+            if self._store.expire_after > 0:
+                self._store.expire_after -= 1
                 return False
             return True
 
     def take_throttle(self) -> bool:
         with self._lock:
-            if self._throttle > 0:
-                self._throttle -= 1
+            if self._store.throttle > 0:
+                self._store.throttle -= 1
                 return True
             return False
 
     def take_update_fault(self, endpoint_name: str) -> UpdateFault | None:
         with self._lock:
-            for fault in self._updates:
-                if fault.endpoint_name in (None, endpoint_name):
-                    self._updates.remove(fault)
-                    return fault
-            return None
+            return _take(self._store.updates, endpoint_name)
 
     def take_create_fault(self, endpoint_name: str) -> CreateFault | None:
         with self._lock:
-            for fault in self._creates:
-                if fault.endpoint_name in (None, endpoint_name):
-                    self._creates.remove(fault)
+            return _take(self._store.creates, endpoint_name)
+
+    def take_quota(self, call: QuotaCall, endpoint_name: str) -> QuotaFault | None:
+        with self._lock:
+            for fault in self._store.quotas:
+                if fault.call == call and fault.endpoint_name in (None, endpoint_name):
+                    self._store.quotas.remove(fault)
                     return fault
             return None
+
+    def take_lag(self, endpoint_name: str) -> LagFault | None:
+        with self._lock:
+            return _take(self._store.lags, endpoint_name)
+
+    def take_hold_next_update(self, endpoint_name: str) -> bool:
+        with self._lock:
+            for name in self._store.holds_next_update:
+                if name in (None, endpoint_name):
+                    self._store.holds_next_update.remove(name)
+                    return True
+            return False
+
+    def invisibility(self) -> Invisibility | None:
+        with self._lock:
+            return self._store.invisibility
+
+    def extra_members(self, operation: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._store.extra_members.get(operation, {}))
+
+
+class _Named(Protocol):
+    @property
+    def endpoint_name(self) -> str | None: ...
+
+
+_T = TypeVar("_T", bound=_Named)
+
+
+def _take(faults: list[_T], endpoint_name: str) -> _T | None:
+    for fault in faults:
+        if fault.endpoint_name in (None, endpoint_name):
+            faults.remove(fault)
+            return fault
+    return None
+
+
+# The names the control API and the CLI accept: every public arming method above.
+FAULT_NAMES = (
+    "rollback_next_update",
+    "fail_next_update",
+    "update_rollback_failed_next",
+    "unhealthy_next_update",
+    "fail_next_create",
+    "quota_next_update",
+    "quota_next_create",
+    "lag_reads",
+    "invisible_after_create",
+    "extra_member",
+    "throttle",
+    "expire_credentials",
+    "busy",
+    "scale_to_zero",
+    "hold",
+    "release",
+    "step",
+    "hold_next_update",
+)
+
+
+def apply_fault(faults: Faults, spec: Any) -> None:
+    """Arm one fault from ``{"fault": "<method name>", <its keyword arguments>}``."""
+    if not isinstance(spec, dict) or spec.get("fault") not in FAULT_NAMES:
+        raise ValueError(f'a fault is {{"fault": one of {", ".join(FAULT_NAMES)}, ...arguments}}, not {spec!r}')
+    kwargs = {k: v for k, v in spec.items() if k != "fault"}
+    getattr(faults, spec["fault"])(**kwargs)

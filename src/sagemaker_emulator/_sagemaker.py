@@ -1,48 +1,46 @@
 """SageMaker's model / endpoint-config / endpoint API with the endpoint lifecycle in wall-clock time.
 
 Transitions are scheduled as (deadline, step) pairs on each endpoint and applied lazily whenever a request
-arrives, so the emulator needs no background thread and every timestamp is the scheduled one.
+arrives, so the emulator needs no background thread and every timestamp is the scheduled one. Each behaviour
+cites its source; the evidence is summed up in the project's notes of AWS facts.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import operator
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from moto.applicationautoscaling.models import applicationautoscaling_backends
-from moto.ecr.models import ecr_backends
 
-from ._faults import Faults, UpdateFault
+from . import _deployment, _shapes
+from ._behaviour import Behaviour, check
+from ._faults import Faults
+from ._fleets import Fleets
+from ._rollout import Rollout
+from ._state import JSON, Config, Endpoint, Model, Region, Resource, Target, Timings, key, variant_status
 from ._validation import operation_names, validation_message
 
-JSON = dict[str, Any]
+__all__ = ["ApiError", "SageMakerBackend", "Timings"]
 
-_ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
-    r"(?P<repo>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
-)
-_DIGEST_REFERENCE = re.compile(r"^(?P<repo>[^@]+)@(?P<digest>sha256:[0-9a-f]{64})$")
+
 _SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # Statuses during which SageMaker is already working on the endpoint.
 _IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
-
-
-@dataclass(frozen=True)
-class Timings:
-    """Seconds each lifecycle phase lasts. A blue/green bake (WaitIntervalInSeconds) is part of ``update``."""
-
-    create: float = 1.0
-    update: float = 1.0
-    rollback: float = 1.0
-    delete: float = 0.5
+# "DeleteEndpoint is the only operation that can be performed on a failed endpoint" (DescribeEndpoint
+# EndpointStatus doc); scripts match this wording when UpdateEndpoint refuses one.
+_FAILED_UPDATE = 'Cannot update failed endpoint "{arn}".'
+_IN_PROGRESS_UPDATE = 'Cannot update in-progress endpoint "{arn}".'
+# ResourceLimitExceeded wording since 2023 (aws-samples/aws-genai-llm-chatbot #244 and later public logs).
+_QUOTA = (
+    "The account-level service limit '{instance_type} for endpoint usage' is {limit} Instances, with current "
+    "utilization of {used} Instances and a request delta of {delta} Instances. Please use AWS Service Quotas to "
+    "request an increase for this quota. If AWS Service Quotas is not available, contact AWS support to request "
+    "an increase for this quota."
+)
 
 
 class ApiError(Exception):
@@ -59,78 +57,16 @@ def _validation(message: str) -> ApiError:
     return ApiError("ValidationException", message)
 
 
-@dataclass
-class _Model:
-    name: str
-    arn: str
-    request: JSON
-    creation_time: float
-    tags: list[JSON] = field(default_factory=list)
-
-
-@dataclass
-class _Config:
-    name: str
-    arn: str
-    request: JSON
-    creation_time: float
-    tags: list[JSON] = field(default_factory=list)
-
-
-Step = Callable[[float], None]
-
-
-@dataclass
-class _Endpoint:
-    name: str
-    arn: str
-    region: str
-    # What the endpoint serves: a snapshot, because the config itself may be deleted while in use.
-    config: _Config
-    status: str
-    creation_time: float
-    last_modified: float
-    variants: list[JSON] = field(default_factory=list)
-    failure_reason: str | None = None
-    pending: JSON | None = None
-    last_deployment_config: JSON | None = None
-    tags: list[JSON] = field(default_factory=list)
-    steps: list[tuple[float, Step]] = field(default_factory=list)
-    deleted: bool = False
-
-
-@dataclass
-class _Region:
-    models: dict[str, _Model] = field(default_factory=dict)
-    configs: dict[str, _Config] = field(default_factory=dict)
-    endpoints: dict[str, _Endpoint] = field(default_factory=dict)
-
-
-def _key(name: str) -> str:
-    # SageMaker ARNs carry names lower-cased, so names differing only in case collide.
-    return name.lower()
-
-
-def _repository(reference: str) -> str:
-    """The image reference without its tag or digest (a registry port stays)."""
-    head, _, last = reference.split("@", 1)[0].rpartition("/")
-    last = last.split(":", 1)[0]
-    return f"{head}/{last}" if head else last
-
-
-def _images_of(model: JSON) -> list[str]:
-    if model.get("PrimaryContainer", {}).get("Image"):
-        return [model["PrimaryContainer"]["Image"]]
-    return [c["Image"] for c in model.get("Containers", []) if c.get("Image")]
-
-
 class SageMakerBackend:
-    def __init__(self, account_id: str, timings: Timings) -> None:
+    def __init__(self, account_id: str, timings: Timings, behaviour: Behaviour | None = None) -> None:
         self.account_id = account_id
         self.timings = timings
-        self.faults = Faults(self)
+        self.behaviour = behaviour or Behaviour()
+        check(self.behaviour)
+        self.faults = Faults(control=self)
         self._lock = threading.RLock()
-        self._regions: dict[str, _Region] = {}
+        self._regions: dict[str, Region] = {}
+        self._fleets = Fleets(account_id, self.behaviour, self._regions)
         self._handlers: dict[str, Callable[[str, JSON, float], JSON]] = {
             "CreateModel": self._create_model,
             "DescribeModel": self._describe_model,
@@ -149,6 +85,10 @@ class SageMakerBackend:
             "ListTags": self._list_tags,
             "DeleteTags": self._delete_tags,
         }
+
+    @property
+    def operations(self) -> frozenset[str]:
+        return frozenset(self._handlers)
 
     # Entry points
 
@@ -174,7 +114,9 @@ class SageMakerBackend:
         with self._lock:
             now = time.time()
             self._advance(now)
-            return handler(region, params, now)
+            answer = handler(region, params, now)
+        # Faults.extra_member: what a newer SageMaker would also return.
+        return {**answer, **copy.deepcopy(self.faults.extra_members(operation))}
 
     def advance(self) -> None:
         with self._lock:
@@ -183,24 +125,26 @@ class SageMakerBackend:
     def _advance(self, now: float) -> None:
         for state in self._regions.values():
             for endpoint in list(state.endpoints.values()):
+                if endpoint.held_since is not None:
+                    continue
                 while endpoint.steps and endpoint.steps[0][0] <= now:
                     deadline, step = endpoint.steps.pop(0)
                     step(deadline)
                 if endpoint.deleted:
-                    del state.endpoints[_key(endpoint.name)]
+                    del state.endpoints[key(endpoint.name)]
 
-    def _region(self, region: str) -> _Region:
-        return self._regions.setdefault(region, _Region())
+    def _region(self, region: str) -> Region:
+        return self._regions.setdefault(region, Region())
 
     def _arn(self, region: str, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{region}:{self.account_id}:{kind}/{name.lower()}"
 
-    # Faults that act on existing endpoints
+    # Faults that act on existing endpoints (the EndpointControl protocol)
 
-    def _find_endpoint(self, name: str, region: str | None) -> _Endpoint:
+    def _find_endpoint(self, name: str, region: str | None) -> Endpoint:
         regions = [region] if region else list(self._regions)
         for r in regions:
-            endpoint = self._regions.get(r, _Region()).endpoints.get(_key(name))
+            endpoint = self._regions.get(r, Region()).endpoints.get(key(name))
             if endpoint is not None:
                 return endpoint
         raise KeyError(f"no endpoint {name!r} in the emulator")
@@ -216,7 +160,18 @@ class SageMakerBackend:
             endpoint.last_modified = now
             endpoint.pending = {
                 "EndpointConfigName": endpoint.config.name,
-                "ProductionVariants": [self._pending_variant(v, now) for v in endpoint.variants],
+                "ProductionVariants": [
+                    {
+                        **{k: v for k, v in variant.items() if k not in ("CurrentInstanceCount", "CurrentWeight")},
+                        "CurrentInstanceCount": 0,
+                        "VariantStatus": [
+                            variant_status(
+                                "Creating", now, f"Launching {variant.get('DesiredInstanceCount', 0)} instance(s)."
+                            )
+                        ],
+                    }
+                    for variant in endpoint.variants
+                ],
                 "StartTime": now,
             }
 
@@ -227,6 +182,27 @@ class SageMakerBackend:
 
             endpoint.steps.append((now + seconds, done))
 
+    def step(self, name: str, region: str | None) -> bool:
+        with self._lock:
+            now = time.time()
+            endpoint = self._find_endpoint(name, region)
+            if endpoint.held_since is None:
+                raise ValueError(f"endpoint {name!r} is not held: hold it before stepping it")
+            if not endpoint.steps:
+                return False
+            # The next phase starts now; everything after it keeps its distance from it.
+            shift = now - endpoint.steps[0][0]
+            endpoint.steps = [(deadline + shift, step) for deadline, step in endpoint.steps]
+            if endpoint.stale is not None:
+                endpoint.stale = (endpoint.stale[0], endpoint.stale[1] + shift)
+            while endpoint.steps and endpoint.steps[0][0] <= now:
+                deadline, step = endpoint.steps.pop(0)
+                step(deadline)
+            endpoint.held_since = now
+            if endpoint.deleted:
+                del self._region(endpoint.region).endpoints[key(endpoint.name)]
+            return True
+
     def scale_to_zero(self, name: str, region: str | None) -> None:
         with self._lock:
             self._advance(time.time())
@@ -234,87 +210,98 @@ class SageMakerBackend:
             for variant in endpoint.variants:
                 variant["CurrentInstanceCount"] = 0
                 variant["DesiredInstanceCount"] = 0
-                variant["DeployedImages"] = []
+                if self.behaviour.deployed_images_at_zero == "empty":
+                    variant["DeployedImages"] = []
 
-    # Images
+    def hold(self, name: str, region: str | None) -> None:
+        with self._lock:
+            now = time.time()
+            self._advance(now)
+            endpoint = self._find_endpoint(name, region)
+            if endpoint.held_since is None:
+                endpoint.held_since = now
 
-    def _resolve(self, image: str, at: float) -> JSON:
-        return {"SpecifiedImage": image, "ResolvedImage": self._resolved_image(image), "ResolutionTime": at}
-
-    def _resolved_image(self, image: str) -> str:
-        repo = _repository(image)
-        by_digest = _DIGEST_REFERENCE.match(image)
-        if by_digest:
-            return f"{repo}@{by_digest['digest']}"
-        ecr = _ECR_IMAGE.match(image)
-        if ecr:
-            digest = _ecr_digest(ecr["account"], ecr["region"], ecr["repo"], ecr["tag"] or "latest")
-            if digest:
-                return f"{repo}@{digest}"
-        return f"{repo}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+    def release(self, name: str, region: str | None) -> None:
+        with self._lock:
+            now = time.time()
+            endpoint = self._find_endpoint(name, region)
+            if endpoint.held_since is None:
+                return
+            # Everything still to come happens as late as the endpoint was held, so each phase keeps its length.
+            held = now - endpoint.held_since
+            endpoint.steps = [(deadline + held, step) for deadline, step in endpoint.steps]
+            if endpoint.stale is not None:
+                endpoint.stale = (endpoint.stale[0], endpoint.stale[1] + held)
+            endpoint.held_since = None
+            self._advance(now)
 
     # Variants
 
-    def _variants_for(
-        self, region: str, config: _Config, at: float, counts: dict[str, int] | None = None
-    ) -> list[JSON]:
-        models = self._region(region).models
-        variants = []
+    def _targets(
+        self, config: Config, counts: dict[str, int] | None = None, weights: dict[str, float] | None = None
+    ) -> list[Target]:
+        targets = []
         for pv in config.request["ProductionVariants"]:
-            model = models.get(_key(pv.get("ModelName", "")))
-            images = _images_of(model.request) if model else []
-            count = pv.get("InitialInstanceCount", 1)
-            if counts is not None and pv["VariantName"] in counts:
-                count = counts[pv["VariantName"]]
-            weight = pv.get("InitialVariantWeight", 1.0)
-            variant: JSON = {
-                "VariantName": pv["VariantName"],
-                "DeployedImages": [self._resolve(i, at) for i in images] if count else [],
-                "CurrentWeight": weight,
-                "DesiredWeight": weight,
-                "CurrentInstanceCount": count,
-                "DesiredInstanceCount": count,
-                "VariantStatus": [],
-            }
-            if "ServerlessConfig" in pv:
-                variant["CurrentServerlessConfig"] = pv["ServerlessConfig"]
-                variant["DesiredServerlessConfig"] = pv["ServerlessConfig"]
-            variants.append(variant)
-        return variants
-
-    def _pending_variant(self, final: JSON, at: float, config: _Config | None = None) -> JSON:
-        pending = {k: v for k, v in final.items() if k not in ("CurrentInstanceCount", "CurrentWeight")}
-        pending["VariantStatus"] = [{"Status": "Creating", "StartTime": at}]
-        if config is not None:
-            for pv in config.request["ProductionVariants"]:
-                if pv["VariantName"] == final["VariantName"] and "InstanceType" in pv:
-                    pending["InstanceType"] = pv["InstanceType"]
-        return pending
+            name = pv["VariantName"]
+            count = int(pv.get("InitialInstanceCount", 0 if "ServerlessConfig" in pv else 1))
+            weight = float(pv.get("InitialVariantWeight", 1.0))
+            if counts is not None and name in counts:
+                count = counts[name]
+            if weights is not None and name in weights:
+                weight = weights[name]
+            targets.append(Target(pv, count, weight))
+        return targets
 
     # Models
 
     def _create_model(self, region: str, p: JSON, now: float) -> JSON:
         state = self._region(region)
         arn = self._arn(region, "model", p["ModelName"])
-        if _key(p["ModelName"]) in state.models:
+        if key(p["ModelName"]) in state.models:
             raise _validation(f'Cannot create already existing model "{arn}".')
         request = {k: v for k, v in p.items() if k != "Tags"}
-        state.models[_key(p["ModelName"])] = _Model(p["ModelName"], arn, request, now, list(p.get("Tags", [])))
+        model = Model(p["ModelName"], arn, request, now, list(p.get("Tags", [])))
+        self._maybe_hide(model)
+        state.models[key(p["ModelName"])] = model
         return {"ModelArn": arn}
 
-    def _model(self, region: str, name: str) -> _Model:
-        model = self._region(region).models.get(_key(name))
-        if model is None:
+    def _maybe_hide(self, resource: Resource) -> None:
+        invisibility = self.faults.invisibility()
+        if invisibility is not None:
+            resource.hidden = invisibility.requests
+            resource.hidden_from = invisibility.endpoint_name
+
+    @staticmethod
+    def _hidden(resource: Resource, endpoint_name: str | None) -> bool:
+        """Read-after-create: a resource created a moment ago may not be found yet (CreateEndpoint API reference:
+        "If the dependent entities are not yet in DynamoDB, this causes a validation error")."""
+        if resource.hidden <= 0:
+            return False
+        if resource.hidden_from is not None and resource.hidden_from != endpoint_name:
+            return False
+        resource.hidden -= 1
+        return True
+
+    def _model(self, region: str, name: str, endpoint_name: str | None = None) -> Model:
+        model = self._region(region).models.get(key(name))
+        if model is None or self._hidden(model, endpoint_name):
             raise _validation(f'Could not find model "{self._arn(region, "model", name)}".')
         return model
 
     def _describe_model(self, region: str, p: JSON, now: float) -> JSON:
         model = self._model(region, p["ModelName"])
-        return {**copy.deepcopy(model.request), "CreationTime": model.creation_time, "ModelArn": model.arn}
+        return {
+            **copy.deepcopy(model.request),
+            "CreationTime": model.creation_time,
+            "ModelArn": model.arn,
+            # A real DescribeModel answers this read-only member CreateModel does not take
+            # (sagemaker-python-sdk tests/integ/test_sagemaker_config.py expects it).
+            "DeploymentRecommendation": {"RecommendationStatus": "NOT_APPLICABLE"},
+        }
 
     def _delete_model(self, region: str, p: JSON, now: float) -> JSON:
         model = self._model(region, p["ModelName"])
-        del self._region(region).models[_key(model.name)]
+        del self._region(region).models[key(model.name)]
         return {}
 
     def _list_models(self, region: str, p: JSON, now: float) -> JSON:
@@ -330,19 +317,23 @@ class SageMakerBackend:
     def _create_endpoint_config(self, region: str, p: JSON, now: float) -> JSON:
         state = self._region(region)
         arn = self._arn(region, "endpoint-config", p["EndpointConfigName"])
-        if _key(p["EndpointConfigName"]) in state.configs:
+        if key(p["EndpointConfigName"]) in state.configs:
             raise _validation(f'Cannot create already existing endpoint configuration "{arn}".')
-        for pv in p["ProductionVariants"]:
+        for pv in [*p["ProductionVariants"], *p.get("ShadowProductionVariants", [])]:
             if "ModelName" in pv:
                 self._model(region, pv["ModelName"])
         request = {k: v for k, v in p.items() if k != "Tags"}
-        config = _Config(p["EndpointConfigName"], arn, request, now, list(p.get("Tags", [])))
-        state.configs[_key(config.name)] = config
+        # DescribeEndpointConfig of a real config answers "EnableNetworkIsolation": False when the request did
+        # not set it (sagemaker-python-sdk tests/integ/test_sagemaker_config.py, expected_endpoint_config_1).
+        request.setdefault("EnableNetworkIsolation", False)
+        config = Config(p["EndpointConfigName"], arn, request, now, list(p.get("Tags", [])))
+        self._maybe_hide(config)
+        state.configs[key(config.name)] = config
         return {"EndpointConfigArn": arn}
 
-    def _config(self, region: str, name: str) -> _Config:
-        config = self._region(region).configs.get(_key(name))
-        if config is None:
+    def _config(self, region: str, name: str, endpoint_name: str | None = None) -> Config:
+        config = self._region(region).configs.get(key(name))
+        if config is None or self._hidden(config, endpoint_name):
             arn = self._arn(region, "endpoint-config", name)
             raise _validation(f'Could not find endpoint configuration "{arn}".')
         return config
@@ -356,9 +347,11 @@ class SageMakerBackend:
         }
 
     def _delete_endpoint_config(self, region: str, p: JSON, now: float) -> JSON:
-        # AWS allows deleting a config that an endpoint still serves; the endpoint keeps running on it.
+        # AWS allows deleting a config that an endpoint still serves; the endpoint keeps running on it
+        # (DeleteEndpointConfig API reference: "you may lose visibility into the instance type the endpoint is
+        # using"), and every later UpdateEndpoint of that endpoint is refused (see _update_endpoint).
         config = self._config(region, p["EndpointConfigName"])
-        del self._region(region).configs[_key(config.name)]
+        del self._region(region).configs[key(config.name)]
         return {}
 
     def _list_endpoint_configs(self, region: str, p: JSON, now: float) -> JSON:
@@ -371,25 +364,49 @@ class SageMakerBackend:
 
     # Endpoints
 
-    def _endpoint(self, region: str, name: str) -> _Endpoint:
-        endpoint = self._region(region).endpoints.get(_key(name))
+    def _endpoint(self, region: str, name: str) -> Endpoint:
+        endpoint = self._region(region).endpoints.get(key(name))
         if endpoint is None:
             raise _validation(f'Could not find endpoint "{self._arn(region, "endpoint", name)}".')
         return endpoint
 
+    def _quota_refusal(self, region: str, targets: list[Target], delta_of: Callable[[Target], int]) -> ApiError:
+        """ResourceLimitExceeded for the first instance type the request needs more of: the account's limit is
+        what its endpoints use already."""
+        target = next((t for t in targets if t.count > 0 and "InstanceType" in t.spec), targets[0])
+        instance_type = str(target.spec.get("InstanceType", "ml.m5.large"))
+        used = 0
+        for endpoint in self._region(region).endpoints.values():
+            types = {pv["VariantName"]: pv.get("InstanceType") for pv in endpoint.config.request["ProductionVariants"]}
+            used += sum(
+                int(v.get("CurrentInstanceCount", 0))
+                for v in endpoint.variants
+                if types.get(v["VariantName"]) == instance_type
+            )
+        return ApiError(
+            "ResourceLimitExceeded",
+            _QUOTA.format(instance_type=instance_type, limit=used, used=used, delta=delta_of(target)),
+        )
+
     def _create_endpoint(self, region: str, p: JSON, now: float) -> JSON:
         state = self._region(region)
         arn = self._arn(region, "endpoint", p["EndpointName"])
-        if _key(p["EndpointName"]) in state.endpoints:
+        if key(p["EndpointName"]) in state.endpoints:
             raise _validation(f'Cannot create already existing endpoint "{arn}".')
-        config = copy.deepcopy(self._config(region, p["EndpointConfigName"]))
-        final = self._variants_for(region, config, now)
-        creating = copy.deepcopy(final)
-        for variant in creating:
-            variant["CurrentInstanceCount"] = 0
-            variant["DeployedImages"] = []
-            variant["VariantStatus"] = [{"Status": "Creating", "StartTime": now}]
-        endpoint = _Endpoint(
+        config = copy.deepcopy(self._config(region, p["EndpointConfigName"], p["EndpointName"]))
+        targets = self._targets(config)
+        deployment = p.get("DeploymentConfig")
+        if self.behaviour.enforce_deployment_limits:
+            # The policy's shape only: the sizes are checked against the fleet when an update uses them.
+            message = _deployment.limits_message(deployment, {})
+            if message is not None:
+                raise _validation(message)
+        quota = self.faults.take_quota("create", p["EndpointName"])
+        if quota is not None:
+            raise (
+                quota_error(quota.message) if quota.message else self._quota_refusal(region, targets, lambda t: t.count)
+            )
+        endpoint = Endpoint(
             name=p["EndpointName"],
             arn=arn,
             region=region,
@@ -397,57 +414,107 @@ class SageMakerBackend:
             status="Creating",
             creation_time=now,
             last_modified=now,
-            variants=creating,
             tags=list(p.get("Tags", [])),
-            last_deployment_config=p.get("DeploymentConfig"),
+            # "you can optionally specify a deployment configuration to reuse for future endpoint updates … There
+            # are no changes to the CreateEndpoint API behavior" (deployment-guardrails-blue-green-all-at-once.md);
+            # RetainDeploymentConfig on a later update keeps it.
+            last_deployment_config=copy.deepcopy(deployment),
         )
+        lag = self.faults.take_lag(endpoint.name)
+        if lag is not None:
+            endpoint.stale = (None, now + lag.seconds)
+
+        def launching(target: Target) -> list[JSON]:
+            return [variant_status("Creating", now, f"Launching {target.count} instance(s).")]
+
+        if self.behaviour.variants_while_creating == "listed":
+            endpoint.variants = [
+                {**self._fleets.summary(region, t, now, current=0, statuses=launching(t)), "DeployedImages": []}
+                for t in targets
+            ]
+        # PendingDeploymentSummary "is only returned when the endpoint is creating or updating with a new endpoint
+        # configuration" (DescribeEndpoint API reference): a create shows one too.
+        endpoint.pending = {
+            "EndpointConfigName": config.name,
+            "ProductionVariants": [
+                self._fleets.summary(region, t, now, current=0, statuses=launching(t), pending=True) for t in targets
+            ],
+            "StartTime": now,
+        }
+        self._fleets.write_logs(endpoint, [(t, t.count) for t in targets], now)
         fault = self.faults.take_create_fault(endpoint.name)
 
         def done(at: float) -> None:
             endpoint.last_modified = at
+            endpoint.pending = None
             if fault is not None:
                 endpoint.status = "Failed"
                 endpoint.failure_reason = fault.reason
                 endpoint.variants = []
             else:
                 endpoint.status = "InService"
-                endpoint.variants = final
+                endpoint.variants = [self._fleets.summary(region, t, now) for t in targets]
 
         endpoint.steps.append((now + self.timings.create, done))
-        state.endpoints[_key(endpoint.name)] = endpoint
+        state.endpoints[key(endpoint.name)] = endpoint
         return {"EndpointArn": arn}
 
     def _describe_endpoint(self, region: str, p: JSON, now: float) -> JSON:
         e = self._endpoint(region, p["EndpointName"])
+        if e.stale is not None and (e.held_since is not None or now < e.stale[1]):
+            # Faults.lag_reads: eventual consistency. "When you read data from a DynamoDB table supporting
+            # Eventually Consistent Reads, the response might not reflect the results of a recently completed
+            # write operation" (CreateEndpoint API reference); mlflow's deployer waits 20 s after UpdateEndpoint
+            # before its first DescribeEndpoint for that reason.
+            if e.stale[0] is None:
+                raise _validation(f'Could not find endpoint "{e.arn}".')
+            return copy.deepcopy(e.stale[0])
+        return self._description(e)
+
+    def _description(self, e: Endpoint) -> JSON:
         out: JSON = {
             "EndpointName": e.name,
             "EndpointArn": e.arn,
             "EndpointConfigName": e.config.name,
-            "EndpointStatus": e.status,
-            "CreationTime": e.creation_time,
-            "LastModifiedTime": e.last_modified,
         }
         if e.variants:
             out["ProductionVariants"] = copy.deepcopy(e.variants)
+        capture = _shapes.data_capture_summary(e.config.request)
+        if capture is not None:
+            out["DataCaptureConfig"] = capture
+        out["EndpointStatus"] = e.status
         if e.failure_reason:
             out["FailureReason"] = e.failure_reason
+        out["CreationTime"] = e.creation_time
+        out["LastModifiedTime"] = e.last_modified
         if e.last_deployment_config is not None:
             out["LastDeploymentConfig"] = copy.deepcopy(e.last_deployment_config)
-        for member in ("AsyncInferenceConfig", "DataCaptureConfig"):
-            if member in e.config.request:
-                out[member] = copy.deepcopy(e.config.request[member])
+        out.update(_shapes.carried_endpoint_members(e.config.request))
         if e.pending is not None:
             out["PendingDeploymentSummary"] = copy.deepcopy(e.pending)
+        shadows = e.config.request.get("ShadowProductionVariants")
+        if shadows and e.status not in ("Creating", "Failed"):
+            out["ShadowProductionVariants"] = [
+                self._fleets.summary(
+                    e.region,
+                    Target(pv, int(pv.get("InitialInstanceCount", 1)), float(pv.get("InitialVariantWeight", 1.0))),
+                    e.creation_time,
+                )
+                for pv in shadows
+            ]
         return out
 
     def _update_endpoint(self, region: str, p: JSON, now: float) -> JSON:
         endpoint = self._endpoint(region, p["EndpointName"])
         if endpoint.status in _IN_PROGRESS:
-            raise _validation(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+            raise _validation(_IN_PROGRESS_UPDATE.format(arn=endpoint.arn))
         if endpoint.status == "Failed":
-            raise _validation(f'Cannot update failed endpoint "{endpoint.arn}".')
-        new = copy.deepcopy(self._config(region, p["EndpointConfigName"]))
+            raise _validation(_FAILED_UPDATE.format(arn=endpoint.arn))
+        new = copy.deepcopy(self._config(region, p["EndpointConfigName"], endpoint.name))
+        self._check_current_config(region, endpoint)
         had_async = "AsyncInferenceConfig" in endpoint.config.request
+        # The emulator's wording: an async endpoint stays async (CreateEndpointConfig: AsyncInferenceConfig
+        # "Specifies configuration for how an endpoint performs asynchronous inference"; no switch is offered).
         if had_async and "AsyncInferenceConfig" not in new.request:
             raise _validation(
                 f'Cannot update endpoint "{endpoint.arn}": AsyncInferenceConfig cannot be removed from an '
@@ -460,63 +527,77 @@ class SageMakerBackend:
             )
         self._check_autoscaling(endpoint, new)
 
-        counts: dict[str, int] | None = None
+        # RetainAllVariantProperties keeps the variant properties "such as the instance count or the variant
+        # weight"; ExcludeRetainedVariantProperties DesiredInstanceCount / DesiredWeight "Overrides the existing
+        # variant instance counts [weights] using the InitialInstanceCount [InitialVariantWeight] values" of the
+        # new config; DataCaptureConfig is "(Not currently supported.)" (botocore model, VariantProperty). What is
+        # retained is the Desired value, as the property type names it.
         excluded = {v.get("VariantPropertyType") for v in p.get("ExcludeRetainedVariantProperties", [])}
-        if p.get("RetainAllVariantProperties") and "DesiredInstanceCount" not in excluded:
-            counts = {v["VariantName"]: v["CurrentInstanceCount"] for v in endpoint.variants}
-        final = self._variants_for(region, new, now, counts)
-        if p.get("RetainAllVariantProperties") and "DesiredWeight" not in excluded:
-            current = {v["VariantName"]: v["CurrentWeight"] for v in endpoint.variants}
-            for variant in final:
-                if variant["VariantName"] in current:
-                    variant["CurrentWeight"] = variant["DesiredWeight"] = current[variant["VariantName"]]
+        counts = weights = None
+        if p.get("RetainAllVariantProperties"):
+            if "DesiredInstanceCount" not in excluded:
+                counts = {v["VariantName"]: int(v.get("DesiredInstanceCount", 0)) for v in endpoint.variants}
+            if "DesiredWeight" not in excluded:
+                weights = {v["VariantName"]: float(v.get("DesiredWeight", 1.0)) for v in endpoint.variants}
+        targets = self._targets(new, counts, weights)
 
+        deployment = p.get("DeploymentConfig")
+        if deployment is None and p.get("RetainDeploymentConfig"):
+            deployment = endpoint.last_deployment_config
+        if self.behaviour.enforce_deployment_limits:
+            message = _deployment.limits_message(deployment, {t.spec["VariantName"]: t.count for t in targets})
+            if message is not None:
+                raise _validation(message)
+        guardrails = not any(str(t.spec.get("InstanceType", "")).startswith("ml.inf1.") for t in targets)
+        plan = _deployment.strategy(deployment, guardrails_supported=guardrails)
+
+        quota = self.faults.take_quota("update", endpoint.name)
+        if quota is not None:
+            if quota.message:
+                raise quota_error(quota.message)
+            # Blue/green brings up a whole second fleet; a rolling update one batch at a time.
+            raise self._quota_refusal(
+                region,
+                targets,
+                lambda t: plan.steps(t.count, deployment)[0].added if plan.kind == "rolling" else t.count,
+            )
+
+        lag = self.faults.take_lag(endpoint.name)
+        if lag is not None:
+            endpoint.stale = (self._description(endpoint), now + lag.seconds)
         if not p.get("RetainDeploymentConfig"):
             endpoint.last_deployment_config = copy.deepcopy(p.get("DeploymentConfig"))
         endpoint.status = "Updating"
         endpoint.failure_reason = None
         endpoint.last_modified = now
-        endpoint.pending = {
-            "EndpointConfigName": new.name,
-            "ProductionVariants": [self._pending_variant(v, now, new) for v in final],
-            "StartTime": now,
-        }
-        self._schedule_update(endpoint, new, final, now, self.faults.take_update_fault(endpoint.name))
+        Rollout(
+            self._fleets,
+            self.timings,
+            self.behaviour,
+            endpoint,
+            new,
+            targets,
+            plan,
+            deployment,
+            now,
+            self.faults.take_update_fault(endpoint.name),
+        ).schedule()
+        if self.faults.take_hold_next_update(endpoint.name):
+            endpoint.held_since = now
         return {"EndpointArn": endpoint.arn}
 
-    def _schedule_update(
-        self, endpoint: _Endpoint, new: _Config, final: list[JSON], now: float, fault: UpdateFault | None
-    ) -> None:
-        shifted = now + self.timings.update
-        rolled_back = shifted + self.timings.rollback
+    def _check_current_config(self, region: str, endpoint: Endpoint) -> None:
+        """UpdateEndpoint of an endpoint whose serving config was deleted fails at once with
+        'Could not find endpoint configuration "<old config arn>".' (terraform-provider-aws #48997: "operation
+        error SageMaker: UpdateEndpoint, https response error StatusCode: 400 … ValidationException: Could not find
+        endpoint configuration"; #40048; the provider's acceptance test
+        TestAccSageMakerEndpoint_changeEndpointConfig_namePrefix_noCreateBeforeDestroy expects exactly that)."""
+        current = self._region(region).configs.get(key(endpoint.config.name))
+        recreated = current is not None and current.creation_time != endpoint.config.creation_time
+        if current is None or (recreated and not self.behaviour.recreated_config_accepted):
+            raise _validation(f'Could not find endpoint configuration "{endpoint.config.arn}".')
 
-        def settle(status: str, reason: str | None) -> Step:
-            def step(at: float) -> None:
-                endpoint.status = status
-                endpoint.failure_reason = reason
-                endpoint.pending = None
-                endpoint.last_modified = at
-
-            return step
-
-        if fault is None:
-
-            def succeed(at: float) -> None:
-                settle("InService", None)(at)
-                endpoint.config = new
-                endpoint.variants = final
-
-            endpoint.steps.append((shifted, succeed))
-        elif fault.kind == "rollback":
-            endpoint.steps.append((shifted, settle("RollingBack", None)))
-            endpoint.steps.append((rolled_back, settle("InService", None)))
-        elif fault.kind == "rollback_failed":
-            endpoint.steps.append((shifted, settle("RollingBack", None)))
-            endpoint.steps.append((rolled_back, settle("UpdateRollbackFailed", fault.reason)))
-        else:
-            endpoint.steps.append((shifted, settle(fault.end_status, fault.reason)))
-
-    def _check_autoscaling(self, endpoint: _Endpoint, new: _Config) -> None:
+    def _check_autoscaling(self, endpoint: Endpoint, new: Config) -> None:
         old_types = {pv["VariantName"]: pv.get("InstanceType") for pv in endpoint.config.request["ProductionVariants"]}
         changed = [
             pv["VariantName"]
@@ -540,9 +621,15 @@ class SageMakerBackend:
         endpoint = self._endpoint(region, p["EndpointName"])
         if endpoint.status == "Deleting":
             return {}
+        if endpoint.status in _IN_PROGRESS and self.behaviour.delete_in_progress == "refuse":
+            # DeleteEndpoint during Creating answers 'Cannot update in-progress endpoint' (a stubbed DeleteEndpoint
+            # error in a public SageMaker hosting test; public experiment logs).
+            raise _validation(_IN_PROGRESS_UPDATE.format(arn=endpoint.arn))
         endpoint.status = "Deleting"
         endpoint.last_modified = now
+        endpoint.pending = None
         endpoint.steps.clear()
+        endpoint.held_since = None
 
         def gone(at: float) -> None:
             endpoint.deleted = True
@@ -569,7 +656,7 @@ class SageMakerBackend:
 
     def _tagged(self, region: str, arn: str) -> list[JSON]:
         state = self._region(region)
-        resources: list[_Model | _Config | _Endpoint] = [
+        resources: list[Resource | Endpoint] = [
             *state.models.values(),
             *state.configs.values(),
             *state.endpoints.values(),
@@ -601,6 +688,10 @@ class SageMakerBackend:
         return {}
 
 
+def quota_error(message: str) -> ApiError:
+    return ApiError("ResourceLimitExceeded", message)
+
+
 def _encode_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
 
@@ -618,14 +709,14 @@ def _page(items: list[JSON], p: JSON, name_key: str) -> tuple[list[JSON], JSON]:
     """Filter, sort and paginate a List* result the way SageMaker does (newest first by default)."""
     if p.get("NameContains"):
         items = [i for i in items if p["NameContains"].lower() in i[name_key].lower()]
-    for member, key, keep in (
+    for member, field_name, keep in (
         ("CreationTimeBefore", "CreationTime", operator.lt),
         ("CreationTimeAfter", "CreationTime", operator.gt),
         ("LastModifiedTimeBefore", "LastModifiedTime", operator.lt),
         ("LastModifiedTimeAfter", "LastModifiedTime", operator.gt),
     ):
         if member in p:
-            items = [i for i in items if key in i and keep(i[key], float(p[member]))]
+            items = [i for i in items if field_name in i and keep(i[field_name], float(p[member]))]
     sort_key = {"Name": name_key, "CreationTime": "CreationTime", "Status": "EndpointStatus"}.get(
         p.get("SortBy", "CreationTime"), "CreationTime"
     )
@@ -636,17 +727,6 @@ def _page(items: list[JSON], p: JSON, name_key: str) -> tuple[list[JSON], JSON]:
     if start + size < len(items):
         token["NextToken"] = _encode_token(start + size)
     return items[start : start + size], token
-
-
-def _ecr_digest(account: str, region: str, repo: str, tag: str) -> str | None:
-    try:
-        repository = ecr_backends[account][region].repositories.get(repo)
-        if repository is None:
-            return None
-        digest: str = repository._get_image(tag, None).get_image_digest()
-    except Exception:  # any miss in moto's store means "not an image we know"
-        return None
-    return digest
 
 
 def _scalable_target_exists(account: str, region: str, resource_id: str) -> bool:

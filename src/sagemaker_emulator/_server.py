@@ -19,7 +19,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from ._faults import Faults
+from . import _cloudwatch
+from ._behaviour import Behaviour
+from ._faults import Faults, apply_fault
 from ._sagemaker import ApiError, SageMakerBackend, Timings
 
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -96,10 +98,17 @@ class Emulator:
     Only one Emulator should run per process at a time: moto's state is process-global and is reset on start.
     """
 
-    def __init__(self, timings: Timings | None = None, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+    def __init__(
+        self,
+        timings: Timings | None = None,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        behaviour: Behaviour | None = None,
+    ) -> None:
         self.timings = timings or Timings()
         self.account_id = account_id
-        self._sagemaker = SageMakerBackend(account_id, self.timings)
+        self.behaviour = behaviour or Behaviour()
+        _cloudwatch.install()
+        self._sagemaker = SageMakerBackend(account_id, self.timings, self.behaviour)
         self._log = _RequestLog()
         self._moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]] | None = None
         self._server: BaseWSGIServer | None = None
@@ -163,6 +172,11 @@ class Emulator:
     @property
     def faults(self) -> Faults:
         return self._sagemaker.faults
+
+    @property
+    def sagemaker_operations(self) -> frozenset[str]:
+        """The SageMaker operations the emulator answers (any other one answers UnknownOperationException)."""
+        return self._sagemaker.operations
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -234,6 +248,9 @@ class Emulator:
         path: str,
     ) -> Iterable[bytes]:
         assert self._moto_app is not None
+        # SageMaker's lifecycle moves on when time does, not only on SageMaker requests: what it does to other
+        # services (an alarm going off, a fleet's container logs) is there for the next CloudWatch read.
+        self._sagemaker.advance()
         service = _SERVICE_BY_SIGNING_NAME.get(signing_name or "", signing_name or "unknown")
         content_type = environ.get("CONTENT_TYPE", "")
         params: dict[str, Any] = {}
@@ -296,26 +313,6 @@ class Emulator:
         except (KeyError, TypeError, ValueError) as error:
             return _json_response({"error": str(error)}, status=400)
         return _json_response({"error": f"no control route {request.method} {request.path}"}, status=404)
-
-
-FAULT_NAMES = (
-    "rollback_next_update",
-    "fail_next_update",
-    "update_rollback_failed_next",
-    "fail_next_create",
-    "throttle",
-    "expire_credentials",
-    "busy",
-    "scale_to_zero",
-)
-
-
-def apply_fault(faults: Faults, spec: Any) -> None:
-    """Arm one fault from ``{"fault": "<method name>", <its keyword arguments>}``."""
-    if not isinstance(spec, dict) or spec.get("fault") not in FAULT_NAMES:
-        raise ValueError(f'a fault is {{"fault": one of {", ".join(FAULT_NAMES)}, ...arguments}}, not {spec!r}')
-    kwargs = {k: v for k, v in spec.items() if k != "fault"}
-    getattr(faults, spec["fault"])(**kwargs)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

@@ -1,0 +1,89 @@
+"""Switches for what AWS has been seen to do either way, or where the evidence does not settle it.
+
+Each field's default is the emulator's best reading of the evidence cited beside it; tests of the action run
+against both values. Evidence is collected in the project's notes of AWS facts and cited here in short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the emulated SageMaker behaves where AWS has been seen to do either."""
+
+    # An async endpoint scaled to 0 instances: DeployedImages empty (nothing runs, nothing was resolved for a
+    # running instance) or still listing the images. The API reference says DeployedImages lists "the inference
+    # images deployed on instances of this ProductionVariant"; with no instances the list is empty by that wording.
+    # Default "empty".
+    deployed_images_at_zero: Literal["empty", "kept"] = "empty"
+
+    # FailureReason after SageMaker rolled an update back because an auto-rollback alarm fired. No public example
+    # shows a reason then; terraform-provider-aws PR #49020 says after a rollback "the FailureReason may become
+    # empty". Default "empty"; "set" gives the emulator's own wording naming the alarm.
+    failure_reason_after_alarm_rollback: Literal["empty", "set"] = "empty"
+
+    # FailureReason after an update whose new fleet failed (health check, container start) and the old fleet
+    # kept serving. terraform-provider-aws #39099 / PR #39100: "the failure of UpdateEndpoint can result in that
+    # endpoint remaining in service, with a failure reason populated"; PR #49020: "the FailureReason may become
+    # empty". Default "set".
+    failure_reason_after_failed_update: Literal["set", "empty"] = "set"
+
+    # UpdateEndpoint after the serving config was deleted and a config was created again under the same name.
+    # UpdateEndpoint refuses an endpoint whose current config is gone (terraform-provider-aws #40048, #48997);
+    # nobody has shown what happens once a config of that name (hence of that ARN, names are lower-cased into it)
+    # exists again. Default True: the lookup by name/ARN finds it.
+    recreated_config_accepted: bool = True
+
+    # DeleteEndpoint while the endpoint is Creating / Updating / RollingBack / SystemUpdating. Public logs and a
+    # stubbed error show 'Cannot update in-progress endpoint' for DeleteEndpoint during Creating. Default "refuse".
+    delete_in_progress: Literal["refuse", "allow"] = "refuse"
+
+    # The documented size limits of deployment guardrails (canary <= 50 %, linear 10-50 %, rolling batch 5-50 % of
+    # the variant's instance count, one update policy only). botocore's model documents them ("Value must be …")
+    # but nobody has shown the API's refusal; the ranges in the model itself are always enforced. Default True,
+    # with the emulator's own wording.
+    enforce_deployment_limits: bool = True
+
+    # While Creating, DescribeEndpoint lists ProductionVariants (0 instances, VariantStatus Creating) or leaves
+    # them out. PendingDeploymentSummary "is only returned when the endpoint is creating or updating with a new
+    # endpoint configuration" and ProductionVariants are "one for each model hosted behind this endpoint" (API
+    # reference) — nothing is hosted yet. Default "absent".
+    variants_while_creating: Literal["absent", "listed"] = "absent"
+
+
+def behaviour_from_flags(pairs: list[str]) -> Behaviour:
+    """A Behaviour from ``name=value`` strings (the CLI's ``--behaviour``), checked against the field types."""
+    known = {f.name: f for f in fields(Behaviour)}
+    values: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in known:
+            raise ValueError(f"--behaviour takes NAME=VALUE with NAME one of {', '.join(known)}, not {pair!r}")
+        default = getattr(Behaviour(), name)
+        if isinstance(default, bool):
+            if raw.lower() not in ("true", "false"):
+                raise ValueError(f"--behaviour {name} is true or false, not {raw!r}")
+            values[name] = raw.lower() == "true"
+        else:
+            values[name] = raw
+    behaviour = Behaviour(**values)  # type: ignore[arg-type]  # checked just below
+    check(behaviour)
+    return behaviour
+
+
+def check(behaviour: Behaviour) -> None:
+    """Refuse a value a Literal field does not allow (dataclasses do not check)."""
+    allowed = {
+        "deployed_images_at_zero": ("empty", "kept"),
+        "failure_reason_after_alarm_rollback": ("empty", "set"),
+        "failure_reason_after_failed_update": ("set", "empty"),
+        "delete_in_progress": ("refuse", "allow"),
+        "variants_while_creating": ("absent", "listed"),
+    }
+    for name, values in allowed.items():
+        if getattr(behaviour, name) not in values:
+            raise ValueError(f"Behaviour.{name} is one of {', '.join(values)}, not {getattr(behaviour, name)!r}")
