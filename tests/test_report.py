@@ -599,12 +599,13 @@ def test_china_region_links_to_its_own_console() -> None:
 
 
 def test_timeline_is_folded_with_one_row_per_transition() -> None:
-    """The summary's timeline is a folded table: UTC time, status, variant status, time since start."""
+    """The summary's timeline is a folded table: UTC time, status, the step (else the variant status), time
+    since start."""
     outcome, config = updated()
     markdown = report.summary(outcome, config)
     assert "<details><summary>Rollout timeline: 3 status changes in 8m 11s</summary>" in markdown
     assert table_after(parse(markdown), "Time (UTC)") == [
-        ["Time (UTC)", "Status", "Variant status", "Since start"],
+        ["Time (UTC)", "Status", "Step", "Since start"],
         ["22:13:22", "Updating", "Creating", "+2s"],
         ["22:16:25", "Updating", "Baking", "+3m 05s"],
         ["22:21:30", "InService", "—", "+8m 10s"],
@@ -802,3 +803,12 @@ def test_kept_settings_are_folded_and_are_not_changes() -> None:
     ]
     (diff,) = [b for b in parse(markdown).pre if b.startswith("- ")]
     assert "VPC" not in diff
+
+
+def test_the_timeline_says_which_step_the_rollout_was_in() -> None:
+    """A canary's bake reads as the new fleet's step and instances, in SageMaker's words."""
+    outcome, config = updated()
+    step = "new fleet: Baking, 1 of 4 instances (Baking for 600 seconds with traffic enabled on canary capacity)"
+    outcome.transitions = [Transition(START + 60, "Updating", "Baking", step)]
+    rows = table_after(parse(report.summary(outcome, config)), "Time (UTC)")
+    assert rows[1][2] == step

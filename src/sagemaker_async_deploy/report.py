@@ -571,7 +571,7 @@ def _timeline(doc: Document, outcome: RolloutOutcome) -> None:
         return
     inner = Document()
     shown = outcome.transitions[:ROWS_MAX]
-    inner.table(("Time (UTC)", "Status", "Variant status", "Since start"), (_timeline_row(t, outcome) for t in shown))
+    inner.table(("Time (UTC)", "Status", "Step", "Since start"), (_timeline_row(t, outcome) for t in shown))
     if len(outcome.transitions) > ROWS_MAX:
         inner.paragraph(f"… and {len(outcome.transitions) - ROWS_MAX} more transitions.")
     count = len(outcome.transitions)
@@ -584,7 +584,8 @@ def _timeline_row(transition: Transition, outcome: RolloutOutcome) -> list[Inlin
     return [
         _clock(transition.at),
         shorten(transition.status, 60),
-        shorten(transition.variant_status, 60) or NONE,
+        # Which step the rollout was in (the new fleet's status and instances), else the bare VariantStatus.
+        shorten(transition.progress or transition.variant_status, 160) or NONE,
         "+" + _duration(transition.at - outcome.started),
     ]
 

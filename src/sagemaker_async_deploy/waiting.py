@@ -73,7 +73,7 @@ class Waiter:
                     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", "")
                     self.log.info(
                         f"{elapsed}{safe(status):<16} config: {safe(endpoint.get('EndpointConfigName', ''))}"
-                        + (f" → {safe(pending)}" if pending else "")
+                        + (f" → {safe(pending)}" if pending and pending != endpoint.get("EndpointConfigName") else "")
                         + (f"  {safe(moving)}" if moving else "")
                     )
                     if status in TRANSITIONAL:

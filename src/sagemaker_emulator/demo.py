@@ -2,7 +2,7 @@
 
 Seeds a CloudWatch alarm, two SNS topics and an ECR repository with four images, then runs
 ``python -m sagemaker_async_deploy`` the way the Actions runner runs a container action: a first deploy, the
-same image again, a new image, a new image whose rollout the alarm rolls back, and a new image whose container
+same image again, a new image rolled out as a canary, a new image whose canary the alarm rolls back, and a new image whose container
 crashes on start (the report shows its log). When the action is not importable yet, the same scenarios are
 driven with plain boto3 calls instead.
 """
@@ -44,6 +44,7 @@ class Scenario:
     tag: str
     roll_back: bool = False
     crashes: bool = False  # the new fleet's container crashes on start: the report shows its log
+    strategy: str = "all-at-once"
 
     @property
     def ends_on_old_config(self) -> bool:
@@ -57,9 +58,16 @@ class Scenario:
 SCENARIOS = (
     Scenario("1. First deploy: the endpoint does not exist yet", "v1"),
     Scenario("2. Same image again: nothing to do", "v1"),
-    Scenario("3. New image: blue/green update", "v2"),
-    Scenario("4. New image, the alarm fires during the bake: SageMaker rolls back", "v3", roll_back=True),
-    Scenario("5. New image whose container crashes on start: the report shows its log", "v4", crashes=True),
+    Scenario("3. New image: a canary of one instance bakes, then the rest", "v2", strategy="canary"),
+    Scenario(
+        "4. New image, the alarm fires during the canary's bake: SageMaker rolls back",
+        "v3",
+        roll_back=True,
+        strategy="canary",
+    ),
+    Scenario(
+        "5. New image whose container crashes on start: the report shows its log", "v4", crashes=True, strategy="canary"
+    ),
 )
 # What the crashing container prints after the emulator's start-up lines.
 CRASH_LOG = (
@@ -226,6 +234,8 @@ def _run_action(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, s
             "error-topic": topics["error"],
             "alarms": ALARM,
             "bake-seconds": "300",
+            "initial-instance-count": "2",  # a fleet a canary can be a part of
+            "deployment-strategy": scenario.strategy,
             "execution-role-arn": ROLE,
             "comment": "false",
             "github-token": "demo-token-unused",
