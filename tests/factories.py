@@ -67,6 +67,7 @@ def serving_state(
     model_environment: dict[str, str] | None = None,
     alarms: tuple[str, ...] | None = None,
     bake_seconds: int | None = None,
+    deployment: dict[str, Any] | None = None,
     pending_config_name: str = "",
     has_async_config: bool = True,
     extra_variants: tuple[str, ...] = (),
@@ -101,13 +102,15 @@ def serving_state(
     if failure_reason:
         endpoint["FailureReason"] = failure_reason
     if alarms is not None or bake_seconds is not None:
-        deployment: dict[str, Any] = {
+        blue_green: dict[str, Any] = {
             "BlueGreenUpdatePolicy": {
                 "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": bake_seconds or 0}
             }
         }
         if alarms:
-            deployment["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in alarms]}
+            blue_green["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in alarms]}
+        endpoint["LastDeploymentConfig"] = blue_green
+    if deployment is not None:
         endpoint["LastDeploymentConfig"] = deployment
     if pending_config_name:
         endpoint["PendingDeploymentSummary"] = {"EndpointConfigName": pending_config_name}

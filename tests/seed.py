@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from typing import Any
 
 from sagemaker_emulator import Emulator
 
@@ -14,18 +15,25 @@ from .conftest import ACCOUNT_ID, REGION, boto_client
 ECR_REGISTRY = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com"
 
 
-def seed_alarm(emu: Emulator, name: str) -> None:
-    """A CloudWatch metric alarm on an endpoint metric, as an auto-rollback alarm would be."""
-    boto_client(emu, "cloudwatch").put_metric_alarm(
-        AlarmName=name,
-        MetricName="Invocation5XXErrors",
-        Namespace="AWS/SageMaker",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1.0,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
+def seed_alarm(
+    emu: Emulator, name: str, *, endpoint: str = "", metric: str = "Invocation5XXErrors", **settings: Any
+) -> None:
+    """A CloudWatch metric alarm on an endpoint metric, as an auto-rollback alarm would be; with ``endpoint``,
+    on that endpoint's AllTraffic variant. ``settings`` override PutMetricAlarm's parameters."""
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    params: dict[str, Any] = {
+        "AlarmName": name,
+        "MetricName": metric,
+        "Namespace": "AWS/SageMaker",
+        "Statistic": "Sum",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        **({"Dimensions": dimensions} if endpoint else {}),
+        **settings,
+    }
+    boto_client(emu, "cloudwatch").put_metric_alarm(**params)
 
 
 def seed_topic(emu: Emulator, name: str) -> str:

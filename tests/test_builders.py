@@ -9,6 +9,7 @@ import pytest
 from botocore.model import StructureShape
 
 from sagemaker_async_deploy import builders
+from sagemaker_async_deploy._checks import StepSize
 from sagemaker_async_deploy.fields import FIELDS, Part
 from sagemaker_async_deploy.planner import desired_from, plan
 from sagemaker_async_deploy.state import ServingState
@@ -170,34 +171,78 @@ def test_read_only_members_of_a_description_are_not_carried() -> None:
 
 def test_deployment_requests_are_blue_green_with_the_alarms_and_the_bake() -> None:
     """CreateEndpoint carries the same DeploymentConfig as UpdateEndpoint, so later updates keep the guardrails."""
-    values = {"alarms": ("whisper-5xx",), "bake-seconds": 600}
+    values = {"alarms": ("whisper-5xx",), "bake-seconds": 600, "deployment-strategy": "all-at-once"}
     deployment = {
         "BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}},
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "whisper-5xx"}]},
     }
-    assert builders.create_endpoint_request("whisper", "whisper-c", values, ()) == {
+    assert builders.deployment_config(values, timeout_seconds=3600) == deployment
+    assert builders.create_endpoint_request("whisper", "whisper-c", deployment, ()) == {
         "EndpointName": "whisper",
         "EndpointConfigName": "whisper-c",
         "DeploymentConfig": deployment,
         "Tags": [{"Key": "managed-by", "Value": "sagemaker-async-deploy"}],
     }
-    assert builders.update_endpoint_request("whisper", "whisper-c", values, new_instance_count=False) == {
+    assert builders.update_endpoint_request("whisper", "whisper-c", deployment, new_instance_count=False) == {
         "EndpointName": "whisper",
         "EndpointConfigName": "whisper-c",
         "RetainAllVariantProperties": True,
         "DeploymentConfig": deployment,
     }
-    assert builders.update_endpoint_request("whisper", "whisper-c", {}, new_instance_count=True) == {
+    assert builders.update_endpoint_request("whisper", "whisper-c", deployment, new_instance_count=True) == {
         "EndpointName": "whisper",
         "EndpointConfigName": "whisper-c",
         "RetainAllVariantProperties": True,
         "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DesiredInstanceCount"}],
-        "DeploymentConfig": {
-            "BlueGreenUpdatePolicy": {
-                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
-            }
-        },
+        "DeploymentConfig": deployment,
     }
+
+
+@pytest.mark.parametrize(
+    ("strategy", "step", "timeout", "policy"),
+    [
+        (
+            "canary",
+            StepSize(1, False),
+            3600,
+            {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+                "Type": "CANARY", "WaitIntervalInSeconds": 300, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}}},
+        ),
+        (
+            "linear",
+            StepSize(25, True),
+            3600,
+            {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+                "Type": "LINEAR", "WaitIntervalInSeconds": 300,
+                "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}}}},
+        ),
+        (
+            "rolling",
+            StepSize(2, False),
+            5400,
+            {"RollingUpdatePolicy": {
+                "MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 2}, "WaitIntervalInSeconds": 300,
+                "MaximumExecutionTimeoutInSeconds": 5400,
+                "RollbackMaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 2}}},
+        ),
+        # SageMaker's range for a rolling update's own timeout is 600-28800 s.
+        ("rolling", StepSize(25, True), 120, None),
+        ("rolling", StepSize(25, True), 40_000, None),
+    ],
+)  # fmt: skip
+def test_each_strategy_maps_to_one_update_policy(
+    strategy: str, step: StepSize, timeout: float, policy: dict[str, Any] | None
+) -> None:
+    """Canary and linear are blue/green traffic routing; rolling is a RollingUpdatePolicy; never both."""
+    values = {"deployment-strategy": strategy, "step-size": step, "bake-seconds": 300, "alarms": ("a",)}
+    deployment = builders.deployment_config(values, timeout_seconds=timeout)
+    assert deployment.pop("AutoRollbackConfiguration") == {"Alarms": [{"AlarmName": "a"}]}
+    assert len(deployment) == 1
+    if policy is not None:
+        assert deployment == policy
+    else:
+        limit = deployment["RollingUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"]
+        assert limit == (600 if timeout < 600 else 28800)
 
 
 # --- every member of botocore's input shapes ------------------------------------------------------------
@@ -221,18 +266,21 @@ def _shape(name: str) -> StructureShape:
     return shape
 
 
+# The shapes an update carries, by the part of the model or config they describe.
+PART_SHAPES = {
+    "model": SHAPES.create_model,
+    "container": _shape("ContainerDefinition"),
+    "config": SHAPES.create_endpoint_config,
+    "variant": _shape("ProductionVariant"),
+    "async-output": _shape("AsyncInferenceOutputConfig"),
+    "async-notification": _shape("AsyncInferenceNotificationConfig"),
+    "async-client": _shape("AsyncInferenceClientConfig"),
+}
+
+
 def _members() -> list[tuple[str, str]]:
     """(part, member) for every member of the shapes an update carries, from botocore's model."""
-    parts = {
-        "model": SHAPES.create_model,
-        "container": _shape("ContainerDefinition"),
-        "config": SHAPES.create_endpoint_config,
-        "variant": _shape("ProductionVariant"),
-        "async-output": _shape("AsyncInferenceOutputConfig"),
-        "async-notification": _shape("AsyncInferenceNotificationConfig"),
-        "async-client": _shape("AsyncInferenceClientConfig"),
-    }
-    return [(part, member) for part, shape in parts.items() for member in shape.members]
+    return [(part, member) for part, shape in PART_SHAPES.items() for member in shape.members]
 
 
 def _where(setting_part: Part, path: tuple[str, ...]) -> str:
@@ -278,16 +326,7 @@ def test_every_carried_member_survives_an_update(part: str, member: str) -> None
 
 def _serving_with(part: str, member: str) -> tuple[ServingState, Any, dict[str, str]]:
     """A serving endpoint with ``member`` of ``part`` set, and a function finding it in (model, config)."""
-    shapes = {
-        "model": SHAPES.create_model,
-        "container": _shape("ContainerDefinition"),
-        "config": SHAPES.create_endpoint_config,
-        "variant": _shape("ProductionVariant"),
-        "async-output": _shape("AsyncInferenceOutputConfig"),
-        "async-notification": _shape("AsyncInferenceNotificationConfig"),
-        "async-client": _shape("AsyncInferenceClientConfig"),
-    }
-    value = value_for(shapes[part].members[member], f"{part}.{member}")
+    value = value_for(PART_SHAPES[part].members[member], f"{part}.{member}")
     if part == "model":
         return serving_state(model_extra={member: value}), lambda m, c: copy.deepcopy(m.get(member)), {}
     if part == "container":

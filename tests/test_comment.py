@@ -232,14 +232,23 @@ def test_pull_request_event_uses_the_payload_number(gh: GitHubServer, tmp_path: 
     assert not any("/commits/" in c.path for c in gh.calls)
 
 
-@pytest.mark.parametrize("event", ["push", "workflow_dispatch"])
-def test_no_pull_request_means_a_notice_and_no_comment(gh: GitHubServer, tmp_path: Path, event: str) -> None:
-    """A commit that belongs to no open PR gets no comment: a notice, "" returned, nothing written."""
-    url, log = publish(settings_for(gh, tmp_path, event=event, sha="abcdef"))
+def test_no_pull_request_means_a_notice_and_no_comment(gh: GitHubServer, tmp_path: Path) -> None:
+    """A pushed commit that belongs to no open PR gets no comment: a notice, "" returned, nothing written."""
+    url, log = publish(settings_for(gh, tmp_path, event="push", sha="abcdef"))
     assert url == ""
     assert "::notice title=PR comment skipped::" in log and "abcdef" in log
     assert "::warning" not in log
     assert gh.count("POST", COMMENTS) == 0
+
+
+@pytest.mark.parametrize("event", ["workflow_dispatch", "schedule", "release"])
+def test_event_without_pull_request_makes_no_github_call(gh: GitHubServer, tmp_path: Path, event: str) -> None:
+    """A run whose event carries no pull request gets a notice naming the event and sends GitHub nothing."""
+    url, log = publish(settings_for(gh, tmp_path, event=event))
+    assert url == ""
+    assert f"::notice title=PR comment skipped::No pull request comment: a {event} event has no pull request" in log
+    assert "::warning" not in log
+    assert gh.calls == []
 
 
 def test_fork_pull_request_token_gets_a_warning_with_the_fix(gh: GitHubServer, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from sagemaker_async_deploy.config import INPUT_DEFAULTS, ActionConfig, parse_config, read_inputs
 from sagemaker_async_deploy.errors import InputError
-from sagemaker_async_deploy.fields import ENVIRONMENT, FIELDS, INSTANCE_COUNT, MAX_CONCURRENT
+from sagemaker_async_deploy.fields import ENVIRONMENT, FIELDS, INSTANCE_COUNT, MAX_CONCURRENT, STEP_SIZE
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/whisper@sha256:" + "1" * 64
 ENV = {"AWS_REGION": "us-east-1"}
@@ -45,7 +45,7 @@ def test_defaults_follow_the_contract() -> None:
     assert config.bake_seconds == 0  # 300 by default, but no alarms: nothing to bake against
     # Empty "keep" inputs are absent: the serving value stays (the planner fills in the create value).
     assert config.given(INSTANCE_COUNT) is None and config.given(MAX_CONCURRENT) is None
-    assert set(config.settings) == {"image", "instance-type", "output-path", "bake-seconds"}
+    assert set(config.settings) == {"image", "instance-type", "output-path", "bake-seconds", "deployment-strategy"}
     assert config.variant_name == "AllTraffic"
     assert config.mode == "apply"
     assert config.deployment_timeout_seconds == 3600
@@ -374,3 +374,35 @@ def test_every_managed_setting_is_read_by_its_row() -> None:
         "model-data-url": "s3://bucket/model.tar.gz",
         "execution-role-arn": "arn:aws:iam::123456789012:role/sm",
     }
+
+
+@pytest.mark.parametrize(
+    ("strategy", "step", "says"),
+    [
+        ("all-at-once", "1", "with deployment-strategy all-at-once leave it empty"),
+        ("canary", "60%", "at most 50%"),
+        ("linear", "5%", "10%–50%"),
+        ("linear", "60%", "10%–50%"),
+        ("rolling", "4%", "5%–50%"),
+        ("rolling", "0", "not a step size"),
+        ("canary", "150%", "not a step size"),
+        ("canary", "one", "not a step size"),
+    ],
+)
+def test_step_sizes_outside_the_strategys_limits_are_refused(strategy: str, step: str, says: str) -> None:
+    """A step in percent is checked against AWS's limits for the strategy before anything is read."""
+    assert any(says in m for m in problems(deployment_strategy=strategy, step_size=step)["step-size"])
+
+
+def test_an_unknown_strategy_is_refused_with_the_choices() -> None:
+    """deployment-strategy names one of the four strategies."""
+    assert (
+        "all-at-once, canary, linear, rolling" in problems(deployment_strategy="blue-green")["deployment-strategy"][0]
+    )
+
+
+@pytest.mark.parametrize(("text", "shown"), [("25%", "25%"), ("2", "2"), ("10 %", "10%")])
+def test_step_sizes_parse_as_percent_or_instances(text: str, shown: str) -> None:
+    """N% is a share of the variant's capacity, N a number of instances."""
+    config = parse(deployment_strategy="rolling", step_size=text)
+    assert str(config.given(STEP_SIZE)) == shown

@@ -37,6 +37,7 @@ IAM_PREFIX = {
     "ecr": "ecr",
     "sts": "sts",
     "application-autoscaling": "application-autoscaling",
+    "logs": "logs",
 }
 
 # Permissions AWS checks without the action making that API call itself, each with the call that needs it.
@@ -189,8 +190,11 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "updated",
     )
     record.run({"mode": "plan", "image": digest_image(3)}, "would-update")
-    emulator.faults.rollback_next_update()
-    record.run({"image": digest_image(3)}, "rolled-back")
+    emulator.faults.rollback_next_update(alarm="whisper-5xx")
+    record.run({"image": digest_image(3), "alarms": "whisper-5xx"}, "rolled-back")
+    # A new fleet that fails its health check after logging: the report reads its container log.
+    emulator.faults.unhealthy_next_update(["Traceback (most recent call last):", "RuntimeError: no GPU"])
+    record.run({"image": digest_image(4)}, "failed")
     autoscaling, _, _ = _seed_scale_from_zero(emulator)  # a tagged target, a step policy, alarms naming it
     autoscaling.put_scheduled_action(
         ServiceNamespace="sagemaker",
@@ -227,6 +231,9 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "cloudwatch:PutMetricAlarm",
         "sagemaker:AddTags",
         "sagemaker:DeleteTags",
+        "logs:DescribeLogStreams",
+        "logs:GetLogEvents",
+        "cloudwatch:DescribeAlarmHistory",
     ):
         assert expected in called, f"no scenario made {expected}"
 
@@ -242,6 +249,9 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
     assert any(r.operation == "CreateModel" and r.params.get("ExecutionRoleArn") for r in record.requests)
     assert any(r.operation.startswith("Create") and r.params.get("Tags") for r in record.requests)
 
+    # The container log is read from the endpoints' own log groups, nothing else of CloudWatch Logs.
+    logs = next(s for s in policy["Statement"] if "logs:GetLogEvents" in s["Action"])
+    assert logs["Resource"] == "arn:aws:logs:*:*:log-group:/aws/sagemaker/Endpoints/*"
     pass_role = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert ":role/" in pass_role["Resource"] and "*" not in pass_role["Resource"]

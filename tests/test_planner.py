@@ -11,6 +11,7 @@ from sagemaker_async_deploy._checks import MODEL_NAME_RE, NAME_MAX, ImageRef
 from sagemaker_async_deploy.builders import derived_name, is_derived_name
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import PlanError
+from sagemaker_async_deploy.fields import STEP_SIZE
 from sagemaker_async_deploy.planner import Desired, Plan, desired_from, plan
 from sagemaker_async_deploy.state import ServingState
 
@@ -287,7 +288,6 @@ def test_desired_takes_the_resolved_digest_reference() -> None:
         ),
         ({"container_extra": {"ModelPackageName": "acme-pkg/3"}}, {}, r"^model-name: .*model package 'acme-pkg/3'"),
         ({"container_extra": {"Mode": "MultiModel"}}, {}, r"^model-name: .*MultiModel"),
-        ({"unknown_members": ("ProductionVariants[].FutureSetting",)}, {}, r"FutureSetting.*newer release"),
     ],
 )
 def test_what_cannot_be_carried_is_refused_with_the_way_out(
@@ -296,6 +296,14 @@ def test_what_cannot_be_carried_is_refused_with_the_way_out(
     """Endpoints an update cannot carry safely are refused by the planner, before anything is written."""
     with pytest.raises(PlanError, match=pattern):
         desired(serving_state(**current), **inputs)
+
+
+def test_settings_the_sdk_does_not_know_block_an_update_only() -> None:
+    """An update would drop what botocore could not parse; with nothing to change, nothing is lost."""
+    current = serving_state(unknown_members=("ProductionVariants[].FutureSetting",))
+    assert plan_for(current).action == "unchanged"
+    with pytest.raises(PlanError, match=r"^endpoint-name: .*FutureSetting.*newer release"):
+        plan_for(current, image=image(2))
 
 
 def test_a_pipeline_model_is_no_obstacle_to_deploying_a_model_of_ones_own() -> None:
@@ -480,3 +488,105 @@ def test_a_carried_member_without_a_description_is_listed_by_its_path() -> None:
     )
     kept = {k.label: k.value for k in plan_for(current, image=image(2)).kept}
     assert kept["CapacityReservationConfig"] == '{"CapacityReservationPreference": "capacity-reservations-only"}'
+
+
+# --- deployment strategies ------------------------------------------------------------------------------
+
+ROLLING = {
+    "RollingUpdatePolicy": {
+        "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+        "WaitIntervalInSeconds": 300,
+        "MaximumExecutionTimeoutInSeconds": 3600,
+    },
+    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "p99"}]},
+}
+
+
+def test_a_strategy_alone_never_starts_a_rollout() -> None:
+    """Like alarms and bake, the strategy governs how a rollout runs, not what serves."""
+    assert plan_for(serving_state(current_instance_count=4), deployment_strategy="linear").action == "unchanged"
+
+
+def test_a_strategy_change_is_listed_with_a_real_change() -> None:
+    """An endpoint last updated all at once, now asked for a canary: both settings show beside the image."""
+    the_plan = plan_for(
+        serving_state(current_instance_count=4, alarms=("p99",), bake_seconds=300),
+        image=image(2),
+        alarms="p99",
+        deployment_strategy="canary",
+    )
+    changes = {c.field: (c.before, c.after) for c in the_plan.changes}
+    assert changes["deployment-strategy"] == ("all-at-once", "canary")
+    assert changes["step-size"] == ("", "1")  # canary's default: one instance
+
+
+def test_the_serving_strategy_is_read_from_either_policy() -> None:
+    """A rolling LastDeploymentConfig is the rolling strategy with its batch: asking the same is no change."""
+    current = serving_state(current_instance_count=4, deployment=ROLLING)
+    the_plan = plan_for(
+        current, image=image(2), alarms="p99", bake_seconds="300", deployment_strategy="rolling", step_size="25%"
+    )
+    assert fields(the_plan) == ["image"]
+    back = plan_for(current, image=image(2), alarms="p99", bake_seconds="300")
+    changes = {c.field: (c.before, c.after) for c in back.changes}
+    assert changes["deployment-strategy"] == ("rolling", "all-at-once")
+    assert changes["step-size"] == ("25%", "")
+
+
+def test_the_deployment_config_follows_the_strategy() -> None:
+    """The planned DeploymentConfig has the one policy the strategy names."""
+    wanted = desired(serving_state(current_instance_count=4), image=image(2), deployment_strategy="rolling")
+    assert set(wanted.deployment_config) == {"RollingUpdatePolicy"}
+    assert wanted.deployment_config["RollingUpdatePolicy"]["MaximumBatchSize"] == {
+        "Type": "CAPACITY_PERCENT",
+        "Value": 25,
+    }
+
+
+@pytest.mark.parametrize(("strategy", "count"), [("canary", 1), ("linear", 1), ("canary", 0), ("rolling", 0)])
+def test_a_fleet_that_cannot_be_split_shifts_all_at_once_with_a_warning(strategy: str, count: int) -> None:
+    """One instance (canary, linear) or none: all at once needs no more capacity, and a warning says so."""
+    wanted = desired(serving_state(current_instance_count=count), image=image(2), deployment_strategy=strategy)
+    assert wanted.values["deployment-strategy"] == "all-at-once"
+    assert wanted.value(STEP_SIZE) is None
+    assert len(wanted.warnings) == 1 and "all at once" in wanted.warnings[0]
+
+
+def test_rolling_on_one_instance_is_refused() -> None:
+    """Rolling was chosen to avoid a second fleet; on one instance it cannot run, and all at once needs one."""
+    with pytest.raises(PlanError, match=r"^deployment-strategy: rolling .* initial-instance-count: 2"):
+        desired(serving_state(current_instance_count=1), image=image(2), deployment_strategy="rolling")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "step", "count", "suggest"),
+    [("canary", "3", 4, "step-size 1 to 2"), ("rolling", "3", 4, "step-size 1 to 2"), ("linear", "1", 20, "2 to 10")],
+)
+def test_an_instance_step_outside_the_limits_of_the_fleet_is_refused(
+    strategy: str, step: str, count: int, suggest: str
+) -> None:
+    """Instances are judged against the count the update will have, with sizes that would fit."""
+    with pytest.raises(PlanError, match=rf"^step-size: .*{suggest}"):
+        desired(
+            serving_state(current_instance_count=count), image=image(2), deployment_strategy=strategy, step_size=step
+        )
+
+
+def test_the_fleet_is_the_retained_count_or_the_new_initial_count() -> None:
+    """Autoscaled to 4: a canary of 2 fits; a new initial count of 2 is what the update has, and 2 of 2 does not."""
+    current = serving_state(current_instance_count=4)
+    assert desired(current, image=image(2), deployment_strategy="canary", step_size="2").fleet == 4
+    with pytest.raises(PlanError, match=r"^step-size: 2 instance\(s\) of 2 instances is 100%"):
+        desired(current, initial_instance_count="2", deployment_strategy="canary", step_size="2")
+
+
+def test_bakes_longer_than_the_timeout_are_warned_about() -> None:
+    """Four linear steps of 25% with a 20-minute bake outlast a 60-minute timeout."""
+    wanted = desired(
+        serving_state(current_instance_count=4),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="1200",
+        deployment_strategy="linear",
+    )
+    assert any("bakes 4 time(s) 1200 s" in w for w in wanted.warnings)

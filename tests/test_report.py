@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import replace
+from typing import Any, get_args
 
 import pytest
 
 from sagemaker_async_deploy import report
+from sagemaker_async_deploy.carried import Kept
 from sagemaker_async_deploy.comment import comment_marker, fit_comment_body
 from sagemaker_async_deploy.config import INPUT_DEFAULTS, ActionConfig, parse_config
+from sagemaker_async_deploy.diagnosis import AlarmWarning, ContainerLog, Diagnosis, FiredAlarm, LogLine
 from sagemaker_async_deploy.errors import InputProblem
 from sagemaker_async_deploy.planner import desired_from, plan
 from sagemaker_async_deploy.rollout import RolloutOutcome, Transition
@@ -193,21 +196,37 @@ def test_headline_names_the_result(result: str, current: ServingState | None, mo
     assert parse(report.comment_body(outcome, config)).headings[0] == headline
 
 
-def test_update_table_shows_before_and_after() -> None:
-    """An update's table has Before and After columns: config, model, short digest, full image, instance type."""
+def test_update_table_shows_before_and_after_in_short_cells() -> None:
+    """An update's table has Before and After columns of short digests, instance types and names."""
     outcome, config = updated()
     desired = desired_from(config, outcome.before, SHAPES)
     table = table_after(parse(report.summary(outcome, config)), "Before")
     assert table == [
         ["", "Before", "After"],
-        ["Endpoint", "whisper", "whisper"],
+        ["Image digest", "sha256:1a2b3c4d5e6f", "sha256:9f8e7d6c5b4a"],
+        ["Instance type", "ml.g4dn.xlarge", "ml.g5.xlarge"],
         ["Endpoint config", "whisper-aaaaaaaaaaaa", desired.config_name],
         ["Model", "whisper-bbbbbbbbbbbb", desired.model_name],
-        ["Image digest", "sha256:1a2b3c4d5e6f", "sha256:9f8e7d6c5b4a"],
-        ["Image", OLD_IMAGE, NEW_IMAGE],
-        ["Instance type", "ml.g4dn.xlarge", "ml.g5.xlarge"],
     ]
-    assert NEW_IMAGE in parse(report.summary(outcome, config)).codes
+
+
+def test_long_names_are_cut_in_the_middle_in_the_table() -> None:
+    """A name longer than a cell keeps its start and its distinguishing end, and appears in full once below."""
+    long_config = "whisper-production-eu-west-1-endpoint-0123456789ab"  # <endpoint>-<12 hex> as the action names
+    outcome = outcome_for("updated", make_config(), serving(config_name=long_config))
+    markdown = report.summary(outcome, make_config())
+    cell = table_after(parse(markdown), "Before")[3][1]
+    assert cell == "whisper-produc…-0123456789ab"
+    assert markdown.count(long_config) == 1
+
+
+@pytest.mark.parametrize("document", ["summary", "comment"])
+def test_each_full_image_reference_appears_once(document: str) -> None:
+    """The old and the new image reference each appear once in full: short digests everywhere else."""
+    outcome, config = updated()
+    markdown = report.summary(outcome, config) if document == "summary" else report.comment_body(outcome, config)
+    assert markdown.count(OLD_IMAGE) == 1
+    assert markdown.count(NEW_IMAGE) == 1
 
 
 def test_create_has_nothing_before() -> None:
@@ -215,19 +234,42 @@ def test_create_has_nothing_before() -> None:
     config = make_config()
     outcome = outcome_for("created", config, None)
     table = table_after(parse(report.summary(outcome, config)), "Before")
-    assert [row[1] for row in table[1:]] == ["—"] * 6
-    assert table[4][2] == "sha256:9f8e7d6c5b4a"
+    assert [row[1] for row in table[1:]] == ["—"] * 4
+    assert table[1][2] == "sha256:9f8e7d6c5b4a"
 
 
-def test_update_lists_the_changes() -> None:
-    """The changes table lists each changed setting with its old and new value."""
+def test_the_lead_says_the_verdict_and_the_main_change() -> None:
+    """The first paragraph under the headline names the result's one thing: the image, from → to."""
     outcome, config = updated()
-    table = table_after(parse(report.summary(outcome, config)), "Setting")
-    assert table[0] == ["Setting", "From", "To"]
-    assert ["image", OLD_IMAGE, NEW_IMAGE] in table
-    assert ["instance-type", "ml.g4dn.xlarge", "ml.g5.xlarge"] in table
-    assert outcome.plan is not None
-    assert len(table) == 1 + len(outcome.plan.changes)
+    first = parse(report.comment_body(outcome, config)).paragraphs[0]
+    assert first == (
+        "Updated (blue/green, all at once) in eu-west-1 in 8m 11s: image whisper@sha256:1a2b3c4d5e6f → "
+        "whisper@sha256:9f8e7d6c5b4a, and 1 more change below."
+    )
+
+
+def test_update_lists_the_changes_as_a_diff() -> None:
+    """The changes are a diff block: a - line with the old and a + line with the new value of each setting."""
+    outcome, config = updated()
+    rendered = parse(report.summary(outcome, config))
+    (diff,) = [block for block in rendered.pre if block.startswith("- ")]
+    assert diff.splitlines() == [
+        "- image: whisper@sha256:1a2b3c4d5e6f",
+        "+ image: whisper@sha256:9f8e7d6c5b4a",
+        "- instance-type: ml.g4dn.xlarge",
+        "+ instance-type: ml.g5.xlarge",
+    ]
+    assert '<pre lang="diff">' in to_html(report.summary(outcome, config))
+
+
+def test_a_long_change_is_folded_and_keeps_its_sign() -> None:
+    """A value longer than the comment's code width continues on lines that keep the + sign."""
+    config = make_config(output_path="s3://inference-bucket/" + "very-long-prefix/" * 8)
+    outcome = outcome_for("updated", config, serving())
+    (diff,) = [b for b in parse(report.comment_body(outcome, config)).pre if b.startswith("- ")]
+    lines = [line for line in diff.splitlines() if "output-path" in line or line.startswith("+  ")]
+    assert all(len(line) <= report.COMMENT.code_width for line in diff.splitlines())
+    assert lines[1].startswith("+ output-path: s3://inference-bucket/") and lines[2].startswith("+  ")
 
 
 def test_plan_mode_shows_what_would_change() -> None:
@@ -237,23 +279,20 @@ def test_plan_mode_shows_what_would_change() -> None:
     rendered = parse(report.summary(outcome, config))
     assert "would update" in rendered.headings[0]
     assert "Changes an apply run would make" in rendered.headings
-    assert any(
-        p.startswith("Plan only, nothing was changed. An apply run would update 2 settings")
-        for p in rendered.paragraphs
+    assert rendered.paragraphs[0].startswith(
+        "Plan only, nothing was changed. An apply run would update 2 settings (blue/green, all at once)"
     )
     assert table_after(rendered, "Serving now")[0] == ["", "Serving now", "Would deploy"]
-    changes = table_after(rendered, "Setting")
-    assert [row[0] for row in changes[1:]] == ["image", "instance-type"]
 
 
 def test_plan_mode_create_lists_every_setting() -> None:
-    """A plan run against a missing endpoint lists every setting it would create it with."""
+    """A plan run against a missing endpoint lists every setting it would create it with, as + lines."""
     config = make_config(mode="plan")
     outcome = outcome_for("would-create", config, None)
-    rendered = parse(report.comment_body(outcome, config))
-    changes = table_after(rendered, "Setting")
-    assert ["image", "—", NEW_IMAGE] in changes
-    assert ["output-path", "—", "s3://inference-bucket/whisper/out/"] in changes
+    (diff,) = [b for b in parse(report.comment_body(outcome, config)).pre if b.startswith("+ ")]
+    assert "+ image: whisper@sha256:9f8e7d6c5b4a" in diff.splitlines()
+    assert "+ output-path: s3://inference-bucket/whisper/out/" in diff.splitlines()
+    assert not [line for line in diff.splitlines() if line.startswith("- ")]
 
 
 def test_unchanged_shows_what_serves_and_no_changes() -> None:
@@ -262,47 +301,173 @@ def test_unchanged_shows_what_serves_and_no_changes() -> None:
     outcome = outcome_for("unchanged", config, serving(image=NEW_IMAGE, instance_type="ml.g5.xlarge"))
     rendered = parse(report.summary(outcome, config))
     assert table_after(rendered, "Serving")[0] == ["", "Serving"]
-    assert "Nothing to change: the endpoint already serves what the inputs ask for." in rendered.paragraphs
+    assert rendered.paragraphs[0] == (
+        "Nothing to change: the endpoint already serves what the inputs ask for (whisper@sha256:9f8e7d6c5b4a)."
+    )
     assert "Changes" not in rendered.headings
 
 
 def test_rollback_says_what_still_serves_what_was_cleaned_up_and_what_to_do() -> None:
-    """A rollback shows the serving config and image, the deleted new config and model, and the next steps."""
+    """A rollback says what still serves, lists the deleted new config and model, and the next steps."""
     config = make_config()
     outcome = outcome_for("rolled-back", config, serving())
     desired = desired_from(config, outcome.before, SHAPES)
-    markdown = report.summary(outcome, config)
-    rendered = parse(markdown)
-    assert f"Still serving: endpoint config whisper-aaaaaaaaaaaa with image {OLD_IMAGE}." in rendered.paragraphs
-    assert table_after(rendered, "Serving now")[2] == [
-        "Endpoint config",
-        "whisper-aaaaaaaaaaaa",
-        desired.config_name,
-        "whisper-aaaaaaaaaaaa",
-    ]
-    cleaned = markdown.split("### Cleaned up", 1)[1].split("###", 1)[0]
-    assert f"endpoint config {desired.config_name}" in parse(cleaned).text
-    assert f"model {desired.model_name}" in parse(cleaned).text
-    assert "endpoint config whisper-aaaaaaaaaaaa (serving)" in parse(markdown.split("### Kept", 1)[1]).text
+    rendered = parse(report.summary(outcome, config))
+    assert rendered.paragraphs[0] == (
+        "SageMaker rolled the update back after 8m 11s; the endpoint still serves whisper@sha256:1a2b3c4d5e6f."
+    )
+    assert table_after(rendered, "Attempted")[0] == ["", "Before, still serving", "Attempted"]
+    cleaned = next(p for p in rendered.paragraphs if p.startswith("Cleaned up:"))
+    assert f"endpoint config {desired.config_name}" in cleaned and f"model {desired.model_name}" in cleaned
+    assert "Kept: endpoint config whisper-aaaaaaaaaaaa (serving)." in rendered.paragraphs
     assert "What to do next" in rendered.headings
     assert "Look at the rollback alarms (links below): which metric crossed its threshold, and when." in rendered.text
     assert "which is what an auto-rollback alarm firing during the bake looks like" in rendered.text
 
 
-def test_failed_rollout_shows_its_failure_reason_and_where_to_look() -> None:
-    """A failed rollout shows FailureReason in a code block and points to the endpoint's CloudWatch logs."""
+FIRED = FiredAlarm(
+    "whisper-5xx", START + 380, "Threshold Crossed: 1 datapoint [3.0 (14/11/23 22:19:00)] was >= the threshold (1.0)."
+)
+
+
+@pytest.mark.parametrize("document", ["summary", "comment"])
+def test_rollback_names_the_alarm_that_fired_and_its_reason(document: str) -> None:
+    """With the alarm's history, the rollback names the alarm in the lead, and when and why it fired below."""
     config = make_config()
-    reason = "The primary container for production variant AllTraffic did not pass the ping health check."
-    outcome = outcome_for("failed", config, serving(), failure_reason=reason)
-    rendered = parse(report.summary(outcome, config))
-    assert rendered.pre == [reason + "\n"]
-    attempted = desired_from(config, outcome.before, SHAPES).config_name
-    assert "Endpoint now on: endpoint config " + attempted in rendered.text
+    outcome = outcome_for("rolled-back", config, serving())
+    found = Diagnosis(fired=(FIRED,))
+    markdown = (
+        report.summary(outcome, config, found) if document == "summary" else report.comment_body(outcome, config, found)
+    )
+    rendered = parse(markdown)
+    assert rendered.paragraphs[0] == (
+        "SageMaker rolled the update back after 8m 11s because alarm whisper-5xx went to ALARM; "
+        "the endpoint still serves whisper@sha256:1a2b3c4d5e6f."
+    )
+    assert "Alarm whisper-5xx went to ALARM at 22:19:40 UTC:" in rendered.paragraphs
+    assert FIRED.reason in rendered.paragraphs  # the blockquote's paragraph
+    assert "which is what an auto-rollback alarm firing" not in rendered.text
+    assert (
+        f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#alarmsV2:alarm/whisper-5xx",
+        "whisper-5xx",
+    ) in rendered.links
+
+
+def test_rollback_without_a_readable_history_says_how_to_grant_it() -> None:
+    """When the alarm history could not be read, the rollback says so in one sentence and still lists the alarms."""
+    config = make_config()
+    outcome = outcome_for("rolled-back", config, serving())
+    note = "The action may not read which alarm fired: grant its role cloudwatch:DescribeAlarmHistory."
+    rendered = parse(report.summary(outcome, config, Diagnosis(alarm_note=note)))
+    assert note in rendered.paragraphs
+    assert "The alarms that guard the rollout: whisper-5xx, whisper p99 latency / high." in rendered.text
+
+
+REASON = "The primary container for production variant AllTraffic did not pass the ping health check."
+TRACEBACK = (
+    "Traceback (most recent call last):",
+    '  File "/opt/ml/code/serve.py", line 12, in <module>',
+    "RuntimeError: CUDA error: out of memory",
+)
+
+
+def failed_before_traffic(config: ActionConfig, **fields: Any) -> RolloutOutcome:
+    """A rollout whose new fleet failed its health check: the old config still serves, with a FailureReason."""
+    current = serving()
+    values: dict[str, Any] = {"failure_reason": REASON, "serving_config": current.config_name, "kept": []}
+    return outcome_for("failed", config, current, **{**values, **fields})
+
+
+def container_log(*texts: str, stream: str = "AllTraffic/i-0new", omitted: int = 0) -> ContainerLog:
+    lines = tuple(LogLine(START + 100 + i, stream, text) for i, text in enumerate(texts))
+    return ContainerLog("/aws/sagemaker/Endpoints/whisper", (stream,), lines, omitted)
+
+
+def test_failed_rollout_shows_its_failure_reason_and_where_to_look() -> None:
+    """A failed rollout quotes FailureReason (it wraps, unlike a code block) and points to the CloudWatch logs."""
+    config = make_config()
+    rendered = parse(report.summary(failed_before_traffic(config), config))
+    assert rendered.paragraphs[0] == (
+        "The new fleet failed before it took traffic, after 8m 11s; the endpoint still serves "
+        "whisper@sha256:1a2b3c4d5e6f."
+    )
+    assert REASON in rendered.paragraphs and "blockquote" in rendered.tags
     logs = (
         f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}"
         "#logsV2:log-groups/log-group/$252Faws$252Fsagemaker$252FEndpoints$252Fwhisper"
     )
     assert (logs, "/aws/sagemaker/Endpoints/whisper") in rendered.links
+
+
+@pytest.mark.parametrize("document", ["summary", "comment"])
+def test_failed_rollout_shows_the_new_fleets_last_log_lines_folded(document: str) -> None:
+    """The container log's last lines are in a <details> block with the stream and a console link; the last
+    line is also named in the open."""
+    config = make_config()
+    found = Diagnosis(container_log=container_log(*TRACEBACK, omitted=12))
+    outcome = failed_before_traffic(config)
+    markdown = (
+        report.summary(outcome, config, found) if document == "summary" else report.comment_body(outcome, config, found)
+    )
+    rendered = parse(markdown)
+    assert "The new fleet's last log line: RuntimeError: CUDA error: out of memory" in rendered.paragraphs
+    assert "<summary>Container log of the new fleet: last 3 lines</summary>" in markdown
+    (log,) = [block for block in rendered.pre if "Traceback" in block]
+    assert log.splitlines() == [f"22:15:0{i} {text}" for i, text in enumerate(TRACEBACK)]
+    assert any(
+        p.startswith(
+            "Log group /aws/sagemaker/Endpoints/whisper, new fleet's stream AllTraffic/i-0new; "
+            "12 earlier lines not shown"
+        )
+        for p in rendered.paragraphs
+    )
+    assert "Read the new fleet's container log above" in rendered.text
+
+
+def test_log_lines_are_inert_text() -> None:
+    """Log lines holding workflow commands, HTML, fences or a closing </details> stay text in their block."""
+    config = make_config()
+    hostile = ("::set-output name=result::updated", "::add-mask::x", "</details><script>x</script>", "````", "|a|")
+    markdown = report.comment_body(
+        failed_before_traffic(config), config, Diagnosis(container_log=container_log(*hostile))
+    )
+    assert_no_html_from_outside(markdown)
+    rendered = parse(markdown)
+    (log,) = [block for block in rendered.pre if "set-output" in block]
+    assert [line.split(" ", 1)[1] for line in log.splitlines()] == list(hostile)
+    assert not [line for line in markdown.splitlines() if line.startswith("::")]
+    assert "What to do next" in rendered.headings
+
+
+def test_long_log_lines_are_folded_to_the_page() -> None:
+    """A log line longer than the page continues on the next line instead of scrolling sideways."""
+    config = make_config()
+    found = Diagnosis(container_log=container_log("x" * 300))
+    (log,) = [b for b in parse(report.comment_body(failed_before_traffic(config), config, found)).pre if "xxx" in b]
+    assert all(len(line) <= report.COMMENT.code_width for line in log.splitlines())
+    assert log.replace("\n", "").replace("  ", "").endswith("x" * 10)
+
+
+def test_unreadable_log_is_one_sentence() -> None:
+    """No log (missing group, no lines, no permission): one sentence saying so, and the report goes on."""
+    config = make_config()
+    note = "No container log: the log group /aws/sagemaker/Endpoints/whisper does not exist."
+    found = Diagnosis(container_log=ContainerLog("/aws/sagemaker/Endpoints/whisper", note=note))
+    rendered = parse(report.comment_body(failed_before_traffic(config), config, found))
+    assert note in rendered.paragraphs
+    assert "details" not in rendered.tags[: rendered.tags.index("h3", 1)]
+    assert "What to do next" in rendered.headings
+
+
+@pytest.mark.parametrize("mode", ["plan", "apply"])
+def test_alarm_warnings_are_listed_under_the_lead(mode: str) -> None:
+    """Preflight warnings show right after the verdict, each with its alarm, in plan and apply runs."""
+    config = make_config(mode=mode)
+    outcome = outcome_for("would-update" if mode == "plan" else "updated", config, serving())
+    warnings = (AlarmWarning("whisper-5xx", "it watches Invocations, which SageMaker does not publish."),)
+    rendered = parse(report.comment_body(outcome, config, Diagnosis(warnings=warnings)))
+    assert rendered.headings[1] == "⚠️ Warnings"
+    assert "whisper-5xx: it watches Invocations, which SageMaker does not publish." in rendered.text
 
 
 @pytest.mark.parametrize("document", ["summary", "comment"])
@@ -319,21 +484,27 @@ def test_html_in_aws_text_is_never_rendered_as_html(document: str) -> None:
         kept=[HOSTILE],
         cleaned_up=[HOSTILE],
     )
-    markdown = report.summary(outcome, config) if document == "summary" else report.comment_body(outcome, config)
+    found = Diagnosis(
+        warnings=(AlarmWarning(HOSTILE, HOSTILE),),
+        fired=(FiredAlarm(HOSTILE, START, HOSTILE),),
+        container_log=container_log(HOSTILE, stream=HOSTILE),
+    )
+    markdown = (
+        report.summary(outcome, config, found) if document == "summary" else report.comment_body(outcome, config, found)
+    )
     assert_no_html_from_outside(markdown)
     rendered = parse(markdown)
     assert_tables_whole(rendered)
-    assert rendered.pre == [HOSTILE + "\n"]
-    assert HOSTILE + "." in rendered.paragraphs
+    assert HOSTILE in rendered.paragraphs  # the FailureReason's quote
 
 
-def test_failure_reason_with_backtick_fences_stays_in_its_block() -> None:
-    """A FailureReason holding ``` lines cannot close its block: everything after it still renders as report."""
+def test_failure_reason_with_backtick_fences_stays_in_its_quote() -> None:
+    """A FailureReason holding ``` lines cannot open a block: everything after it still renders as report."""
     config = make_config()
     reason = "first\n```\n# not a heading\n````\n<b>bold?</b>\n`````"
     outcome = outcome_for("failed", config, serving(), failure_reason=reason)
     rendered = parse(report.summary(outcome, config))
-    assert rendered.pre == [reason + "\n"]
+    assert [p for p in rendered.paragraphs if p in reason.splitlines()] == reason.splitlines()
     assert "not a heading" not in rendered.headings
     assert "What to do next" in rendered.headings
     assert "Links" in rendered.headings
@@ -347,13 +518,13 @@ def test_huge_failure_reason_keeps_the_summary_small() -> None:
     comment = report.comment_body(outcome, config)
     assert len(summary.encode()) < 20 * 1024
     assert len(comment) < 10_000
-    (pre,) = parse(summary).pre
-    assert pre.startswith("x`<x`<") and "more characters)" in pre
+    quoted = next(p for p in parse(summary).paragraphs if p.startswith("x`<x`<"))
+    assert "more characters)" in quoted
     assert "Links" in parse(summary).headings
 
 
 def test_everything_huge_still_fits() -> None:
-    """Thousands of huge transitions, cleanup entries and changes cannot push past the document limits."""
+    """Thousands of huge transitions, cleanup entries, log lines and warnings cannot pass the document limits."""
     config = make_config()
     big = "y|" * 50_000
     outcome = outcome_for(
@@ -366,8 +537,11 @@ def test_everything_huge_still_fits() -> None:
         kept=[big] * 2_000,
         cleaned_up=[big] * 2_000,
     )
-    summary = report.summary(outcome, config)
-    comment = report.comment_body(outcome, config)
+    found = Diagnosis(
+        warnings=tuple(AlarmWarning(big, big) for _ in range(500)), container_log=container_log(*[big] * 500)
+    )
+    summary = report.summary(outcome, config, found)
+    comment = report.comment_body(outcome, config, found)
     assert len(summary.encode()) <= report.SUMMARY_LIMIT
     assert len(comment.encode()) <= report.COMMENT_LIMIT
     for markdown in (summary, comment):
@@ -377,18 +551,18 @@ def test_everything_huge_still_fits() -> None:
 def test_document_limit_cuts_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the document limit the summary keeps whole sections, drops the rest and ends with a note."""
     config = make_config()
-    outcome = outcome_for("failed", config, serving(), kept=[f"{'k' * 290}{i}" for i in range(50)])
-    outcome.cleaned_up = list(outcome.kept)
-    assert len(report.summary(outcome, config).encode()) > 20_000
-    monkeypatch.setattr(report, "SUMMARY_LIMIT", 20_000)
-    cut = report.summary(outcome, config)
-    assert len(cut.encode()) <= 20_000
+    found = Diagnosis(warnings=tuple(AlarmWarning(f"alarm-{i}", "w" * 280) for i in range(40)))
+    outcome = outcome_for("failed", config, serving())
+    assert len(report.summary(outcome, config, found).encode()) > 13_000
+    monkeypatch.setattr(report, "SUMMARY", replace(report.SUMMARY, limit=13_000))
+    cut = report.summary(outcome, config, found)
+    assert len(cut.encode()) <= 13_000
     rendered = parse(cut)
     assert rendered.text.rstrip().endswith(
         "The rest of this summary was cut to keep it short; the step's log has every detail."
     )
-    assert rendered.headings[-1] == "Cleaned up"
-    assert_tables_whole(rendered)
+    assert "⚠️ Warnings" in rendered.headings
+    assert "Links" not in rendered.headings
 
 
 def test_links_point_to_the_consoles_of_the_region_and_to_the_run() -> None:
@@ -424,17 +598,31 @@ def test_china_region_links_to_its_own_console() -> None:
     ) in links
 
 
-def test_timeline_has_one_row_per_transition() -> None:
-    """The timeline table has one row per status transition: UTC time, status, variant status, time since start."""
+def test_timeline_is_folded_with_one_row_per_transition() -> None:
+    """The summary's timeline is a folded table: UTC time, status, the step (else the variant status), time
+    since start."""
     outcome, config = updated()
-    rendered = parse(report.summary(outcome, config))
-    assert table_after(rendered, "Time (UTC)") == [
-        ["Time (UTC)", "Status", "Variant status", "Since start"],
+    markdown = report.summary(outcome, config)
+    assert "<details><summary>Rollout timeline: 3 status changes in 8m 11s</summary>" in markdown
+    assert table_after(parse(markdown), "Time (UTC)") == [
+        ["Time (UTC)", "Status", "Step", "Since start"],
         ["22:13:22", "Updating", "Creating", "+2s"],
         ["22:16:25", "Updating", "Baking", "+3m 05s"],
         ["22:21:30", "InService", "—", "+8m 10s"],
     ]
-    assert "Total duration: 8m 11s." in rendered.paragraphs
+
+
+def test_full_names_are_folded_once() -> None:
+    """The names the table cuts short are listed in full, once, in a folded list."""
+    outcome, config = updated()
+    markdown = report.comment_body(outcome, config)
+    desired = desired_from(config, outcome.before, SHAPES)
+    names = markdown.split("<summary>Names and image references in full</summary>", 1)[1].split("</details>")[0]
+    items = [line for line in names.splitlines() if line.startswith("- ")]
+    assert [parse(item).text.strip() for item in items[1:]] == [
+        f"Before: image {OLD_IMAGE}, endpoint config whisper-aaaaaaaaaaaa, model whisper-bbbbbbbbbbbb",
+        f"Deployed: image {NEW_IMAGE}, endpoint config {desired.config_name}, model {desired.model_name}",
+    ]
 
 
 def test_comment_is_the_condensed_story() -> None:
@@ -443,7 +631,7 @@ def test_comment_is_the_condensed_story() -> None:
     markdown = report.comment_body(outcome, config)
     rendered = parse(markdown)
     assert table_after(rendered, "Before")[0] == ["", "Before", "After"]
-    assert table_after(rendered, "Setting")
+    assert "Changes" in rendered.headings
     assert "Time (UTC)" not in markdown
     assert (RUN_URL, "full report in the job summary") in rendered.links
     assert len(markdown) < len(report.summary(outcome, config))
@@ -464,7 +652,16 @@ def test_rollback_comment_says_what_happened() -> None:
     outcome = outcome_for("rolled-back", config, serving())
     rendered = parse(report.comment_body(outcome, config))
     assert "What happened" in rendered.headings and "What to do next" in rendered.headings
-    assert any(p.startswith("Still serving: endpoint config whisper-aaaaaaaaaaaa") for p in rendered.paragraphs)
+    assert "the endpoint still serves whisper@sha256:1a2b3c4d5e6f" in rendered.paragraphs[0]
+
+
+def test_every_result_has_its_view() -> None:
+    """Each result of the contract has a view, and a result nobody knows reads as a failure, never a success."""
+    assert set(report.VIEWS) == set(get_args(report.Result))
+    assert {r for r, v in report.VIEWS.items() if v.went_wrong} == {"rolled-back", "failed"}
+    assert {r for r, v in report.VIEWS.items() if v.plan} == {"would-create", "would-update"}
+    assert report.view_of(RolloutOutcome(result="exploded")) == report.VIEWS["failed"]
+    assert report.view_of(RolloutOutcome(result="failed", timed_out=True)) == report.TIMED_OUT
 
 
 def test_outputs_keep_the_contract() -> None:
@@ -532,7 +729,9 @@ def test_timeout_summary_says_to_rerun_and_what_serves() -> None:
     )
     rendered = parse(markdown)
     assert rendered.headings[0] == "⏳ SageMaker endpoint whisper: timed out"
-    assert f"Still serving: endpoint config whisper-aaaaaaaaaaaa with image {OLD_IMAGE}." in rendered.paragraphs
+    assert "Still serving: endpoint config whisper-aaaaaaaaaaaa with image whisper@sha256:1a2b3c4d5e6f." in (
+        rendered.paragraphs
+    )
     assert any(
         p.startswith("The rollout goes on in SageMaker and nothing was deleted. Rerun the job")
         for p in rendered.paragraphs
@@ -585,3 +784,31 @@ def test_failed_create_says_nothing_served_before() -> None:
         "endpoint whisper disappeared during the rollout", "whisper", outcome=outcome, config=config
     )
     assert "Still serving: nothing, the endpoint did not exist before this run." in parse(markdown).paragraphs
+
+
+def test_kept_settings_are_folded_and_are_not_changes() -> None:
+    """What an update carries over from the serving endpoint is listed in a folded section, not as changes."""
+    outcome, config = updated()
+    assert outcome.plan is not None
+    kept = (Kept("VPC", "2 subnets, 1 security group"), Kept("Data capture", "20 % to s3://capture-bucket/whisper/"))
+    outcome.plan = replace(outcome.plan, kept=kept)
+    markdown = report.comment_body(outcome, config)
+    assert "<summary>Kept from the serving endpoint (2 settings)</summary>" in markdown
+    folded = markdown.split("<summary>Kept from the serving endpoint (2 settings)</summary>", 1)[1].split("</details>")[
+        0
+    ]
+    assert [parse(line).text.strip() for line in folded.splitlines() if line.startswith("- ")] == [
+        "VPC: 2 subnets, 1 security group",
+        "Data capture: 20 % to s3://capture-bucket/whisper/",
+    ]
+    (diff,) = [b for b in parse(markdown).pre if b.startswith("- ")]
+    assert "VPC" not in diff
+
+
+def test_the_timeline_says_which_step_the_rollout_was_in() -> None:
+    """A canary's bake reads as the new fleet's step and instances, in SageMaker's words."""
+    outcome, config = updated()
+    step = "new fleet: Baking, 1 of 4 instances (Baking for 600 seconds with traffic enabled on canary capacity)"
+    outcome.transitions = [Transition(START + 60, "Updating", "Baking", step)]
+    rows = table_after(parse(report.summary(outcome, config)), "Time (UTC)")
+    assert rows[1][2] == step

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import InputProblem
 from .log import safe
@@ -74,6 +75,33 @@ class ImageRef:
         """An image as a serving model or variant names it (pinned or not; never resolved)."""
         repository, sep, digest = reference.partition("@")
         return cls(given=reference, repository=repository, digest=digest if sep else "")
+
+
+@dataclass(frozen=True)
+class StepSize:
+    """A canary size, linear step or rolling batch: a share of the variant's capacity, or a number of instances."""
+
+    value: int
+    percent: bool
+
+    def __str__(self) -> str:
+        return f"{self.value}%" if self.percent else str(self.value)
+
+    def as_capacity(self) -> dict[str, object]:
+        """SageMaker's CapacitySize."""
+        return {"Type": "CAPACITY_PERCENT" if self.percent else "INSTANCE_COUNT", "Value": self.value}
+
+    @classmethod
+    def of_capacity(cls, capacity: Any) -> StepSize:
+        return cls(int(capacity.get("Value", 0)), capacity.get("Type") == "CAPACITY_PERCENT")
+
+    def share(self, fleet: int) -> float:
+        """The part of a fleet of ``fleet`` instances one step moves (1.0: all of it)."""
+        return self.value / 100 if self.percent else self.value / max(fleet, 1)
+
+    def steps(self, fleet: int) -> int:
+        """How many steps move the whole fleet."""
+        return max(math.ceil(1 / self.share(fleet)), 1) if self.share(fleet) > 0 else 1
 
 
 def image_digest(image: str) -> str:
@@ -217,6 +245,33 @@ def boolean(check: Check, value: str) -> bool:
         return False
     check.bad(f"'{safe(value)}' is not a boolean; expected true or false")
     return False
+
+
+def step_size(check: Check, value: str) -> StepSize:
+    match = re.fullmatch(r"(\d{1,5})\s*(%?)", value)
+    if not match or int(match[1]) < 1 or (match[2] and int(match[1]) > 100):
+        check.bad(
+            f"'{safe(value)}' is not a step size; expected N% of the variant's capacity (e.g. 25%) "
+            "or a number of instances (e.g. 1)"
+        )
+        return StepSize(1, False)
+    return StepSize(int(match[1]), bool(match[2]))
+
+
+def one_of(*choices: str) -> _OneOf:
+    return _OneOf(choices)
+
+
+@dataclass(frozen=True)
+class _OneOf:
+    """A parser of a value from a fixed list."""
+
+    choices: tuple[str, ...]
+
+    def __call__(self, check: Check, value: str) -> str:
+        if value not in self.choices:
+            check.bad(f"'{safe(value)}' is not one of {', '.join(self.choices)}")
+        return value
 
 
 def alarm_names(check: Check, value: str) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ between blocks (:meth:`Document.render` with a limit) never leaves a fence or a 
 
 from __future__ import annotations
 
+import html
 import re
 import string
 from collections.abc import Iterable, Sequence
@@ -113,6 +114,30 @@ def render(inline: Inline, *, in_table: bool = False) -> str:
     return "".join(render(part, in_table=in_table) for part in inline)
 
 
+def fold(text: str, width: int, *, keep_prefix: int = 0) -> str:
+    """Each line of ``text`` cut into pieces of at most ``width`` characters, so a code block fits its page.
+
+    GitHub's code blocks never wrap: a longer line scrolls sideways and hides its end. A line is cut after a
+    space where one falls in the second half of the piece, else at the width. A continuation starts with the
+    line's first ``keep_prefix`` characters (a diff's ``+ ``/``- ``, so it keeps its colour) and two spaces, so
+    a reader sees it continues the line above.
+    """
+    width = max(width, keep_prefix + 12)
+    folded: list[str] = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw.expandtabs(4)
+        prefix = line[:keep_prefix] + "  "
+        lead = ""
+        while len(lead) + len(line) > width:
+            room = width - len(lead)
+            space = line.rfind(" ", room // 2, room)
+            cut = space + 1 if space > 0 else room
+            folded.append(lead + line[:cut])
+            line, lead = line[cut:], prefix
+        folded.append(lead + line)
+    return "\n".join(folded)
+
+
 def fence(text: str, info: str = "text") -> str:
     """A fenced code block holding ``text`` verbatim: its fence is longer than any backtick run inside."""
     body = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).rstrip("\n")
@@ -157,8 +182,37 @@ class Document:
         self._blocks.append("\n".join(lines))
         return self
 
-    def code_block(self, text: str, info: str = "text") -> Document:
-        self._blocks.append(fence(text, info))
+    def code_block(self, text: str, info: str = "text", *, width: int = 0, keep_prefix: int = 0) -> Document:
+        """A fenced block; with ``width``, long lines are folded to it (see :func:`fold`)."""
+        self._blocks.append(fence(fold(text, width, keep_prefix=keep_prefix) if width else text, info))
+        return self
+
+    def quote(self, text: str) -> Document:
+        """A blockquote of outside text, one paragraph per line: unlike a code block, it wraps at any width."""
+        lines = [escape(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+        lines = [line for line in lines if line.strip()]
+        if lines:
+            self._blocks.append("\n>\n".join(f"> {line}" for line in lines))
+        return self
+
+    def details(self, summary: str, inner: Document, *, opened: bool = False) -> Document:
+        """A folded section: ``summary`` (our own words, shown as text) over ``inner``'s blocks.
+
+        The ``<summary>`` line is raw HTML, where Markdown escapes would show as backslashes: it is
+        HTML-escaped instead. The inner blocks stand between blank lines, so GitHub renders them as Markdown;
+        none of them can close the ``<details>`` early, because outside text in them is escaped or fenced.
+        """
+        body = inner.render()
+        if not body:
+            return self
+        attribute = " open" if opened else ""
+        label = html.escape(one_line(summary), quote=False).replace("@", "&#64;")
+        self._blocks.append(f"<details{attribute}><summary>{label}</summary>\n\n{body.rstrip()}\n\n</details>")
+        return self
+
+    def extend(self, other: Document) -> Document:
+        """The other document's blocks after this one's (a section built on its own)."""
+        self._blocks += other._blocks
         return self
 
     def render(self, limit: int | None = None, *, cut_note: Inline = "") -> str:

@@ -8,6 +8,7 @@ passed explicitly: botocore ignores AWS_REGION, which the contract promises to h
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sts import STSClient
@@ -98,6 +100,11 @@ class Clients:
     @property
     def autoscaling(self) -> ApplicationAutoScalingClient:
         client: ApplicationAutoScalingClient = self._client("application-autoscaling")
+        return client
+
+    @property
+    def logs(self) -> CloudWatchLogsClient:
+        client: CloudWatchLogsClient = self._client("logs")
         return client
 
 
@@ -370,3 +377,46 @@ def add_tags(sm: SageMakerClient, arn: str, tags: dict[str, str]) -> None:
 
 def delete_tags(sm: SageMakerClient, arn: str, keys: list[str]) -> None:
     sm.delete_tags(ResourceArn=arn, TagKeys=keys)
+
+
+# --- What the report reads: alarms in full, their history, the container log (read-only) ------------------
+
+
+def describe_alarms(cloudwatch: CloudWatchClient, names: list[str]) -> list[Json]:
+    """The named metric and composite alarms as DescribeAlarms returns them (metric alarms first)."""
+    alarms: list[Json] = []
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    ):
+        alarms += [dict(a) for a in page.get("MetricAlarms", [])]
+        alarms += [dict(a) for a in page.get("CompositeAlarms", [])]
+    return alarms
+
+
+def describe_alarm_history(cloudwatch: CloudWatchClient, name: str, start: datetime, end: datetime) -> list[Json]:
+    """The alarm's state changes between ``start`` and ``end``, oldest first (at most 100: one page)."""
+    response = cloudwatch.describe_alarm_history(
+        AlarmName=name,
+        HistoryItemType="StateUpdate",
+        StartDate=start,
+        EndDate=end,
+        MaxRecords=100,
+        ScanBy="TimestampAscending",
+    )
+    return [dict(item) for item in response.get("AlarmHistoryItems", [])]
+
+
+def describe_log_streams(logs: CloudWatchLogsClient, group: str, prefix: str, max_items: int) -> list[Json]:
+    """Streams of ``group`` whose names start with ``prefix``, at most ``max_items`` of them."""
+    pages = logs.get_paginator("describe_log_streams").paginate(
+        logGroupName=group, logStreamNamePrefix=prefix, PaginationConfig={"MaxItems": max_items}
+    )
+    return [dict(stream) for page in pages for stream in page.get("logStreams", [])]
+
+
+def get_log_events(logs: CloudWatchLogsClient, group: str, stream: str, start_ms: int, limit: int) -> list[Json]:
+    """The stream's last ``limit`` events at or after ``start_ms`` (epoch milliseconds), oldest first."""
+    response = logs.get_log_events(
+        logGroupName=group, logStreamName=stream, startTime=start_ms, limit=limit, startFromHead=False
+    )
+    return [dict(event) for event in response.get("events", [])]

@@ -32,10 +32,14 @@ from .fields import (
     ERROR_TOPIC,
     FIELDS,
     MODEL_PARTS,
+    STEP_SIZE,
+    STRATEGIES,
+    STRATEGY,
     SUCCESS_TOPIC,
     Json,
     Part,
 )
+from .strategy import ROLLING_TIMEOUT_RANGE
 
 HASH_LEN = 12
 # What the model names of each topic in IncludeInferenceResponseIn (botocore: AsyncNotificationTopicTypes).
@@ -193,39 +197,60 @@ def config_request(name: str, content: Json, user_tags: Pairs) -> Json:
 # --- the endpoint -----------------------------------------------------------------------------------------
 
 
-def deployment_config(values: Values) -> Json:
-    """How SageMaker rolls the config out and when it rolls back: a blue/green shift, all at once, after
-    which it watches the alarms for the bake."""
-    deployment: Json = {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": values.get(BAKE.input) or 0}
+def deployment_config(values: Values, *, timeout_seconds: float) -> Json:
+    """How SageMaker rolls the config out and when it rolls back: blue/green (all at once, canary or linear)
+    or rolling batches, each step followed by the bake, during which the alarms can roll it back."""
+    kind = values.get(STRATEGY.input) or "all-at-once"
+    step = values.get(STEP_SIZE.input)
+    bake = values.get(BAKE.input) or 0
+    deployment: Json
+    if kind == "rolling":
+        assert step is not None  # the planner gives rolling its step
+        low, high = ROLLING_TIMEOUT_RANGE
+        deployment = {
+            "RollingUpdatePolicy": {
+                "MaximumBatchSize": step.as_capacity(),
+                "WaitIntervalInSeconds": bake,
+                # SageMaker stops (and rolls back) when the action stops waiting, within AWS's range.
+                "MaximumExecutionTimeoutInSeconds": int(min(max(timeout_seconds, low), high)),
+                # Rolling back no faster than rolling out: the capacity that made rolling the choice suffices.
+                "RollbackMaximumBatchSize": step.as_capacity(),
+            }
         }
-    }
+    else:
+        routing: Json = {"Type": STRATEGIES[kind], "WaitIntervalInSeconds": bake}
+        if kind == "canary" and step is not None:
+            routing["CanarySize"] = step.as_capacity()
+        if kind == "linear" and step is not None:
+            routing["LinearStepSize"] = step.as_capacity()
+        deployment = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": routing}}
     alarms = values.get(ALARMS.input)
     if alarms:
         ALARMS.write(deployment, alarms)
     return deployment
 
 
-def create_endpoint_request(endpoint_name: str, config_name: str, values: Values, user_tags: Pairs) -> Json:
+def create_endpoint_request(endpoint_name: str, config_name: str, deployment: Json, user_tags: Pairs) -> Json:
     """CreateEndpoint with the DeploymentConfig an update would use, so an update made later with
-    RetainDeploymentConfig (console, CLI, Terraform) keeps the alarms and the bake."""
+    RetainDeploymentConfig (console, CLI, Terraform) keeps the strategy, the alarms and the bake."""
     return {
         "EndpointName": endpoint_name,
         "EndpointConfigName": config_name,
-        "DeploymentConfig": deployment_config(values),
+        "DeploymentConfig": deployment,
         "Tags": tags(user_tags),
     }
 
 
-def update_endpoint_request(endpoint_name: str, config_name: str, values: Values, *, new_instance_count: bool) -> Json:
-    """UpdateEndpoint, blue/green, keeping the variant's live properties (autoscaled instance counts) unless
-    the inputs ask for a new instance count."""
+def update_endpoint_request(
+    endpoint_name: str, config_name: str, deployment: Json, *, new_instance_count: bool
+) -> Json:
+    """UpdateEndpoint, keeping the variant's live properties (autoscaled instance counts) unless the inputs
+    ask for a new instance count."""
     request: Json = {
         "EndpointName": endpoint_name,
         "EndpointConfigName": config_name,
         "RetainAllVariantProperties": True,
-        "DeploymentConfig": deployment_config(values),
+        "DeploymentConfig": deployment,
     }
     if new_instance_count:
         request["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DesiredInstanceCount"}]

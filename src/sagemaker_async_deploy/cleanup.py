@@ -17,6 +17,7 @@ from .builders import is_derived_name, name_prefix
 from .config import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from .log import Log, safe
 from .outcome import RolloutOutcome
+from .state import TRANSITIONAL
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -49,6 +50,22 @@ class Cleanup:
         except ClientError as error:
             self._failed(error)
 
+    def created_for_refused(self, created: list[str], existing_model: bool) -> list[str]:
+        """After SageMaker refused the create or update they were made for: this run's new config and model
+        serve nothing (the refusal rolled nothing out). What was reused from an earlier run stays for it."""
+        removed: list[str] = []
+        try:
+            for item in created:
+                kind, _, name = item.rpartition(" ")
+                if kind == "endpoint config":
+                    self._delete_config(name)
+                elif kind == "model" and not existing_model:
+                    self._delete_model(name)
+                removed.append(item)
+        except ClientError as error:
+            self._failed(error)
+        return removed
+
     def _failed(self, error: ClientError) -> None:
         """The verdict stands; what could not be removed is only left over, and the next deploy sweeps it."""
         self.log.warning(
@@ -70,8 +87,24 @@ class Cleanup:
         self._sweep(keep_configs={serving_config}, keep_models={serving_model})
 
     def _sweep(self, keep_configs: set[str], keep_models: set[str]) -> None:
-        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive)."""
+        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive).
+
+        Not while an update is in flight: the config it rolls out (and its rollback's) may be one of them.
+        The endpoint is read again right before, as someone may have started one since the verdict.
+        """
         endpoint = self.endpoint_name
+        now = aws.describe_endpoint(self.sm, endpoint)
+        if now is None or now.get("EndpointStatus") in TRANSITIONAL or now.get("PendingDeploymentSummary"):
+            status = (now or {}).get("EndpointStatus", "gone")
+            self.log.info(f"Leftovers of earlier runs not swept: the endpoint is {safe(status)}; the next run sweeps.")
+            return
+        # Whatever serves now is kept, even if another run put it there after this run's verdict.
+        serving = str(now.get("EndpointConfigName", ""))
+        serving_config = aws.describe_endpoint_config(self.sm, serving) if serving else None
+        keep_configs = keep_configs | {serving}
+        keep_models = keep_models | {
+            str(v.get("ModelName", "")) for v in (serving_config or {}).get("ProductionVariants", [])
+        }
         prefix = name_prefix(endpoint)
         for name in aws.list_endpoint_config_names(self.sm, prefix):
             if name not in keep_configs and is_derived_name(endpoint, name) and self._config_created_by_us(name):

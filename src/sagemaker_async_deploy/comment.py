@@ -28,6 +28,9 @@ MAX_BODY_CHARS = 65536  # GitHub refuses a longer comment body with 422
 # Comments a workflow's GITHUB_TOKEN writes are authored by this bot: who we are when the token cannot say.
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
+# A push's commit may be the head of an open pull request, looked up through the API. Other events (manual,
+# scheduled, release, …) belong to no pull request: they end before PyGithub is imported or GitHub is called.
+COMMIT_PULL_EVENTS = frozenset({"push"})
 _VIEWER_QUERY = "query { viewer { login databaseId } }"
 _RETRIED_STATUSES = (500, 502, 503, 504)
 
@@ -145,6 +148,8 @@ def publish_comment(settings: CommentSettings, endpoint_name: str, body: str, lo
         if not context.repository:
             raise _NoPullRequest("GITHUB_REPOSITORY is not set")
         pull = _pull_from_payload(context)
+        if pull is None and context.event_name not in COMMIT_PULL_EVENTS:
+            raise _NoPullRequest(f"a {context.event_name or '(unnamed)'} event has no pull request")
         step = "reach GitHub"
 
         from github import Auth, Github  # imported here: runs without a comment never load PyGithub

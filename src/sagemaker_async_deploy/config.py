@@ -17,8 +17,9 @@ from . import _checks as checks
 from ._checks import ImageRef, Pairs, Problems
 from .context import GitHubContext
 from .errors import InputError
-from .fields import ALARMS, BAKE, CREATED_MODEL_ONLY, ENVIRONMENT, FIELDS, IMAGE, Field
+from .fields import ALARMS, BAKE, CREATED_MODEL_ONLY, ENVIRONMENT, FIELDS, IMAGE, STEP_SIZE, STRATEGY, Field
 from .log import safe
+from .strategy import percent_problem
 
 T = TypeVar("T")
 
@@ -143,6 +144,14 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
                 problems.of(setting.input).bad(
                     "applies to the model the action creates; leave it empty when model-name is given"
                 )
+
+    strategy, step = settings.get(STRATEGY.input, STRATEGY.default), settings.get(STEP_SIZE.input)
+    if step is not None and strategy == "all-at-once":
+        problems.of(STEP_SIZE.input).bad(
+            "applies to canary, linear and rolling; with deployment-strategy all-at-once leave it empty"
+        )
+    elif step is not None and percent_problem(strategy, step):
+        problems.of(STEP_SIZE.input).bad(percent_problem(strategy, step))
 
     tags = _tags(problems, value("tags"))
     timeout_minutes = checks.positive_number(

@@ -24,6 +24,10 @@ FailureKind = Literal[
     "busy",  # someone else keeps updating the endpoint
     "access-denied",
     "cancelled",  # SIGINT / SIGTERM: the job was cancelled
+    "endpoint-state",  # the endpoint is Failed, OutOfService or UpdateRollbackFailed: it cannot be updated
+    "missing-config",  # the serving endpoint config was deleted behind the endpoint's back
+    "capacity",  # SageMaker refused the update for a quota or capacity
+    "refused",  # SageMaker refused the update for another reason
 ]
 
 

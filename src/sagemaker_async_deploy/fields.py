@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
 
 from . import _checks as checks
-from ._checks import Check, ImageRef, Pairs
+from ._checks import Check, ImageRef, Pairs, StepSize
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -71,9 +71,14 @@ class Field(Generic[T]):
     unset: T | None = None
     # How a change is shown when both sides are needed to show it (an environment, by names only).
     show_change: Callable[[T | None, T | None], tuple[str, str]] | None = None
+    # Reads the value from the part when no single path holds it (which policy a deployment has).
+    reader: Callable[[Mapping[str, Any]], T | None] | None = None
 
     def read(self, part: Mapping[str, Any] | None) -> T | None:
         """The value the part holds, or None when it holds none."""
+        if self.reader is not None:
+            found = self.reader(part) if part else None
+            return self.unset if found is None else found
         for path in (self.path, *self.also_at):
             raw = dig(part, path)
             if raw is not None:
@@ -180,6 +185,18 @@ def _image_same(a: ImageRef, b: ImageRef) -> bool:
 
 def _seconds(value: int) -> str:
     return f"{value} s"
+
+
+# deployment-strategy → how UpdateEndpoint's DeploymentConfig says it (developer guide, deployment guardrails).
+STRATEGIES = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR", "rolling": "rolling"}
+_ROUTING = ("BlueGreenUpdatePolicy", "TrafficRoutingConfiguration")
+
+
+def _strategy_of(deployment: Mapping[str, Any]) -> str | None:
+    if "RollingUpdatePolicy" in deployment:
+        return "rolling"
+    kind = dig(deployment, (*_ROUTING, "Type"))
+    return next((name for name, routing in STRATEGIES.items() if routing == kind), None)
 
 
 # --- the table --------------------------------------------------------------------------------------------
@@ -299,6 +316,29 @@ BAKE: Field[int] = Field(
     unset=0,
 )
 
+STRATEGY: Field[str] = Field(
+    "deployment-strategy",
+    "Deployment strategy",
+    Part.DEPLOYMENT,
+    (*_ROUTING, "Type"),
+    checks.one_of(*STRATEGIES),
+    default="all-at-once",
+    starts_rollout=False,
+    reader=_strategy_of,
+    unset="all-at-once",  # SageMaker's own default: blue/green, all at once
+)
+STEP_SIZE: Field[StepSize] = Field(
+    "step-size",
+    "Step size",
+    Part.DEPLOYMENT,
+    (*_ROUTING, "CanarySize"),
+    checks.step_size,
+    starts_rollout=False,
+    encode=StepSize.as_capacity,
+    decode=StepSize.of_capacity,
+    also_at=((*_ROUTING, "LinearStepSize"), ("RollingUpdatePolicy", "MaximumBatchSize")),
+)
+
 # In the order plans and reports list them.
 FIELDS: tuple[Field[Any], ...] = (
     IMAGE,
@@ -316,6 +356,8 @@ FIELDS: tuple[Field[Any], ...] = (
     ENVIRONMENT,
     ALARMS,
     BAKE,
+    STRATEGY,
+    STEP_SIZE,
 )
 MODEL_PARTS = (Part.MODEL, Part.CONTAINER)
 CONFIG_PARTS = (Part.CONFIG, Part.VARIANT, Part.ASYNC)

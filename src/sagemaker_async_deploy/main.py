@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import aws, cancel, preflight, report
+from . import aws, cancel, diagnosis, preflight, report
 from .config import ActionConfig, parse_config, read_inputs, secret_values
+from .diagnosis import AlarmWarning, Diagnosis
 from .errors import DeployError, FailureKind, InputError, InputProblem, PlanError
 from .log import Log, safe
 from .rollout import Rollout, RolloutOutcome
@@ -37,6 +39,7 @@ def main() -> int:
 
     clients = aws.Clients(config.region)
     rollout: Rollout | None = None
+    warnings: list[AlarmWarning] = []
 
     def so_far() -> RolloutOutcome:
         return rollout.outcome if rollout is not None else RolloutOutcome(result="failed")
@@ -45,12 +48,15 @@ def main() -> int:
         config = preflight.resolve_image(config, clients)
         _raise_problems(preflight.check_instance_type(config, clients))
         checked = config
-        rollout = Rollout(
-            config,
-            clients,
-            log,
-            preflight=lambda: _raise_problems(preflight.check_resources(checked, clients)),
-        )
+
+        def check() -> None:
+            _raise_problems(preflight.check_resources(checked, clients))
+            warnings[:] = preflight.alarm_warnings(checked, clients)
+            for warning in warnings:
+                text = f"alarm {warning.alarm}: {warning.message}" if warning.alarm else warning.message
+                log.warning(text, title="Alarms that cannot guard this rollout")
+
+        rollout = Rollout(config, clients, log, preflight=check)
         outcome = rollout.run()
     except cancel.Cancelled:
         return end.cancelled(config, so_far(), clients)
@@ -61,7 +67,8 @@ def main() -> int:
             InputError([InputProblem(error.input, error.message)]), config.endpoint_name, so_far(), config
         )
     except DeployError as error:
-        return end.fatal(str(error), config, so_far(), error.kind)
+        found = _diagnose(config, clients, so_far(), warnings, log) if error.kind == "timeout" else Diagnosis()
+        return end.fatal(str(error), config, so_far(), error.kind, replace(found, warnings=tuple(warnings)))
     except NoCredentialsError:
         message = (
             "No AWS credentials: run aws-actions/configure-aws-credentials before this step "
@@ -82,7 +89,34 @@ def main() -> int:
         )
         return end.fatal(message, config, so_far())
 
-    return end.finished(config, outcome)
+    return end.finished(config, outcome, _diagnose(config, clients, outcome, warnings, log))
+
+
+def _diagnose(
+    config: ActionConfig, clients: aws.Clients, outcome: RolloutOutcome, warnings: list[AlarmWarning], log: Log
+) -> Diagnosis:
+    """After a failure or rollback: the new fleet's log and the alarm that fired, also printed to the log."""
+    found = Diagnosis(warnings=tuple(warnings))
+    if outcome.result not in ("failed", "rolled-back") or not outcome.update_started:
+        return found
+    container = diagnosis.container_log(clients.logs, config.endpoint_name, config.variant_name, outcome.update_started)
+    fired: tuple[diagnosis.FiredAlarm, ...] = ()
+    note = ""
+    if outcome.result == "rolled-back":
+        fired, note = diagnosis.fired_alarms(
+            clients.cloudwatch, config.alarms, outcome.update_started, outcome.finished
+        )
+    found = replace(found, container_log=container, fired=fired, alarm_note=note)
+    with log.group(f"Container log of the new fleet ({len(container.lines)} lines)"):
+        if container.note:
+            log.info(safe(container.note))
+        for line in container.lines:
+            log.info(f"{time.strftime('%H:%M:%S', time.gmtime(line.at))} {safe(line.stream)}: {safe(line.text)}")
+    for alarm in fired:
+        log.info(f"Alarm {safe(alarm.name)} went to ALARM: {safe(alarm.reason)}")
+    if note:
+        log.info(safe(note))
+    return found
 
 
 def _raise_problems(problems: list[InputProblem]) -> None:
@@ -98,10 +132,10 @@ class RunEnd:
     output_path: str
     summary_path: str
 
-    def finished(self, config: ActionConfig, outcome: RolloutOutcome) -> int:
+    def finished(self, config: ActionConfig, outcome: RolloutOutcome, found: Diagnosis) -> int:
         """A run that reached a verdict (or a plan): success, rollback or failure."""
-        self._outputs(outcome, config)
-        report.append_summary(self.summary_path, report.summary(outcome, config))
+        self._outputs(outcome, config, found)
+        report.append_summary(self.summary_path, report.summary(outcome, config, found))
         if outcome.succeeded:
             self.log.info(f"Result: {outcome.result}")
             return EXIT_OK
@@ -127,13 +161,22 @@ class RunEnd:
         report.append_summary(self.summary_path, summary)
         return EXIT_FAILED
 
-    def fatal(self, message: str, config: ActionConfig, outcome: RolloutOutcome, kind: FailureKind = "") -> int:
+    def fatal(
+        self,
+        message: str,
+        config: ActionConfig,
+        outcome: RolloutOutcome,
+        kind: FailureKind = "",
+        found: Diagnosis = diagnosis.NOTHING,
+    ) -> int:
         """The one fatal path: an ::error annotation, the outputs, and a summary saying what to do."""
         outcome.result = "failed"
         outcome.message = message
         self.log.error(message, title=f"SageMaker endpoint {config.endpoint_name}")
-        self._outputs(outcome, config)  # the PR must not keep showing the previous run's story
-        summary = report.failure_summary(message, config.endpoint_name, outcome=outcome, config=config, kind=kind)
+        self._outputs(outcome, config, found)  # the PR must not keep showing the previous run's story
+        summary = report.failure_summary(
+            message, config.endpoint_name, outcome=outcome, config=config, kind=kind, diagnosis=found
+        )
         report.append_summary(self.summary_path, summary)
         return EXIT_FAILED
 
@@ -148,19 +191,21 @@ class RunEnd:
         values.pop("comment-url")
         report.write_outputs(self.output_path, values)
         report.append_summary(self.summary_path, summary)  # before the comment: files cost nothing, GitHub may
-        report.write_outputs(self.output_path, {"comment-url": self._comment(config, outcome)})
+        report.write_outputs(self.output_path, {"comment-url": self._comment(config, outcome, diagnosis.NOTHING)})
         return EXIT_FAILED
 
-    def _outputs(self, outcome: RolloutOutcome, config: ActionConfig | None) -> None:
+    def _outputs(
+        self, outcome: RolloutOutcome, config: ActionConfig | None, found: Diagnosis = diagnosis.NOTHING
+    ) -> None:
         """Every output before the comment is attempted, comment-url once it is known: whatever happens to
         the comment, the deployment's outputs are there."""
         values = report.outputs(outcome)
         values.pop("comment-url")
         report.write_outputs(self.output_path, values)
-        url = self._comment(config, outcome) if config is not None else ""
+        url = self._comment(config, outcome, found) if config is not None else ""
         report.write_outputs(self.output_path, {"comment-url": url})
 
-    def _comment(self, config: ActionConfig, outcome: RolloutOutcome) -> str:
+    def _comment(self, config: ActionConfig, outcome: RolloutOutcome, found: Diagnosis) -> str:
         if not config.comment:
             return ""
         from .comment import CommentSettings, publish_comment  # PyGithub only when a comment will be written
@@ -175,4 +220,4 @@ class RunEnd:
                 backoff=0.1,
                 seconds_between_writes=0.0,
             )
-        return publish_comment(settings, config.endpoint_name, report.comment_body(outcome, config), self.log)
+        return publish_comment(settings, config.endpoint_name, report.comment_body(outcome, config, found), self.log)

@@ -14,6 +14,7 @@ class Transition:
     at: float  # epoch seconds
     status: str
     variant_status: str
+    progress: str = ""  # which step the rollout is in, in words ("new fleet: Baking, 1 of 4 instances")
 
 
 @dataclass
@@ -37,6 +38,7 @@ class RolloutOutcome:
     kept: list[str] = field(default_factory=list)
     autoscaling: list[str] = field(default_factory=list)  # what happened to the variant's autoscaling, in sentences
     started: float = field(default_factory=time.time)
+    update_started: float = 0.0  # when CreateEndpoint/UpdateEndpoint was called: the new fleet is younger
     finished: float = 0.0
 
     @property
@@ -54,8 +56,8 @@ class RolloutOutcome:
         self.serving_model = state.model_name
         self.serving_image = state.image
 
-    def note(self, at: float, status: str, variant_status: str) -> None:
+    def note(self, at: float, status: str, variant_status: str, progress: str = "") -> None:
         """A poll's status, kept when it differs from the last one seen."""
         last = self.transitions[-1] if self.transitions else None
-        if last is None or (last.status, last.variant_status) != (status, variant_status):
-            self.transitions.append(Transition(at, status, variant_status))
+        if last is None or (last.status, last.variant_status, last.progress) != (status, variant_status, progress):
+            self.transitions.append(Transition(at, status, variant_status, progress))

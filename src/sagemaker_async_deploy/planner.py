@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
-from . import builders
+from . import builders, strategy
 from ._checks import Pairs
 from .builders import Shapes
 from .carried import Kept, kept_settings
@@ -28,6 +28,8 @@ from .fields import (
     IMAGE,
     INSTANCE_COUNT,
     INSTANCE_TYPE,
+    STEP_SIZE,
+    STRATEGY,
     Field,
     Json,
     Part,
@@ -64,6 +66,18 @@ class Desired:
     config_name: str
     tags: Pairs
     kept_inputs: frozenset[str] = frozenset()  # empty inputs whose value was kept from what serves
+    fleet: int | None = None  # the instance count the update will have (None on create)
+    warnings: tuple[str, ...] = ()  # what the user should know before the rollout
+    timeout_seconds: float = 3600.0  # deployment-timeout-minutes, in seconds
+
+    @property
+    def deployment_config(self) -> Json:
+        return builders.deployment_config(self.values, timeout_seconds=self.timeout_seconds)
+
+    @property
+    def strategy(self) -> str:
+        """The deployment strategy in words, for the log."""
+        return strategy.describe(self.values[STRATEGY.input], self.value(STEP_SIZE), self.fleet)
 
     def value(self, setting: Field[T]) -> T | None:
         return cast("T | None", self.values.get(setting.input))
@@ -135,6 +149,17 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         else:
             values[setting.input] = None
     values[BAKE.input] = config.bake_seconds
+    fleet = _fleet(current, values) if current is not None else None
+    fitted = strategy.fit(values[STRATEGY.input], values[STEP_SIZE.input], fleet)
+    values[STRATEGY.input], values[STEP_SIZE.input] = fitted.strategy, fitted.step
+    warnings = list(fitted.warnings)
+    bakes = strategy.steps(fitted.strategy, fitted.step, fleet or 1)
+    if config.bake_seconds * bakes > config.deployment_timeout_seconds:
+        warnings.append(
+            f"The update bakes {bakes} time(s) {config.bake_seconds} s (bake-seconds), longer than "
+            f"deployment-timeout-minutes ({config.deployment_timeout_seconds / 60:g}): the action will stop "
+            "waiting before SageMaker finishes. Raise deployment-timeout-minutes or lower bake-seconds"
+        )
     if config.creates_model and not values.get(EXECUTION_ROLE.input):
         raise PlanError(
             EXECUTION_ROLE.input,
@@ -166,7 +191,21 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         config_name=builders.derived_name(config.endpoint_name, config_content),
         tags=config.tags,
         kept_inputs=frozenset(kept),
+        fleet=fleet,
+        warnings=tuple(warnings),
+        timeout_seconds=config.deployment_timeout_seconds,
     )
+
+
+def _fleet(current: ServingState, values: Mapping[str, Any]) -> int:
+    """The instance count an update will have: the new initial count when it changes, else the retained
+    DesiredInstanceCount (RetainAllVariantProperties keeps what autoscaling set)."""
+    serving_count = current.value(INSTANCE_COUNT)
+    wanted = values.get(INSTANCE_COUNT.input)
+    if wanted is not None and INSTANCE_COUNT.differs(serving_count, wanted):
+        return int(wanted)
+    retained = current.desired_instance_count
+    return retained if retained is not None else int(serving_count or 0)
 
 
 def refuse_unsupported(current: ServingState, *, variant_name: str, creates_model: bool) -> None:
@@ -207,13 +246,6 @@ def refuse_unsupported(current: ServingState, *, variant_name: str, creates_mode
             "endpoint-name",
             "the endpoint is a real-time endpoint (its config has no AsyncInferenceConfig); "
             "SageMaker cannot turn it into an asynchronous one by an update",
-        )
-    if current.unknown_members:
-        shown = ", ".join(current.unknown_members[:5])
-        raise PlanError(
-            "endpoint-name",
-            f"the serving endpoint holds settings the AWS SDK in this version of the action does not know "
-            f"({shown}); an update would drop them. Use a newer release of the action",
         )
 
 
@@ -262,6 +294,14 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
     # own, but when one happens they are part of it and shown.
     if not any(_starts_rollout(c) for c in changes):
         return Plan("unchanged", (), desired, current, kept_settings(current, desired))
+    if current.unknown_members:
+        # Only an update carries the serving resources over; with nothing to change nothing would be lost.
+        shown = ", ".join(current.unknown_members[:5])
+        raise PlanError(
+            "endpoint-name",
+            f"the serving endpoint holds settings the AWS SDK in this version of the action does not know "
+            f"({shown}); an update would drop them. Use a newer release of the action",
+        )
     return Plan("update", tuple(changes), desired, current, kept_settings(current, desired))
 
 

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import aws
 from ._checks import ROLE_ARN_RE, image_digest
 from .config import ActionConfig
+from .diagnosis import AlarmWarning
 from .errors import InputError, InputProblem
 from .fields import ERROR_TOPIC, EXECUTION_ROLE, INSTANCE_TYPE, SUCCESS_TOPIC
 from .log import safe
@@ -125,3 +126,167 @@ def check_resources(config: ActionConfig, clients: aws.Clients) -> list[InputPro
                 )
             )
     return problems
+
+
+# --- Alarms that cannot guard the rollout: warnings, never errors ----------------------------------------------
+
+# The developer guide's page "async-inference-monitor" calls its list exhaustive: in AWS/SageMaker, any other
+# metric (Invocations, InvocationsPerInstance, OverheadLatency, …) is not published for an asynchronous endpoint.
+# HasBacklogWithoutCapacity is published for async endpoints too ("async-inference-autoscale", the policy that
+# scales from zero). The page spells one name "InvocationsProcesssed"; both spellings are accepted.
+ASYNC_METRICS = frozenset(
+    {
+        "Invocation4XXErrors",
+        "Invocation5XXErrors",
+        "ModelLatency",
+        "ApproximateBacklogSize",
+        "ApproximateBacklogSizePerInstance",
+        "ApproximateAgeOfOldestRequest",
+        "HasBacklogWithoutCapacity",
+        "RequestDownloadFailures",
+        "ResponseUploadFailures",
+        "NotificationFailures",
+        "RequestDownloadLatency",
+        "ResponseUploadLatency",
+        "ExpiredRequests",
+        "InvocationFailures",
+        "InvocationsProcessed",
+        "InvocationsProcesssed",
+        "TimeInBacklog",
+        "TotalProcessingTime",
+    }
+)
+# Published every minute whether or not requests arrive (queue gauges, and the instances' own metrics in
+# /aws/sagemaker/Endpoints); every other endpoint metric has a data point only when a request was handled.
+_ALWAYS_PUBLISHED = frozenset(
+    {"ApproximateBacklogSize", "ApproximateBacklogSizePerInstance", "ApproximateAgeOfOldestRequest"}
+)
+_SAGEMAKER = "AWS/SageMaker"
+_INSTANCE_METRICS = "/aws/sagemaker/Endpoints"
+
+
+def alarm_warnings(config: ActionConfig, clients: aws.Clients) -> list[AlarmWarning]:
+    """What keeps the ``alarms`` from guarding this rollout, read from CloudWatch (and the given model)."""
+    if not config.alarms:
+        return []
+    try:
+        alarms = aws.describe_alarms(clients.cloudwatch, list(config.alarms))
+        model = aws.describe_model(clients.sagemaker, config.model_name) if config.model_name else None
+    except (ClientError, BotoCoreError):
+        return []  # a warning is never worth a failed run; check_resources reported what it could not read
+    return guard_warnings(config, alarms, model)
+
+
+def guard_warnings(config: ActionConfig, alarms: list[aws.Json], model: aws.Json | None) -> list[AlarmWarning]:
+    """The warnings for what DescribeAlarms (and DescribeModel) said; pure."""
+    warnings: list[AlarmWarning] = []
+    instance_type = config.given(INSTANCE_TYPE) or ""
+    if instance_type.startswith("ml.inf1."):
+        warnings.append(AlarmWarning("", _no_guardrails(f"{instance_type} (an Inf1 instance)")))
+    if model is not None and _marketplace_package(model):
+        warnings.append(
+            AlarmWarning(
+                "",
+                _no_guardrails(
+                    f"{config.model_name}, a model package of another account as AWS Marketplace models are"
+                ),
+            )
+        )
+    for alarm in alarms:
+        name = str(alarm.get("AlarmName", ""))
+        warnings += [AlarmWarning(name, message) for message in _alarm_problems(config, alarm)]
+    return warnings
+
+
+def _marketplace_package(model: aws.Json) -> bool:
+    """The model runs a model package of another account: what a subscribed AWS Marketplace model is (its
+    seller's package, e.g. arn:aws:sagemaker:us-east-1:865070037744:model-package/…)."""
+    package = str(aws.model_container(model).get("ModelPackageName", ""))
+    own = str(model.get("ModelArn", "")).split(":")
+    theirs = package.split(":")
+    return len(theirs) > 4 and len(own) > 4 and package.startswith("arn:") and theirs[4] != own[4]
+
+
+def _no_guardrails(what: str) -> str:
+    # Developer guide, "deployment-guardrails-exclusions": Marketplace containers and Inf1 endpoints fall back
+    # to a blue/green deployment with all-at-once traffic shifting and no final baking period.
+    return (
+        f"SageMaker has no deployment guardrails for {what}: it shifts all traffic at once without a bake, so "
+        "alarms and bake-seconds are ignored and nothing rolls back on an alarm."
+    )
+
+
+def _alarm_problems(config: ActionConfig, alarm: aws.Json) -> list[str]:
+    problems: list[str] = []
+    if alarm.get("StateValue") == "ALARM":
+        # Developer guide, "deployment-guardrails-configuration": an alarm that trips during the deployment,
+        # on the old fleet too, ends it; SageMaker rolls back when any of the alarms is tripped.
+        problems.append(
+            "it is in ALARM already. SageMaker rolls back a deployment while any of its alarms is in ALARM, "
+            "whichever fleet tripped it: expect this rollout to be rolled back unless the alarm returns to OK first."
+        )
+    stats = _metric_stats(alarm)
+    for namespace, metric, _ in stats:
+        if namespace == _SAGEMAKER and metric not in ASYNC_METRICS:
+            problems.append(
+                f"it watches {metric}, which SageMaker does not publish for asynchronous endpoints, so it never "
+                "fires. Watch Invocation5XXErrors, InvocationFailures or ModelLatency instead."
+            )
+    for _, _, dimensions in stats:
+        endpoint = dimensions.get("EndpointName")
+        if endpoint is not None and endpoint.lower() != config.endpoint_name.lower():
+            problems.append(
+                f"its EndpointName dimension is '{endpoint}', not '{config.endpoint_name}': "
+                "it watches another endpoint."
+            )
+        variant = dimensions.get("VariantName")
+        if variant is not None and variant != config.variant_name:
+            problems.append(
+                f"its VariantName dimension is '{variant}', not '{config.variant_name}': it watches another variant."
+            )
+    traffic_driven = [m for ns, m, _ in stats if ns == _SAGEMAKER and m in ASYNC_METRICS and m not in _ALWAYS_PUBLISHED]
+    missing = str(alarm.get("TreatMissingData") or "missing")
+    if traffic_driven and missing != "breaching":
+        # CloudWatch user guide, "Configuring how CloudWatch alarms treat missing data": notBreaching counts a
+        # missing point as good, ignore keeps the state, missing leaves the alarm at INSUFFICIENT_DATA; only
+        # ALARM makes SageMaker roll back.
+        effect = {
+            "notBreaching": "counts a period without data as good",
+            "ignore": "keeps its state through periods without data",
+        }.get(missing, "goes to INSUFFICIENT_DATA, not ALARM, without data")
+        problems.append(
+            f"{traffic_driven[0]} has data only when requests are handled, and the alarm {effect} "
+            f"(TreatMissingData {missing}): a bake without traffic passes whatever the new model does. Send "
+            "requests during the bake."
+        )
+    window = _evaluation_seconds(alarm, stats)
+    if window and config.bake_seconds < window:
+        problems.append(
+            f"it needs {window}s of data (Period × EvaluationPeriods) to go to ALARM, longer than bake-seconds "
+            f"({config.bake_seconds}): it cannot trip before the bake ends. Raise bake-seconds to {window} or more."
+        )
+    return problems
+
+
+def _metric_stats(alarm: aws.Json) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of a metric alarm, or of each metric in a metric-math alarm."""
+
+    def dims(items: object) -> dict[str, str]:
+        return {str(d.get("Name")): str(d.get("Value")) for d in items or [] if isinstance(d, dict)}  # type: ignore[attr-defined]
+
+    if alarm.get("MetricName"):
+        return [(str(alarm.get("Namespace", "")), str(alarm["MetricName"]), dims(alarm.get("Dimensions")))]
+    stats = []
+    for query in alarm.get("Metrics") or []:
+        metric = (query.get("MetricStat") or {}).get("Metric") or {}
+        if metric.get("MetricName"):
+            stats.append((str(metric.get("Namespace", "")), str(metric["MetricName"]), dims(metric.get("Dimensions"))))
+    return stats
+
+
+def _evaluation_seconds(alarm: aws.Json, stats: list[tuple[str, str, dict[str, str]]]) -> int:
+    periods = [int(alarm.get("Period") or 0)]
+    periods += [
+        int((q.get("MetricStat") or {}).get("Period") or q.get("Period") or 0) for q in alarm.get("Metrics") or []
+    ]
+    return max(periods) * int(alarm.get("EvaluationPeriods") or 0) if stats else 0

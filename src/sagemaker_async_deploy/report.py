@@ -1,10 +1,16 @@
 """Turning an outcome into step outputs, the job summary and the PR comment body.
 
-The summary and the comment tell the same story: the verdict, what served before and after, what changed,
-and on a rollback or failure what happened, what was cleaned up, what still serves and what to do next.
-Every string from outside (AWS messages, names, image references, inputs) goes through the Markdown
-builder as text and is cut to a sane length, and each document has a hard size limit, so whatever AWS
-returns the summary stays far below the runner's 1 MiB and the comment below GitHub's 65,536 characters.
+The summary and the comment are one document built for two widths: a PR comment in the conversation view
+(about 760 px) and a job summary (about 1000 px). The verdict and the one thing that changed come first; the
+changes are a ``diff`` block (GitHub colours its - and + lines); tables hold only short cells (digests, names
+cut in the middle), because a table is as wide as its longest unbreakable cell; every full name and image
+reference appears once, in a list, where GitHub wraps it; code blocks are folded to the page's width, because
+GitHub never wraps them; the long parts (container log, timeline, kept settings, names in full) are folded in
+``<details>``.
+
+Every string from outside (AWS messages, log lines, names, image references, inputs) goes through the Markdown
+builder as text and is cut to a sane length, and each document has a hard size limit, so whatever AWS returns
+the summary stays far below the runner's 1 MiB and the comment below GitHub's 65,536 characters.
 """
 
 from __future__ import annotations
@@ -12,14 +18,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, cast
 from urllib.parse import quote
 
 from ._checks import image_digest
 from ._markdown import Code, Document, Inline, Link, Strong, shorten
 from .config import ActionConfig
+from .diagnosis import NOTHING, AlarmWarning, ContainerLog, Diagnosis, FiredAlarm, log_group
 from .errors import FailureKind, InputProblem
+from .fields import INSTANCE_COUNT
 from .outcome import RolloutOutcome, Transition
 from .planner import Change
 from .state import ServingState
@@ -42,23 +51,69 @@ COMMENT_LIMIT = 60_000  # bytes, so also characters; GitHub refuses a comment ov
 NAME_MAX = 300  # names, ARNs and image references: real ones are far shorter
 VALUE_MAX = 500  # one side of a change
 MESSAGE_MAX = 2_000
-REASON_MAX = 4_000  # FailureReason in the summary; the comment shows less and links to the summary
-COMMENT_REASON_MAX = 1_500
 LIST_MAX = 50  # cleaned-up / kept entries
-ROWS_MAX = 100  # changes and timeline rows
-COMMENT_ROWS_MAX = 30
+ROWS_MAX = 100  # timeline rows
 SHORT_DIGEST = len("sha256:") + 12
 NONE = "—"
 
-_HEADLINES = {
-    "created": ("✅", "created"),
-    "updated": ("✅", "updated"),
-    "unchanged": ("✅", "unchanged"),
-    "rolled-back": ("↩️", "rolled back"),
-    "failed": ("❌", "failed"),
-    "would-create": ("📝", "would create"),
-    "would-update": ("📝", "would update"),
+Result = Literal["created", "updated", "unchanged", "rolled-back", "failed", "would-create", "would-update"]
+
+
+@dataclass(frozen=True)
+class View:
+    """How one result reads: its headline and which parts of the story it tells."""
+
+    emoji: str
+    word: str
+    went_wrong: bool = False  # what happened, what to do next, the container log
+    plan: bool = False  # nothing was changed: what an apply run would do
+
+
+VIEWS: Mapping[Result, View] = {
+    "created": View("✅", "created"),
+    "updated": View("✅", "updated"),
+    "unchanged": View("✅", "unchanged"),
+    "rolled-back": View("↩️", "rolled back", went_wrong=True),
+    "failed": View("❌", "failed", went_wrong=True),
+    "would-create": View("📝", "would create", plan=True),
+    "would-update": View("📝", "would update", plan=True),
 }
+TIMED_OUT = View("⏳", "timed out", went_wrong=True)
+CANCELLED = View("⏹️", "cancelled", went_wrong=True)  # a signal stopped the run before its verdict
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What fits where the document is read."""
+
+    heading: int  # level of the headline
+    limit: int  # bytes of the whole document
+    code_width: int  # characters of a code-block line that fit the page without a sideways scroll
+    reason_max: int  # FailureReason and alarm reasons
+    changes_max: int
+    log_lines: int
+    warnings_max: int
+    timeline: bool
+    links: bool  # a Links section (the comment has a footer line instead)
+
+
+# DejaVu Sans Mono, the widest of the fonts GitHub's stylesheet may fall back to, sets its 13.6 px code at
+# 8.2 px a character: 80 characters fill 656 of the comment's ~696 px inside the code block, 108 fill 886
+# of the summary's ~936.
+SUMMARY = Layout(2, SUMMARY_LIMIT, 108, 4_000, 200, 40, 50, timeline=True, links=True)
+COMMENT = Layout(3, COMMENT_LIMIT, 80, 1_500, 30, 25, 10, timeline=False, links=False)
+
+
+def view_of(outcome: RolloutOutcome, config: ActionConfig | None = None) -> View:
+    """The view of the outcome's result (an unknown result reads as a failure, never as a success)."""
+    view = VIEWS.get(cast(Result, outcome.result), VIEWS["failed"])
+    if outcome.result == "failed" and outcome.timed_out:
+        return TIMED_OUT
+    if outcome.result == "failed" and outcome.cancelled:
+        return CANCELLED
+    if outcome.result == "unchanged" and config is not None and config.mode == "plan":
+        return replace(view, word="unchanged (plan)", plan=True)
+    return view
 
 
 def outputs(outcome: RolloutOutcome, comment_url: str = "") -> dict[str, str]:
@@ -100,48 +155,43 @@ def append_summary(path: str, markdown: str) -> None:
 # --- the documents ------------------------------------------------------------------------------------------
 
 
-def summary(outcome: RolloutOutcome, config: ActionConfig) -> str:
+def summary(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosis = NOTHING) -> str:
     """The job summary: the whole story of the run, for the run page."""
-    doc = Document()
-    _headline(doc, 2, outcome, config)
-    _lead(doc, outcome, config)
-    if _went_wrong(outcome):
-        _what_happened(doc, outcome, config, reason_max=REASON_MAX)
-        _next_steps(doc, outcome, config)
-    _state_table(doc, outcome, config, heading="Before → after")
-    _changes(doc, outcome, config, rows_max=ROWS_MAX)
-    _cleanup(doc, outcome)
-    _autoscaling(doc, outcome)
-    _timeline(doc, outcome)
-    _links(doc, config.endpoint_name, config.region, config.alarms, config.github.run_url, _went_wrong(outcome))
-    return doc.render(SUMMARY_LIMIT, cut_note=_cut_note(config.github.run_url, "summary"))
+    return _document(outcome, config, diagnosis, SUMMARY)
 
 
-def comment_body(outcome: RolloutOutcome, config: ActionConfig) -> str:
-    """The PR comment: the summary condensed, pointing to the run for the rest.
+def comment_body(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosis = NOTHING) -> str:
+    """The PR comment: the same story for a narrower page, pointing to the run for the rest.
 
     No marker here: :func:`comment.publish_comment` puts its hidden marker on the first line itself.
     """
+    return _document(outcome, config, diagnosis, COMMENT)
+
+
+def _document(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosis, layout: Layout) -> str:
+    view = view_of(outcome, config)
     doc = Document()
-    _headline(doc, 3, outcome, config)
-    _lead(doc, outcome, config)
-    if _went_wrong(outcome):
-        _what_happened(doc, outcome, config, reason_max=COMMENT_REASON_MAX)
-        _next_steps(doc, outcome, config)
-    _state_table(doc, outcome, config, heading="")
-    _changes(doc, outcome, config, rows_max=COMMENT_ROWS_MAX)
-    if outcome.cleaned_up:
-        doc.paragraph("Cleaned up: ", _joined(outcome.cleaned_up, LIST_MAX // 5), ".")
+    _headline(doc, layout.heading, view, config.endpoint_name)
+    _lead(doc, outcome, config, view, diagnosis)
+    plan = outcome.plan
+    rollout_warnings = plan.desired.warnings if plan is not None and plan.action != "unchanged" else ()
+    _warnings(doc, diagnosis.warnings, layout.warnings_max, rollout_warnings)
+    if view.went_wrong:
+        _what_happened(doc, outcome, config, diagnosis, layout)
+        _next_steps(doc, outcome, config, view, diagnosis)
+    _changes(doc, outcome, view, layout)
+    _state_table(doc, outcome, view)
+    _kept_settings(doc, outcome)
+    if layout.timeline:
+        _timeline(doc, outcome)
+    _cleanup(doc, outcome)
     _autoscaling(doc, outcome)
-    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(outcome.finished or outcome.started))
-    run_url = config.github.run_url
-    doc.paragraph(
-        f"Last run {when}",
-        (" · ", Link("full report in the job summary", run_url)) if run_url else "",
-        " · ",
-        Link("endpoint in the SageMaker console", _console_url(config.region, config.endpoint_name)),
-    )
-    return doc.render(COMMENT_LIMIT, cut_note=_cut_note(run_url, "comment"))
+    _full_names(doc, outcome, config)
+    if layout.links:
+        _links(doc, config.endpoint_name, config.region, config.alarms, config.github.run_url, view.went_wrong)
+    else:
+        _footer(doc, outcome, config)
+    return doc.render(layout.limit, cut_note=_cut_note(config.github.run_url, "summary" if layout.links else "comment"))
 
 
 def failure_summary(
@@ -152,6 +202,7 @@ def failure_summary(
     config: ActionConfig | None = None,
     problems: Sequence[InputProblem] = (),
     kind: FailureKind = "",
+    diagnosis: Diagnosis = NOTHING,
 ) -> str:
     """The summary of the one fatal path (bad input, no or expired credentials, timeout, AWS refusal).
 
@@ -160,22 +211,24 @@ def failure_summary(
     """
     timed_out = kind == "timeout" or (outcome is not None and outcome.timed_out)
     cancelled = kind == "cancelled"
-    name = shorten(endpoint_name, NAME_MAX) if endpoint_name else "?"
+    view = CANCELLED if cancelled else TIMED_OUT if timed_out else VIEWS["failed"]
     doc = Document()
-    emoji, word = ("⏹️ ", "cancelled") if cancelled else ("⏳ " if timed_out else "❌ ", _failed_word(timed_out))
-    doc.heading(2, (emoji, "SageMaker endpoint ", Code(name), ": ", word))
+    _headline(doc, SUMMARY.heading, view, endpoint_name or "?")
     doc.heading(3, "What happened" if cancelled else "What went wrong")
     for paragraph in shorten(message, MESSAGE_MAX).split("\n\n"):
         doc.paragraph(paragraph)
     if problems:
         doc.table(("Input", "Problem"), ((Code(p.input), shorten(p.message, VALUE_MAX)) for p in problems[:ROWS_MAX]))
+    _warnings(doc, diagnosis.warnings, SUMMARY.warnings_max)
+    if diagnosis.container_log is not None:
+        _container_log(doc, diagnosis.container_log, SUMMARY, config.region if config else "")
     doc.heading(3, "What to do next" if cancelled else "How to fix it")
     advice, snippet = _fatal_advice(kind, endpoint_name, timed_out=timed_out, config=config, inputs=bool(problems))
     doc.paragraph(advice)
     if snippet:
         doc.code_block(snippet, "yaml")
     if outcome is not None:
-        _still_serving(doc, outcome, config)
+        _still_serving(doc, outcome)
         _cleanup(doc, outcome)
         _autoscaling(doc, outcome)
         _timeline(doc, outcome)
@@ -189,97 +242,208 @@ def failure_summary(
 
 @dataclass(frozen=True)
 class _Side:
-    """One column of the before → after table: what an endpoint serves (or would, or was to)."""
+    """One column of the state table: what an endpoint serves (or would, or was to)."""
 
-    exists: bool
     config: str
     model: str
     image: str
     instance_type: str
 
 
-_ABSENT = _Side(False, "", "", "", "")
-
-
-def _headline(doc: Document, level: int, outcome: RolloutOutcome, config: ActionConfig) -> None:
-    emoji, word = _HEADLINES.get(outcome.result, ("❔", outcome.result))
-    if outcome.result == "failed" and outcome.timed_out:
-        emoji, word = "⏳", _failed_word(True)
-    if outcome.result == "failed" and outcome.cancelled:
-        emoji, word = "⏹️", "cancelled"
-    if config.mode == "plan" and outcome.result == "unchanged":
-        word = "unchanged (plan)"
+def _headline(doc: Document, level: int, view: View, endpoint_name: str) -> None:
     doc.heading(
-        level, (f"{emoji} ", "SageMaker endpoint ", Code(shorten(config.endpoint_name, NAME_MAX)), ": ", Strong(word))
+        level,
+        (f"{view.emoji} ", "SageMaker endpoint ", Code(shorten(endpoint_name, NAME_MAX)), ": ", Strong(view.word)),
     )
 
 
-def _failed_word(timed_out: bool) -> str:
-    return "timed out" if timed_out else "failed"
-
-
-def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig) -> None:
+def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: View, diagnosis: Diagnosis) -> None:
+    """The verdict in one paragraph, with the one thing that changed (or would, or was to)."""
     took = _duration(outcome.duration)
-    image = Code(shorten(outcome.serving_image, NAME_MAX)) if outcome.serving_image else NONE
-    changes = len(outcome.plan.changes) if outcome.plan else 0
-    region = f" in {config.region}"
+    where = f" in {config.region}"
     result = outcome.result
+    changes = outcome.plan.changes if outcome.plan else ()
+    serving = _image(outcome.serving_image)
     if result == "created":
-        doc.paragraph(f"Created{region} in {took}; it serves ", image, ".")
+        doc.paragraph(f"Created{where} in {took}; it serves ", serving, _on(outcome), ".")
     elif result == "updated":
-        doc.paragraph(f"Updated blue/green{region} in {took}; it now serves ", image, ".")
+        doc.paragraph(f"Updated ({_how(outcome)}){where} in {took}: ", *_main_change(changes), ".")
+    elif result == "unchanged" and view.plan:
+        doc.paragraph(
+            Strong("Plan only, nothing was changed."),
+            " Nothing to change: the endpoint already serves what the inputs ask for (",
+            serving,
+            ").",
+        )
     elif result == "unchanged":
-        doc.paragraph("Nothing to change: the endpoint already serves what the inputs ask for.")
+        doc.paragraph("Nothing to change: the endpoint already serves what the inputs ask for (", serving, ").")
     elif result == "would-create":
+        desired = outcome.plan.desired.image if outcome.plan else ""
         doc.paragraph(
             Strong("Plan only, nothing was changed."),
-            f" The endpoint does not exist{region}; an apply run would create it with the settings below.",
-        )
-    elif result == "would-update":
-        doc.paragraph(
-            Strong("Plan only, nothing was changed."),
-            f" An apply run would update {changes} setting{'s' if changes != 1 else ''} blue/green{region}.",
-        )
-    elif result == "rolled-back":
-        doc.paragraph(f"The update was rolled back after {took}; the endpoint still serves ", image, ".")
-    elif outcome.cancelled:
-        doc.paragraph(f"The job was cancelled after {took}.")
-    else:
-        doc.paragraph(f"The rollout failed after {took}.")
-    if outcome.message and not _went_wrong(outcome):
-        doc.paragraph(_sentence(outcome.message))
-
-
-def _went_wrong(outcome: RolloutOutcome) -> bool:
-    return outcome.result in ("rolled-back", "failed")
-
-
-def _what_happened(doc: Document, outcome: RolloutOutcome, config: ActionConfig, *, reason_max: int) -> None:
-    doc.heading(3, "What happened")
-    if outcome.message:
-        doc.paragraph(_sentence(outcome.message))
-    if outcome.failure_reason:
-        doc.paragraph("SageMaker's FailureReason:")
-        doc.code_block(shorten(outcome.failure_reason, reason_max))
-    elif outcome.result == "rolled-back" and config.alarms:
-        doc.paragraph(
-            "SageMaker gave no FailureReason, which is what an auto-rollback alarm firing during the bake "
-            "looks like. The alarms that guard the rollout: ",
-            _joined([Link(a, _alarm_url(config.region, a)) for a in config.alarms], LIST_MAX),
+            f" The endpoint does not exist{where}; an apply run would create it serving ",
+            _image(desired),
+            _on(outcome),
             ".",
         )
-    _still_serving(doc, outcome, config)
+    elif result == "would-update":
+        count = len(changes)
+        doc.paragraph(
+            Strong("Plan only, nothing was changed."),
+            f" An apply run would update {count} setting{'s' if count != 1 else ''} ({_how(outcome)}){where}: ",
+            *_main_change(changes),
+            ".",
+        )
+    elif result == "rolled-back":
+        fired = diagnosis.fired[0] if diagnosis.fired else None
+        cause: Inline = (" because alarm ", Code(shorten(fired.name, NAME_MAX)), " went to ALARM") if fired else ""
+        doc.paragraph(
+            f"SageMaker rolled the update back after {took}",
+            cause,
+            "; the endpoint still serves ",
+            serving,
+            ".",
+        )
+    elif view is TIMED_OUT:
+        doc.paragraph(f"The run stopped waiting after {took}; the rollout goes on in SageMaker.")
+    elif view is CANCELLED:
+        doc.paragraph(f"The job was cancelled after {took}.")
+    elif _failed_before_traffic(outcome):
+        doc.paragraph(
+            f"The new fleet failed before it took traffic, after {took}; the endpoint still serves ", serving, "."
+        )
+    else:
+        doc.paragraph(f"The rollout failed after {took}: ", _sentence(outcome.message) or "see below.")
+    if outcome.message and not view.went_wrong:
+        doc.paragraph(_sentence(outcome.message))
 
 
-def _still_serving(doc: Document, outcome: RolloutOutcome, config: ActionConfig | None) -> None:
-    serving = _now_side(outcome)
-    if serving.config:
+def _how(outcome: RolloutOutcome) -> str:
+    """The deployment strategy in words: "blue/green, all at once", "rolling, batches of 25%", …"""
+    return shorten(outcome.plan.desired.strategy, 120) if outcome.plan else "blue/green"
+
+
+def _main_change(changes: Sequence[Change]) -> list[Inline]:
+    """The first change in words (image first: that is what a rollout is for), and how many more there are."""
+    if not changes:
+        return ["no setting differs"]
+    first = changes[0]
+    before, after = _shown(first.field, first.before), _shown(first.field, first.after)
+    parts: list[Inline] = [Code(first.field), " "]
+    parts += [Code(before), " → ", Code(after)] if before else ["set to ", Code(after)]
+    if len(changes) > 1:
+        parts.append(f", and {len(changes) - 1} more change{'s' if len(changes) > 2 else ''} below")
+    return parts
+
+
+def _on(outcome: RolloutOutcome) -> Inline:
+    if outcome.plan is None:
+        return ""
+    desired = outcome.plan.desired
+    count = desired.value(INSTANCE_COUNT) or desired.fleet or 1
+    return (" on ", Code(f"{count} × {desired.instance_type}"))
+
+
+def _failed_before_traffic(outcome: RolloutOutcome) -> bool:
+    before = outcome.before
+    return bool(outcome.failure_reason) and before is not None and outcome.serving_config == before.config_name
+
+
+def _warnings(doc: Document, warnings: Sequence[AlarmWarning], most: int, rollout: Sequence[str] = ()) -> None:
+    """What the preflight found about the alarms, and what the plan found about the rollout itself."""
+    items: list[Inline] = [_sentence(shorten(w, VALUE_MAX)) for w in rollout]
+    items += [
+        (Strong(shorten(w.alarm, NAME_MAX)), ": ", shorten(w.message, VALUE_MAX))
+        if w.alarm
+        else shorten(w.message, VALUE_MAX)
+        for w in warnings
+    ]
+    if not items:
+        return
+    doc.heading(3, "⚠️ Warnings")
+    doc.bullets(items[:most])
+    if len(items) > most:
+        doc.paragraph(f"… and {len(items) - most} more (the step's log lists them all).")
+
+
+def _what_happened(
+    doc: Document, outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosis, layout: Layout
+) -> None:
+    doc.heading(3, "What happened")
+    if outcome.failure_reason:
+        doc.paragraph("SageMaker's FailureReason:")
+        doc.quote(shorten(outcome.failure_reason, layout.reason_max))
+    for fired in diagnosis.fired[:LIST_MAX]:
+        _fired(doc, fired, layout, config.region)
+    if outcome.result == "rolled-back" and not diagnosis.fired:
+        if config.alarms:
+            doc.paragraph(
+                "SageMaker gave no FailureReason, which is what an auto-rollback alarm firing during the bake "
+                "looks like. The alarms that guard the rollout: ",
+                _joined([Link(a, _alarm_url(config.region, a)) for a in config.alarms], LIST_MAX),
+                ".",
+            )
+        if diagnosis.alarm_note:
+            doc.paragraph(_sentence(diagnosis.alarm_note))
+    if diagnosis.container_log is not None:
+        _container_log(doc, diagnosis.container_log, layout, config.region)
+    if outcome.result != "rolled-back" and not _failed_before_traffic(outcome):
+        _still_serving(doc, outcome)  # the lead said it otherwise
+
+
+def _fired(doc: Document, fired: FiredAlarm, layout: Layout, region: str) -> None:
+    when = "in ALARM since" if fired.before_rollout else "went to ALARM at"
+    doc.paragraph(
+        "Alarm ",
+        Link(Code(shorten(fired.name, NAME_MAX)), _alarm_url(region, fired.name)),
+        f" {when} {_clock(fired.at)} UTC" + (", before the update started" if fired.before_rollout else ""),
+        ":" if fired.reason else ".",
+    )
+    if fired.reason:
+        doc.quote(shorten(fired.reason, layout.reason_max))
+
+
+def _container_log(doc: Document, log: ContainerLog, layout: Layout, region: str) -> None:
+    if not log.lines:
+        doc.paragraph(_sentence(log.note or "The new fleet's container log is empty."))
+        return
+    lines = log.lines[-layout.log_lines :]
+    omitted = log.omitted + len(log.lines) - len(lines)
+    inner = Document()
+    streams = sorted({shorten(line.stream, NAME_MAX) for line in lines})
+    inner.paragraph(
+        "Log group ",
+        Link(Code(log.group), _group_url(region, log.group)) if region else Code(log.group),
+        ", new fleet's stream" + ("s " if len(streams) > 1 else " "),
+        _joined([Code(s) for s in streams], 5),
+        f"; {omitted} earlier line{'s' if omitted != 1 else ''} not shown." if omitted else ".",
+    )
+    many = len(streams) > 1
+    text = "\n".join(
+        f"{_clock(line.at)} " + (f"[{shorten(_instance(line.stream), 40)}] " if many else "") + shorten(line.text, 400)
+        for line in lines
+    )
+    inner.code_block(text, width=layout.code_width)
+    last = next((line.text.strip() for line in reversed(lines) if line.text.strip()), "")
+    summary = f"Container log of the new fleet: last {len(lines)} line{'s' if len(lines) != 1 else ''}"
+    doc.paragraph("The new fleet's last log line: ", Code(shorten(last, 300)) if last else NONE)
+    doc.details(summary, inner)
+
+
+def _instance(stream: str) -> str:
+    return stream.split("/", 1)[-1]
+
+
+def _still_serving(doc: Document, outcome: RolloutOutcome) -> None:
+    serving = outcome.serving_config
+    if serving:
         # After a failed rollout SageMaker decides what serves; the config is what the endpoint reports.
-        settled = outcome.result == "failed" and not (outcome.timed_out or outcome.cancelled)
-        label = "Endpoint now on:" if settled else "Still serving:"
-        parts: list[Inline] = [Strong(label), " endpoint config ", Code(shorten(serving.config, NAME_MAX))]
-        if serving.image:
-            parts += [" with image ", Code(shorten(serving.image, NAME_MAX))]
+        before = outcome.before.config_name if outcome.before else ""
+        label = "Endpoint now on:" if outcome.result == "failed" and serving != before else "Still serving:"
+        side = _now_side(outcome)
+        parts: list[Inline] = [Strong(label), " endpoint config ", Code(_cell(serving, 40))]
+        if side is not None and side.image:
+            parts += [" with image ", _image(side.image)]
         doc.paragraph(*parts, ".")
     elif outcome.before is None and outcome.plan is not None and outcome.plan.action == "create":
         doc.paragraph(Strong("Still serving:"), " nothing, the endpoint did not exist before this run.")
@@ -287,20 +451,26 @@ def _still_serving(doc: Document, outcome: RolloutOutcome, config: ActionConfig 
         doc.paragraph(Strong("Still serving:"), " unchanged; the run stopped before it changed anything.")
 
 
-def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig) -> None:
+def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: View, diagnosis: Diagnosis) -> None:
     name = config.endpoint_name
     doc.heading(3, "What to do next")
+    logs: Inline = Link(Code(log_group(name)), _log_group_url(config.region, name))
     if outcome.result == "rolled-back":
         doc.bullets(
             (
-                "Look at the rollback alarms (links below): which metric crossed its threshold, and when."
+                (
+                    "Look at the alarm in CloudWatch (linked above): which metric crossed its threshold, "
+                    "and on which fleet."
+                )
+                if diagnosis.fired
+                else "Look at the rollback alarms (links below): which metric crossed its threshold, and when."
                 if config.alarms
-                else "No rollback alarm was set: read the endpoint's CloudWatch logs for why SageMaker rolled back.",
+                else ("No rollback alarm was set: read the endpoint's CloudWatch logs, ", logs, ", for why."),
                 "Fix the model or its image, then push again; the next run rolls the new image out the same way.",
                 "The previous config keeps serving meanwhile; nothing needs undoing.",
             )
         )
-    elif outcome.cancelled:
+    elif view is CANCELLED:
         doc.bullets(
             (
                 "Nothing needs undoing. The next run of this endpoint (a rerun, or the next push) waits for any "
@@ -308,7 +478,7 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig) ->
                 "A job cancelled by a newer run of the same concurrency group needs nothing: that run does the above.",
             )
         )
-    elif outcome.timed_out:
+    elif view is TIMED_OUT:
         doc.bullets(
             (
                 "The rollout goes on in SageMaker. Rerun the job: the action waits for it and finishes (verdict, "
@@ -317,101 +487,159 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig) ->
             )
         )
     else:
+        read_log: Inline = (
+            "Read the new fleet's container log above: a container that fails its health check (/ping) or "
+            "crashes on start says why there."
+            if diagnosis.container_log is not None and diagnosis.container_log.lines
+            else (
+                "Read the container's logs in CloudWatch, log group ",
+                logs,
+                ": a container that fails its health check (/ping) or crashes on start says why there.",
+            )
+        )
         doc.bullets(
             (
                 "Read the FailureReason above (SageMaker's own words).",
-                (
-                    "Read the container's logs in CloudWatch, log group ",
-                    Link(Code(_log_group(name)), _log_group_url(config.region, name)),
-                    ": a container that fails its health check (/ping) or crashes on start says why there.",
-                ),
+                read_log,
                 "Fix, then push again; nothing that served before was deleted.",
             )
         )
 
 
-def _state_table(doc: Document, outcome: RolloutOutcome, config: ActionConfig, *, heading: str) -> None:
+def _changes(doc: Document, outcome: RolloutOutcome, view: View, layout: Layout) -> None:
+    changes = outcome.plan.changes if outcome.plan else ()
+    if not changes:
+        return
+    doc.heading(3, "Changes an apply run would make" if view.plan else "Changes")
+    lines: list[str] = []
+    for change in changes[: layout.changes_max]:
+        before, after = _shown(change.field, change.before), _shown(change.field, change.after)
+        if before:
+            lines.append(f"- {change.field}: {shorten(before, VALUE_MAX)}")
+        if after:
+            lines.append(f"+ {change.field}: {shorten(after, VALUE_MAX)}")
+    doc.code_block("\n".join(lines), "diff", width=layout.code_width, keep_prefix=2)
+    if len(changes) > layout.changes_max:
+        doc.paragraph(f"… and {len(changes) - layout.changes_max} more (the changes output lists them all).")
+
+
+def _shown(field: str, value: str) -> str:
+    """A change's value as the diff shows it: an image as its repository's last part and a short digest."""
+    return _short_image(value) if field == "image" else value
+
+
+def _state_table(doc: Document, outcome: RolloutOutcome, view: View) -> None:
+    """Before and after side by side, in cells short enough for the narrow page (full names are listed once,
+    folded, below)."""
     before = _side_of(outcome.before)
     wanted = _desired_side(outcome)
     now = _now_side(outcome)
-    columns: list[tuple[str, _Side]]
-    if outcome.result in ("would-create", "would-update"):
-        columns = [("Serving now", before)] + ([("Would deploy", wanted)] if wanted else [])
+    columns: list[tuple[str, _Side | None]]
+    if view.plan:
+        columns = [("Serving now", before), ("Would deploy", wanted)]
+        if outcome.result == "unchanged":
+            columns = [("Serving", before)]
     elif outcome.result == "unchanged":
         columns = [("Serving", before)]
-    elif _went_wrong(outcome):
-        now_title = "Now" if outcome.result == "failed" else "Serving now"
-        columns = [("Before", before)] + ([("Attempted", wanted)] if wanted else []) + [(now_title, now)]
+    elif view.went_wrong:
+        columns = [("Before", before), ("Attempted", wanted)]
+        if now is not None and now not in (before, wanted):
+            columns.append(("Now", now))
+        elif now is not None and now == wanted and now != before and outcome.result == "failed":
+            columns[1] = ("Attempted, now on", wanted)
+        elif now is not None and now == before:
+            columns[0] = ("Before, still serving", before)
     else:
         columns = [("Before", before), ("After", now)]
-    if heading:
-        doc.heading(3, heading)
-    name = shorten(config.endpoint_name, NAME_MAX)
+    width = 28 if len(columns) < 3 else 18
 
-    def row(label: str, cell: Callable[[_Side], Inline]) -> list[Inline]:
-        return [Strong(label)] + [cell(side) if side.exists else NONE for _, side in columns]
+    def row(label: str, cell: str) -> list[Inline]:
+        values = [getattr(side, cell) if side is not None else "" for _, side in columns]
+        shown = [_short_digest(v) if cell == "image" else _cell(v, width) for v in values]
+        cells: list[Inline] = [Strong(label)]
+        return cells + [Code(v) if v else NONE for v in shown]
 
     doc.table(
         ["", *(title for title, _ in columns)],
         [
-            row("Endpoint", lambda side: Code(name)),
-            row("Endpoint config", lambda side: _code(side.config)),
-            row("Model", lambda side: _code(side.model)),
-            row("Image digest", lambda side: _code(_short_digest(side.image))),
-            row("Image", lambda side: _code(side.image)),
-            row("Instance type", lambda side: _code(side.instance_type)),
+            row("Image digest", "image"),
+            row("Instance type", "instance_type"),
+            row("Endpoint config", "config"),
+            row("Model", "model"),
         ],
     )
 
 
-def _changes(doc: Document, outcome: RolloutOutcome, config: ActionConfig, *, rows_max: int) -> None:
-    changes = outcome.plan.changes if outcome.plan else ()
-    if not changes:
+def _kept_settings(doc: Document, outcome: RolloutOutcome) -> None:
+    """Settings carried over from the serving endpoint unchanged (not changes), folded."""
+    kept = outcome.plan.kept if outcome.plan else ()
+    if not kept:
         return
-    plan_mode = outcome.result in ("would-create", "would-update")
-    doc.heading(3, "Changes an apply run would make" if plan_mode else "Changes")
-    doc.table(("Setting", "From", "To"), (_change_row(c) for c in changes[:rows_max]))
-    if len(changes) > rows_max:
-        doc.paragraph(f"… and {len(changes) - rows_max} more (the changes output lists them all).")
-
-
-def _change_row(change: Change) -> list[Inline]:
-    return [Code(change.field), _code(shorten(change.before, VALUE_MAX)), _code(shorten(change.after, VALUE_MAX))]
-
-
-def _cleanup(doc: Document, outcome: RolloutOutcome) -> None:
-    if outcome.cleaned_up:
-        doc.heading(3, "Cleaned up")
-        doc.bullets(_capped(outcome.cleaned_up))
-    if outcome.kept:
-        doc.heading(3, "Kept")
-        doc.bullets(_capped(outcome.kept))
-
-
-def _autoscaling(doc: Document, outcome: RolloutOutcome) -> None:
-    if outcome.autoscaling:
-        doc.heading(3, "Autoscaling")
-        doc.bullets([shorten(line, MESSAGE_MAX) for line in outcome.autoscaling[:LIST_MAX]])
+    inner = Document()
+    inner.bullets(
+        (Strong(shorten(item.label, NAME_MAX)), ": ", Code(shorten(item.value, VALUE_MAX))) for item in kept[:LIST_MAX]
+    )
+    doc.details(f"Kept from the serving endpoint ({len(kept)} setting{'s' if len(kept) != 1 else ''})", inner)
 
 
 def _timeline(doc: Document, outcome: RolloutOutcome) -> None:
     if not outcome.transitions:
         return
-    doc.heading(3, "Rollout timeline")
+    inner = Document()
     shown = outcome.transitions[:ROWS_MAX]
-    doc.table(("Time (UTC)", "Status", "Variant status", "Since start"), (_timeline_row(t, outcome) for t in shown))
+    inner.table(("Time (UTC)", "Status", "Step", "Since start"), (_timeline_row(t, outcome) for t in shown))
     if len(outcome.transitions) > ROWS_MAX:
-        doc.paragraph(f"… and {len(outcome.transitions) - ROWS_MAX} more transitions.")
-    doc.paragraph(f"Total duration: {_duration(outcome.duration)}.")
+        inner.paragraph(f"… and {len(outcome.transitions) - ROWS_MAX} more transitions.")
+    count = len(outcome.transitions)
+    doc.details(
+        f"Rollout timeline: {count} status change{'s' if count != 1 else ''} in {_duration(outcome.duration)}", inner
+    )
 
 
 def _timeline_row(transition: Transition, outcome: RolloutOutcome) -> list[Inline]:
     return [
-        time.strftime("%H:%M:%S", time.gmtime(transition.at)),
-        shorten(transition.status, NAME_MAX),
-        shorten(transition.variant_status, NAME_MAX) or NONE,
+        _clock(transition.at),
+        shorten(transition.status, 60),
+        # Which step the rollout was in (the new fleet's status and instances), else the bare VariantStatus.
+        shorten(transition.progress or transition.variant_status, 160) or NONE,
         "+" + _duration(transition.at - outcome.started),
     ]
+
+
+def _cleanup(doc: Document, outcome: RolloutOutcome) -> None:
+    if outcome.cleaned_up:
+        doc.paragraph(Strong("Cleaned up:"), " ", _joined(outcome.cleaned_up, LIST_MAX), ".")
+    if outcome.kept:
+        doc.paragraph(Strong("Kept:"), " ", _joined(outcome.kept, LIST_MAX), ".")
+
+
+def _autoscaling(doc: Document, outcome: RolloutOutcome) -> None:
+    """What happened to the variant's autoscaling: restored, alarms re-pointed, or left recorded for the next run."""
+    if outcome.autoscaling:
+        doc.heading(3, "Autoscaling")
+        doc.bullets([shorten(line, MESSAGE_MAX) for line in outcome.autoscaling[:LIST_MAX]])
+
+
+def _full_names(doc: Document, outcome: RolloutOutcome, config: ActionConfig) -> None:
+    """Every name and reference the tables cut short, in full, once (a list wraps; a table does not)."""
+    rows: list[Inline] = []
+    if outcome.endpoint_arn:
+        rows.append((Strong("Endpoint ARN"), ": ", Code(shorten(outcome.endpoint_arn, NAME_MAX))))
+    sides = [("Before", _side_of(outcome.before))]
+    if outcome.result != "unchanged":
+        sides.append(("Would deploy" if view_of(outcome, config).plan else "Deployed", _desired_side(outcome)))
+    seen: set[_Side] = set()
+    for title, side in sides:
+        if side is None or side in seen:
+            continue
+        seen.add(side)
+        parts: list[Inline] = [Strong(title), ": image ", Code(shorten(side.image, NAME_MAX)) if side.image else NONE]
+        parts += [", endpoint config ", Code(shorten(side.config, NAME_MAX))] if side.config else []
+        parts += [", model ", Code(shorten(side.model, NAME_MAX))] if side.model else []
+        rows.append(tuple(parts))
+    if rows:
+        inner = Document().bullets(rows)
+        doc.details("Names and image references in full", inner)
 
 
 def _links(
@@ -422,13 +650,24 @@ def _links(
     ]
     items += [("Rollback alarm: ", Link(shorten(a, NAME_MAX), _alarm_url(region, a))) for a in alarms[:LIST_MAX]]
     if with_logs:
-        items.append(
-            ("CloudWatch logs: ", Link(Code(_log_group(endpoint_name)), _log_group_url(region, endpoint_name)))
-        )
+        items.append(("CloudWatch logs: ", Link(Code(log_group(endpoint_name)), _log_group_url(region, endpoint_name))))
     if run_url:
         items.append(("Workflow run: ", Link(run_url, run_url)))
     doc.heading(3, "Links")
     doc.bullets(items)
+
+
+def _footer(doc: Document, outcome: RolloutOutcome, config: ActionConfig) -> None:
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(outcome.finished or outcome.started))
+    run_url = config.github.run_url
+    parts: list[Inline] = [f"Last run {when}"]
+    if run_url:
+        parts += [" · ", Link("full report in the job summary", run_url)]
+    parts += [" · ", Link("endpoint in the SageMaker console", _console_url(config.region, config.endpoint_name))]
+    if view_of(outcome, config).went_wrong:
+        parts += [" · ", Link("CloudWatch logs", _log_group_url(config.region, config.endpoint_name))]
+        parts += [(" · ", Link(f"alarm {shorten(a, 60)}", _alarm_url(config.region, a))) for a in config.alarms[:5]]
+    doc.paragraph(*parts)
 
 
 # --- advice for the fatal path ------------------------------------------------------------------------------
@@ -506,59 +745,72 @@ def _fatal_advice(
 # --- small helpers ------------------------------------------------------------------------------------------
 
 
-def _side_of(state: ServingState | None) -> _Side:
+def _side_of(state: ServingState | None) -> _Side | None:
     if state is None:
-        return _ABSENT
-    return _Side(True, state.config_name, state.model_name, state.image, state.instance_type)
+        return None
+    return _Side(state.config_name, state.model_name, state.image, state.instance_type)
 
 
 def _desired_side(outcome: RolloutOutcome) -> _Side | None:
     if outcome.plan is None:
         return None
     d = outcome.plan.desired
-    return _Side(True, d.config_name, d.model_name, d.image, d.instance_type)
+    return _Side(d.config_name, d.model_name, d.image, d.instance_type)
 
 
-def _now_side(outcome: RolloutOutcome) -> _Side:
+def _now_side(outcome: RolloutOutcome) -> _Side | None:
     """What serves at the end of the run, completed from the side whose config it is."""
     config = outcome.serving_config
     if not config:
-        return _side_of(outcome.before) if outcome.result != "failed" else _ABSENT
-    known = [_side_of(outcome.before), _desired_side(outcome) or _ABSENT]
-    match = next((side for side in known if side.exists and side.config == config), _ABSENT)
-    if outcome.result == "failed" and match.exists:
+        return _side_of(outcome.before) if outcome.result != "failed" else None
+    known = [side for side in (_side_of(outcome.before), _desired_side(outcome)) if side is not None]
+    match = next((side for side in known if side.config == config), None)
+    if match is not None and outcome.result == "failed":
         # A failed rollout leaves the outcome's model and image at what served when it was planned, while
         # the endpoint may report the new config: the config's own side is the consistent picture.
         return match
     return _Side(
-        True,
         config,
-        outcome.serving_model or match.model,
-        outcome.serving_image or match.image,
-        match.instance_type,
+        outcome.serving_model or (match.model if match else ""),
+        outcome.serving_image or (match.image if match else ""),
+        match.instance_type if match else "",
     )
 
 
 def _sentence(text: str) -> str:
     text = shorten(text, MESSAGE_MAX)
     text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "…", ")")) else text + "."
+    return text if not text or text.endswith((".", "…", ")")) else text + "."
 
 
-def _code(text: str) -> Inline:
-    return Code(shorten(text, NAME_MAX)) if text else NONE
+def _image(image: str) -> Inline:
+    return Code(_short_image(image)) if image else NONE
+
+
+def _short_image(image: str) -> str:
+    """``whisper@sha256:9f8e7d6c5b4a``: the repository's last part and the digest's first 12 hex digits."""
+    digest = image_digest(image)
+    if not digest:
+        return _cell(image, 60)
+    repository = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return f"{_cell(repository, 30)}@{digest[:SHORT_DIGEST]}"
 
 
 def _short_digest(image: str) -> str:
     digest = image_digest(image)
-    return digest[:SHORT_DIGEST] if digest else ""
+    return digest[:SHORT_DIGEST] if digest else _cell(image, 20)
 
 
-def _capped(items: Sequence[str]) -> list[Inline]:
-    shown: list[Inline] = [shorten(item, NAME_MAX) for item in items[:LIST_MAX]]
-    if len(items) > LIST_MAX:
-        shown.append(f"… and {len(items) - LIST_MAX} more")
-    return shown
+def _cell(text: str, width: int) -> str:
+    """The text cut in the middle to ``width`` characters: derived names differ in their last part."""
+    if len(text) <= width:
+        return text
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + text[-tail:]
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(epoch))
 
 
 def _joined(items: Sequence[Inline], limit: int) -> Inline:
@@ -605,11 +857,11 @@ def _alarm_url(region: str, alarm: str) -> str:
     return f"{_console_base(region, 'cloudwatch')}#alarmsV2:alarm/{quote(alarm, safe='')}"
 
 
-def _log_group(endpoint_name: str) -> str:
-    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
-
-
 def _log_group_url(region: str, endpoint_name: str) -> str:
+    return _group_url(region, log_group(endpoint_name))
+
+
+def _group_url(region: str, group: str) -> str:
     # The CloudWatch console reads its fragment with "$" in place of "%", after one round of encoding.
-    encoded = quote(quote(_log_group(endpoint_name), safe=""), safe="").replace("%", "$")
+    encoded = quote(quote(group, safe=""), safe="").replace("%", "$")
     return f"{_console_base(region, 'cloudwatch')}#logsV2:log-groups/log-group/{encoded}"

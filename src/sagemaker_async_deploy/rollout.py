@@ -7,8 +7,10 @@ after the verdict and touches only what the verdict proves unused.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -18,16 +20,26 @@ from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
 from .config import ActionConfig
 from .errors import DeployError
+from .fields import INSTANCE_COUNT
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
 from .state import TRANSITIONAL, ServingState, read_serving
-from .waiting import Waiter
+from .waiting import Since, Waiter
 
+T = TypeVar("T")
 EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
 REJECTED_CREDENTIALS = ("InvalidClientTokenId", "UnrecognizedClientException", "InvalidSignatureException")
 IN_PROGRESS = "Cannot update in-progress endpoint"
 MAX_REPLANS = 5  # someone else's update racing ours, each time waited out
+# A model or config created a moment ago may not be visible yet to the call that names it (CreateEndpoint's
+# API reference: "retry logic is recommended"). Retried on exactly that refusal, naming exactly that resource.
+READ_AFTER_CREATE_WAITS = (1.0, 2.0, 4.0, 8.0)
+CAPACITY_REFUSALS = ("ResourceLimitExceeded", "ResourceInUse", "InsufficientCapacityException")
+QUOTA_RE = re.compile(
+    r"service limit '(?P<quota>[^']+)' is (?P<limit>\d+) Instances?, with current utilization of (?P<used>\d+) "
+    r"Instances? and a request delta of (?P<delta>\d+)"
+)
 
 __all__ = ["Rollout", "RolloutOutcome", "Transition"]
 
@@ -164,7 +176,7 @@ class Rollout:
         """An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished while we
         waited. Finish its work: clean up what it replaced."""
         self.log.info(f"Completed the rollout an earlier run started from {safe(adopted_from)}.")
-        previous = self._current(before_wait)  # what served when this run started
+        previous = self._current(before_wait, check=False)  # what served when this run started
         self.outcome.before = previous
         self.outcome.result = "updated"
         self.outcome.message = "completed the rollout an earlier run started"
@@ -172,23 +184,72 @@ class Rollout:
         # What serves is what the endpoint references now, whatever this run would have named it.
         self.cleanup.after_success(adopted_from, previous_model, current.config_name, current.model_name)
 
-    def _current(self, endpoint: aws.Json | None) -> ServingState | None:
+    def _current(self, endpoint: aws.Json | None, *, check: bool = True) -> ServingState | None:
+        """What serves; with ``check``, refused before any write when the endpoint cannot be updated."""
         if endpoint is None:
             return None
-        status = str(endpoint.get("EndpointStatus", ""))
-        if status in ("Failed", "UpdateRollbackFailed", "OutOfService") and not endpoint.get("ProductionVariants"):
-            reason = safe(endpoint.get("FailureReason", ""))
-            raise DeployError(
-                f"endpoint-name: {self.config.endpoint_name} is {status} and serves nothing ({reason}). "
-                f"Delete it (aws sagemaker delete-endpoint --endpoint-name {self.config.endpoint_name}) "
-                "and run again to create it anew."
-            )
+        if check:
+            self._refuse_state(endpoint)
         state = read_serving(self.sm, endpoint, self.config.variant_name, need_model=self.config.creates_model)
         if state.model is not None:
             # The serving model's environment may hold secrets, and AWS validation errors echo values back.
             container = aws.model_container(state.model)
             self.log.mask_values(str(v) for v in (container.get("Environment") or {}).values())
+        if check and state.config is None and state.config_name:
+            raise self._missing_config(state.config_name, exists_again=False)
         return state
+
+    def _refuse_state(self, endpoint: aws.Json) -> None:
+        """Endpoints SageMaker will not update, refused before this run creates anything for them."""
+        name = self.config.endpoint_name
+        status = str(endpoint.get("EndpointStatus", ""))
+        reason = safe(endpoint.get("FailureReason", "") or "no FailureReason")
+        delete = f"aws sagemaker delete-endpoint --endpoint-name {name}"
+        if status == "Failed":
+            # DescribeEndpoint's API reference: "DeleteEndpoint is the only operation that can be performed on
+            # a failed endpoint."
+            raise DeployError(
+                f"endpoint-name: {name} is Failed ({reason}). SageMaker allows nothing on a failed endpoint but "
+                f"deleting it: delete it ({delete}) and run again to create it anew. This action never deletes an "
+                "endpoint itself.",
+                kind="endpoint-state",
+            )
+        if status == "UpdateRollbackFailed":
+            raise DeployError(
+                f"endpoint-name: {name} is UpdateRollbackFailed ({reason}): an earlier update and its rollback "
+                "both failed, and the endpoint serves a mix of the old and new endpoint configs (SageMaker's "
+                "words). The action does not deploy onto a mixed fleet: bring it back to one config yourself "
+                f"(update it to the config you want, or delete and recreate it: {delete}), then rerun.",
+                kind="endpoint-state",
+            )
+        if status == "OutOfService":
+            raise DeployError(
+                f"endpoint-name: {name} is OutOfService ({reason}): it takes no requests and SageMaker does not "
+                "update it. Look at it in the SageMaker console; if it does not come back, delete it "
+                f"({delete}) and run again to create it anew.",
+                kind="endpoint-state",
+            )
+
+    def _missing_config(self, config_name: str, *, exists_again: bool, note: str = "") -> DeployError:
+        name = safe(config_name)
+        if exists_again:
+            return DeployError(
+                f"endpoint-name: SageMaker refused the update because it cannot find the endpoint's current config "
+                f"'{name}' (\"Could not find endpoint configuration\"), although a config of that name exists now: "
+                "it does not take a config recreated under a deleted one's name as the endpoint's own. The "
+                "endpoint keeps serving; to update it again, delete and recreate the endpoint (with downtime) or "
+                f"ask AWS support. This action never deletes an endpoint.{note}",
+                kind="missing-config",
+            )
+        return DeployError(
+            f"endpoint-name: the endpoint serves endpoint config '{name}', which no longer exists: it was "
+            "deleted while still in use (Terraform's create_before_destroy does this after an update it took "
+            "for a success, terraform-provider-aws #48997). SageMaker refuses every update of the endpoint "
+            'until a config of that name exists again ("Could not find endpoint configuration"). Create it '
+            "again under the same name with the settings it had (from your Terraform code or state), then "
+            "rerun; deleting and recreating the endpoint also works, with downtime. Nothing was changed.",
+            kind="missing-config",
+        )
 
     def _log_plan(self, the_plan: Plan) -> None:
         with self.log.group(f"Plan: {the_plan.action}"):
@@ -202,6 +263,9 @@ class Rollout:
                 self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
             if not the_plan.changes:
                 self.log.info("Nothing to change.")
+            if the_plan.action != "unchanged":
+                for warning in the_plan.desired.warnings:
+                    self.log.warning(warning, title="Deployment strategy")
             if the_plan.kept and the_plan.action == "update":
                 self.log.info("Kept from the serving endpoint:")
                 for kept in the_plan.kept:
@@ -212,48 +276,62 @@ class Rollout:
     def _apply(self, the_plan: Plan) -> None:
         cancel.check()  # a job cancelled while planning changes nothing
         desired = the_plan.desired
+        created: list[str] = []  # what this run created for this update ("model X", "endpoint config Y")
         model_request = desired.model_request
         if model_request is not None:
-            self._ensure_model(model_request, desired.image)
-        self._ensure_config(desired.config_request)
+            self._ensure_model(model_request, desired.image, created)
+        self._ensure_config(desired.config_request, desired.model_name, created)
         saved_scaling, endpoint_arn = None, ""
-        if the_plan.action == "create":
-            request = builders.create_endpoint_request(
-                desired.endpoint_name, desired.config_name, desired.values, desired.tags
-            )
-            self.log.info(f"Creating endpoint {desired.endpoint_name} with config {desired.config_name}.")
-            cancel.check()
-            self.outcome.endpoint_arn = aws.create_endpoint(self.sm, request)
-            self.outcome.writes.append(f"endpoint {desired.endpoint_name}")
-        else:
-            assert the_plan.current is not None
-            endpoint_arn = the_plan.current.endpoint_arn
-            if the_plan.instance_type_changes:
-                saved_scaling = self.scaling.suspend(endpoint_arn, desired.endpoint_name, desired.variant_name)
-            request = builders.update_endpoint_request(
-                desired.endpoint_name,
-                desired.config_name,
-                desired.values,
-                new_instance_count=not the_plan.retain_instance_count,
-            )
-            self.log.info(
-                f"Updating endpoint {desired.endpoint_name}: {safe(the_plan.current.config_name)} → "
-                f"{desired.config_name} (blue/green, all at once, bake {desired.bake_seconds}s"
-                + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
-            )
-            cancel.check()  # cancelled before the update: the wind-down puts deregistered autoscaling back
-            try:
-                self.outcome.endpoint_arn = aws.update_endpoint(self.sm, request)
-                self.outcome.writes.append(f"update of endpoint {desired.endpoint_name}")
-            except ClientError:
-                if saved_scaling is not None:
-                    self.scaling.restore(endpoint_arn, saved_scaling)
-                raise
+        since: Since
+        try:
+            if the_plan.action == "create":
+                request = builders.create_endpoint_request(
+                    desired.endpoint_name, desired.config_name, desired.deployment_config, desired.tags
+                )
+                self.log.info(f"Creating endpoint {desired.endpoint_name} with config {desired.config_name}.")
+                since = Since(desired.config_name)
+                cancel.check()
+                self.outcome.update_started = time.time()
+                arn = self._after_create(desired.config_name, lambda: aws.create_endpoint(self.sm, request))
+                self.outcome.endpoint_arn = arn
+                self.outcome.writes.append(f"endpoint {desired.endpoint_name}")
+            else:
+                current = the_plan.current
+                assert current is not None
+                endpoint_arn = current.endpoint_arn
+                if the_plan.instance_type_changes:
+                    saved_scaling = self.scaling.suspend(endpoint_arn, desired.endpoint_name, desired.variant_name)
+                request = builders.update_endpoint_request(
+                    desired.endpoint_name,
+                    desired.config_name,
+                    desired.deployment_config,
+                    new_instance_count=not the_plan.retain_instance_count,
+                )
+                self.log.info(
+                    f"Updating endpoint {desired.endpoint_name}: {safe(current.config_name)} → "
+                    f"{desired.config_name} ({desired.strategy}, bake {desired.bake_seconds}s"
+                    + (f", rollback on {len(desired.alarms)} alarm(s))" if desired.alarms else ", no alarms)")
+                )
+                since = Since(desired.config_name, current.endpoint.get("LastModifiedTime"))
+                cancel.check()  # cancelled before the update: the wind-down puts deregistered autoscaling back
+                try:
+                    self.outcome.update_started = time.time()
+                    arn = self._after_create(desired.config_name, lambda: aws.update_endpoint(self.sm, request))
+                    self.outcome.endpoint_arn = arn
+                    self.outcome.writes.append(f"update of endpoint {desired.endpoint_name}")
+                except ClientError:
+                    if saved_scaling is not None:
+                        self.scaling.restore(endpoint_arn, saved_scaling)
+                    raise
+        except ClientError as error:
+            if IN_PROGRESS in aws.error_message(error):
+                raise  # someone else's update: the run plans again and reuses what it made
+            raise self._refused(error, the_plan, created) from error
 
         rollout_start = len(self.outcome.transitions)  # earlier ones were someone else's update, waited out
         final = None
         try:
-            final = self.waiter.wait(desired.endpoint_name, "Waiting for the rollout")
+            final = self.waiter.wait(desired.endpoint_name, "Waiting for the rollout", since=since)
         finally:
             if saved_scaling is not None:
                 self.scaling.after_rollout(endpoint_arn, saved_scaling, final)
@@ -265,7 +343,67 @@ class Rollout:
             )
         self._verdict(the_plan, final, self.outcome.transitions[rollout_start:])
 
-    def _ensure_model(self, request: aws.Json, image: str) -> None:
+    def _after_create(self, name: str, call: Callable[[], T]) -> T:
+        """``call``, retried while SageMaker answers that ``name``, made a moment ago, does not exist yet."""
+        for wait in (*READ_AFTER_CREATE_WAITS, None):
+            try:
+                return call()
+            except ClientError as error:
+                if wait is None or not _not_found_yet(error, name):
+                    raise
+                self.log.info(
+                    f"SageMaker does not see {name} yet (it was created a moment ago): retrying in {wait:g}s."
+                )
+                with cancel.interruptible():  # a cancelled job does not retry the write
+                    time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _refused(self, error: ClientError, the_plan: Plan, created: list[str]) -> DeployError:
+        """SageMaker refused CreateEndpoint / UpdateEndpoint: nothing was rolled out, so what this run created
+        for it serves nothing and is removed; the error says why, and what to do."""
+        code, message = aws.error_code(error), aws.error_message(error)
+        removed = self.cleanup.created_for_refused(created, the_plan.desired.existing_model != "")
+        note = f" Removed what this run created for it: {', '.join(removed)}." if removed else ""
+        current = the_plan.current
+        if current is not None and _not_found_yet(error, current.config_name):
+            # Read a moment ago, the config exists; SageMaker does not take it as the endpoint's own (a config
+            # recreated under a deleted one's name may not be: no public account of either answer).
+            return self._missing_config(current.config_name, exists_again=True, note=note)
+        if code not in CAPACITY_REFUSALS:
+            return DeployError(
+                f"SageMaker refused {safe(error.operation_name)}: {safe(code)}: {safe(message)}.{note}",
+                kind="refused" if code in ("ValidationException", "ValidationError") else "",
+            )
+        quota = QUOTA_RE.search(message)
+        desired = the_plan.desired
+        fleet = desired.fleet if desired.fleet is not None else desired.value(INSTANCE_COUNT) or 1
+        what = (
+            f"the quota '{safe(quota['quota'])}' ({quota['limit']} instances, {quota['used']} in use)"
+            if quota
+            else ("a quota or the capacity of the instance type")
+        )
+        second_fleet = (
+            f"A blue/green update ({desired.strategy}) runs a second fleet of {fleet} "
+            f"{safe(desired.instance_type)} instance(s) beside the serving one until it finishes."
+            if desired.values.get("deployment-strategy") != "rolling"
+            else "A rolling update needs capacity for one batch beside the serving fleet."
+        )
+        ask = (
+            "Ask for more in Service Quotas: aws service-quotas list-service-quotas --service-code sagemaker "
+            f"--query \"Quotas[?QuotaName=='{safe(quota['quota'])}']\" gives its quota code, then "
+            "aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code <code> "
+            "--desired-value <n>."
+            if quota
+            else "Check the account's SageMaker quotas in Service Quotas."
+        )
+        return DeployError(
+            f"SageMaker refused {safe(error.operation_name)} for lack of capacity: {what}. {second_fleet} {ask} "
+            "deployment-strategy: rolling replaces the fleet in batches and needs no second fleet. Nothing was "
+            f"rolled out; the endpoint serves as before.{note} SageMaker's words: {safe(message)}",
+            kind="capacity",
+        )
+
+    def _ensure_model(self, request: aws.Json, image: str, created: list[str]) -> None:
         name = str(request["ModelName"])
         if aws.describe_model(self.sm, name) is not None:
             self.log.info(f"Model {name} exists already (an earlier run made it): reusing it.")
@@ -273,19 +411,21 @@ class Rollout:
         self.log.info(f"Creating model {name} for {safe(image)}.")
         try:
             aws.create_model(self.sm, request)
+            created.append(f"model {name}")
         except ClientError as error:
             if not aws.is_already_existing(error):
                 raise
         self.outcome.writes.append(f"model {name}")
 
-    def _ensure_config(self, request: aws.Json) -> None:
+    def _ensure_config(self, request: aws.Json, model_name: str, created: list[str]) -> None:
         name = str(request["EndpointConfigName"])
         if aws.describe_endpoint_config(self.sm, name) is not None:
             self.log.info(f"Endpoint config {name} exists already (an earlier run made it): reusing it.")
             return
         self.log.info(f"Creating endpoint config {name}.")
         try:
-            aws.create_endpoint_config(self.sm, request)
+            self._after_create(model_name, lambda: aws.create_endpoint_config(self.sm, request))
+            created.append(f"endpoint config {name}")
         except ClientError as error:
             if not aws.is_already_existing(error):
                 raise
@@ -315,17 +455,44 @@ class Rollout:
             return
 
         if status == "InService" and previous is not None and serving == previous.config_name:
-            # Back on the old config. An alarm rollback passes through RollingBack and may leave FailureReason
-            # empty; a deployment that failed before traffic moved leaves the reason and never rolls back.
-            rolled_back = not reason or any(t.status == "RollingBack" for t in seen)
+            # Back on the old config (the wait made sure it is this update that settled). What was seen tells
+            # a rollback from a failure: traffic that moved to the new fleet (ActivatingTraffic, Baking) or a
+            # RollingBack status is a rollback; a FailureReason with neither is a new fleet that failed before
+            # it took traffic. Without a reason, the cause is not known from the endpoint.
+            moved = any(re.search(r"\b(ActivatingTraffic|Baking)\b", t.variant_status) for t in seen)
+            rolled_back = moved or any(t.status == "RollingBack" for t in seen) or not reason
             outcome.result = "rolled-back" if rolled_back else "failed"
-            outcome.message = (
-                ("SageMaker rolled the update back" if rolled_back else "the new fleet failed before taking traffic")
-                + (" (an auto-rollback alarm fired)" if rolled_back and not reason and desired.alarms else "")
-                + f"; {previous.config_name} still serves {previous.image}"
-            )
+            if rolled_back:
+                outcome.message = "SageMaker rolled the update back" + (
+                    " after traffic had moved to the new fleet" if moved else ""
+                )
+                if not reason:
+                    outcome.message += " and gave no FailureReason (cause unknown from the endpoint)"
+            else:
+                outcome.message = "the new fleet failed before taking traffic"
+            outcome.message += f"; {previous.config_name} still serves {previous.image}"
             outcome.record_serving(previous)
             self.cleanup.after_rollback(previous.config_name, previous.model_name, new_config, new_model)
+            return
+
+        if status == "UpdateRollbackFailed":
+            images = sorted(
+                {
+                    str(image.get("ResolvedImage") or image.get("SpecifiedImage", ""))
+                    for variant in final.get("ProductionVariants", [])
+                    for image in variant.get("DeployedImages", [])
+                }
+                - {""}
+            )
+            outcome.result = "failed"
+            outcome.message = (
+                "both the update and its rollback failed (UpdateRollbackFailed): the endpoint serves a mix of the "
+                f"old and new fleets ({', '.join(images) or 'images unknown'})"
+            )
+            outcome.serving_config = serving
+            outcome.kept += [f"endpoint config {new_config}"] + (
+                [f"model {new_model}"] if not desired.existing_model else []
+            )
             return
 
         outcome.result = "failed"
@@ -338,3 +505,10 @@ class Rollout:
         outcome.kept += [f"endpoint config {new_config}"] + (
             [f"model {new_model}"] if not desired.existing_model else []
         )
+
+
+def _not_found_yet(error: ClientError, name: str) -> bool:
+    """SageMaker's "Could not find model/endpoint configuration "<arn>"" for exactly ``name`` (ARNs carry
+    names in lower case)."""
+    message = aws.error_message(error)
+    return aws.is_not_found(error) and bool(name) and f'/{name.lower()}"' in message.lower()

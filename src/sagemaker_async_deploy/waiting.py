@@ -2,13 +2,21 @@
 
 The boto3 waiter is not used: ``endpoint_in_service`` reports success after an alarm rollback, never stops
 on ``UpdateRollbackFailed``, and polls every 30 s in silence.
+
+SageMaker's control plane is eventually consistent (CreateEndpoint's API reference asks callers to retry
+reads of what was just written; mlflow's deployer waits before its first status check "so that we don't
+consider the operation to have failed if small delays occur"). So after this run's own CreateEndpoint or
+UpdateEndpoint a settled status counts only with evidence that it is this update that settled: a
+transitional status seen, LastModifiedTime later than before the call, or the new config pending or
+serving. Without it the wait goes on, up to deployment-timeout-minutes; nothing is judged, and so nothing
+deleted, on a read that may lag behind.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import aws, cancel
 from .errors import DeployError
@@ -20,6 +28,14 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 
+@dataclass(frozen=True)
+class Since:
+    """This run's CreateEndpoint / UpdateEndpoint: what the endpoint looked like just before the call."""
+
+    config_name: str  # the config the call rolls out
+    modified: Any = None  # LastModifiedTime before the call (None: a create, the endpoint did not exist)
+
+
 @dataclass
 class Waiter:
     sm: SageMakerClient
@@ -29,51 +45,88 @@ class Waiter:
     timeout_seconds: float  # as configured, for the message
     poll_interval: float
 
-    def wait(self, endpoint_name: str, title: str, *, settling: bool = False) -> aws.Json | None:
+    def wait(
+        self, endpoint_name: str, title: str, *, settling: bool = False, since: Since | None = None
+    ) -> aws.Json | None:
         """Poll until the endpoint settles (None: it is gone); a group of progress lines in the log.
 
         ``settling``: the update waited for is someone else's, which changes the timeout's message.
+        ``since``: the update is this run's own; a settled status counts only once it shows that update.
         """
         started = time.time()
+        seen_transitional = False
+        lagging = False
         with self.log.group(title):
             while True:
                 with cancel.interruptible():  # a cancelled job stops waiting at once
                     endpoint = aws.describe_endpoint(self.sm, endpoint_name)
                 now = time.time()
-                if endpoint is None:
-                    self.log.info(f"  {now - started:6.0f}s  endpoint gone")
+                elapsed = f"  {now - started:6.0f}s  "
+                if endpoint is None and not (since is not None and since.modified is None and not seen_transitional):
+                    self.log.info(elapsed + "endpoint gone")
                     return None
-                status = str(endpoint.get("EndpointStatus", ""))
-                variant_status = variant_statuses(endpoint)
-                self.outcome.note(now, status, variant_status)
-                pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", "")
-                self.log.info(
-                    f"  {now - started:6.0f}s  {safe(status):<16} variant: {safe(variant_status) or '-':<24} "
-                    f"config: {safe(endpoint.get('EndpointConfigName', ''))}"
-                    + (f" → {safe(pending)}" if pending else "")
-                )
-                if status not in TRANSITIONAL:
-                    return endpoint
+                if endpoint is None:
+                    self.log.info(elapsed + "the new endpoint is not visible yet (SageMaker's reads lag behind)")
+                else:
+                    status = str(endpoint.get("EndpointStatus", ""))
+                    moving = progress(endpoint)
+                    self.outcome.note(now, status, variant_statuses(endpoint), moving)
+                    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", "")
+                    self.log.info(
+                        f"{elapsed}{safe(status):<16} config: {safe(endpoint.get('EndpointConfigName', ''))}"
+                        + (f" → {safe(pending)}" if pending and pending != endpoint.get("EndpointConfigName") else "")
+                        + (f"  {safe(moving)}" if moving else "")
+                    )
+                    if status in TRANSITIONAL:
+                        seen_transitional = True
+                    elif since is None or seen_transitional or shows(endpoint, since):
+                        return endpoint
+                    elif not lagging:
+                        lagging = True
+                        self.log.info(
+                            "  SageMaker does not show this update yet (DescribeEndpoint may lag behind an update): "
+                            "waiting for it to appear before judging."
+                        )
                 if now >= self.deadline:
-                    raise self._timed_out(status, settling=settling)
+                    raise self._timed_out(
+                        endpoint, settling=settling, unseen=since is not None and not seen_transitional
+                    )
                 with cancel.interruptible():
                     time.sleep(min(self.poll_interval, max(self.deadline - now, 0.0)))
 
-    def _timed_out(self, status: str, *, settling: bool) -> DeployError:
+    def _timed_out(self, endpoint: aws.Json | None, *, settling: bool, unseen: bool) -> DeployError:
         self.outcome.timed_out = True
+        status = safe((endpoint or {}).get("EndpointStatus", "not visible"))
         minutes = f"{self.timeout_seconds / 60:g} minutes (deployment-timeout-minutes)"
         if settling:
             return DeployError(
                 f"Timed out after {minutes} waiting for an update this run did not start; the endpoint "
-                f"is still {safe(status)} and this run changed nothing. Let one run per endpoint go at "
+                f"is still {status} and this run changed nothing. Let one run per endpoint go at "
                 "a time (a concurrency group), or find who else updates it.",
                 kind="timeout",
             )
+        if unseen and (endpoint is None or endpoint.get("EndpointStatus") not in TRANSITIONAL):
+            return DeployError(
+                f"Timed out after {minutes}: SageMaker accepted the update, but DescribeEndpoint never showed "
+                f"it (the endpoint is {status}, with neither a transitional status nor the new config). Nothing "
+                "was deleted. Rerun the action: it reads the endpoint again and finishes or retries the job.",
+                kind="timeout",
+            )
         return DeployError(
-            f"Timed out after {minutes} with the endpoint {safe(status)}. The rollout goes on in "
+            f"Timed out after {minutes} with the endpoint {status}. The rollout goes on in "
             "SageMaker; nothing was deleted. Rerun the action to wait for it and finish the job.",
             kind="timeout",
         )
+
+
+def shows(endpoint: aws.Json, since: Since) -> bool:
+    """Whether a description shows the update made ``since``: its config pending or serving, or a later
+    LastModifiedTime (both of SageMaker's clock, so no clock of this machine is compared)."""
+    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    if since.config_name in (endpoint.get("EndpointConfigName"), pending):
+        return True
+    modified = endpoint.get("LastModifiedTime")
+    return since.modified is not None and modified is not None and modified > since.modified
 
 
 def variant_statuses(endpoint: aws.Json) -> str:
@@ -84,3 +137,28 @@ def variant_statuses(endpoint: aws.Json) -> str:
     ):
         statuses += [str(s.get("Status", "")) for s in variant.get("VariantStatus", [])]
     return ", ".join(s for s in statuses if s)
+
+
+def progress(endpoint: aws.Json) -> str:
+    """Which step a rollout is in, in words: the new fleet's status, its instances against the count it
+    aims for (PendingDeploymentSummary's counts show a canary or a linear step, its weights do not: the
+    EventBridge example of a canary bake in SageMaker's developer guide has CurrentInstanceCount 1 of
+    DesiredInstanceCount 3), SageMaker's own StatusMessage, and what the old fleet is doing (a rolling update
+    terminates it batch by batch)."""
+    parts: list[str] = []
+    for variant in (endpoint.get("PendingDeploymentSummary") or {}).get("ProductionVariants", []):
+        parts.append(_fleet("new fleet", variant, counts=True))
+    for variant in endpoint.get("ProductionVariants", []):
+        if variant.get("VariantStatus"):
+            parts.append(_fleet("old fleet", variant, counts=False))
+    return "; ".join(p for p in parts if p)
+
+
+def _fleet(which: str, variant: aws.Json, *, counts: bool) -> str:
+    latest = (variant.get("VariantStatus") or [{}])[-1]
+    status, message = str(latest.get("Status", "")), str(latest.get("StatusMessage", ""))
+    text = f"{which}: {status}" if status else ""
+    current, desired = variant.get("CurrentInstanceCount"), variant.get("DesiredInstanceCount")
+    if counts and current is not None and desired:
+        text += f", {current} of {desired} instance{'s' if desired != 1 else ''}"
+    return text + (f" ({message})" if message and text else "")

@@ -1,7 +1,7 @@
 """Switches for what AWS has been seen to do either way, or where the evidence does not settle it.
 
 Each field's default is the emulator's best reading of the evidence cited beside it; tests of the action run
-against both values. Evidence is collected in the project's notes of AWS facts and cited here in short.
+against both values.
 """
 
 from __future__ import annotations

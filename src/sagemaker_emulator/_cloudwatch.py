@@ -1,10 +1,10 @@
 """CloudWatch alarms as AWS keeps them, where moto departs: the initial state, and the alarm history.
 
-- A new alarm starts INSUFFICIENT_DATA: "When this operation creates an alarm, the alarm state is immediately set to
-  INSUFFICIENT_DATA. The alarm is then evaluated and its state is set appropriately." Updating an alarm keeps its
-  state: "When you update an existing alarm, its state is left unchanged, but the update completely overwrites the
-  previous configuration of the alarm." (CloudWatch API reference, PutMetricAlarm). moto starts every alarm OK and
-  resets the state on every update.
+- A new alarm starts INSUFFICIENT_DATA and an updated one keeps its state: "When this operation creates an alarm,
+  the alarm state is immediately set to INSUFFICIENT_DATA … When updating an existing alarm, its StateValue is left
+  unchanged." (PutMetricAlarm reference, AWS SDK for .NET); INSUFFICIENT_DATA "is the initial state of a new alarm"
+  (Application Auto Scaling user guide, cloudwatch-alarm-notifications). moto starts every alarm OK and resets the
+  state on every update.
 - DescribeAlarmHistory exists in AWS and not in moto 5.2.5. A state change is recorded as AWS's CLI reference example
   shows it: HistoryItemType "StateUpdate", HistorySummary "Alarm updated from OK to ALARM", HistoryData a JSON
   document {"version": "1.0", "oldState": {"stateValue", "stateReason", …}, "newState": {…}}.
@@ -76,7 +76,7 @@ def _record(alarm: Alarm, old: tuple[str, str], at: datetime) -> None:
             "Timestamp": at,
             "HistoryItemType": "StateUpdate",
             "HistorySummary": f"Alarm updated from {old[0]} to {alarm.state_value}",
-            "HistoryData": json.dumps(data),
+            "HistoryData": json.dumps(data, separators=(",", ":")),
         }
     )
     alarm.aws_history = history  # type: ignore[attr-defined]

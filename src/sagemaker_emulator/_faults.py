@@ -27,6 +27,8 @@ class EndpointControl(Protocol):
 
     def release(self, name: str, region: str | None) -> None: ...
 
+    def step(self, name: str, region: str | None) -> bool: ...
+
 
 @dataclass(frozen=True)
 class UpdateFault:
@@ -217,6 +219,10 @@ class Faults:
         """Let a held endpoint's lifecycle go on where it stopped."""
         self._control.release(endpoint_name, region)
 
+    def step(self, endpoint_name: str, region: str | None = None) -> bool:
+        """Move a held endpoint on to its next lifecycle phase now; it stays held. False when nothing is left."""
+        return self._control.step(endpoint_name, region)
+
     def hold_next_update(self, endpoint_name: str | None = None) -> None:
         """Hold the endpoint right after the next UpdateEndpoint (of ``endpoint_name``) returns: it stays Updating
         until ``release``."""
@@ -312,6 +318,7 @@ FAULT_NAMES = (
     "scale_to_zero",
     "hold",
     "release",
+    "step",
     "hold_next_update",
 )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import math
+import operator
 import time
 from collections.abc import Callable
 
@@ -96,7 +98,10 @@ class Rollout:
         variants = []
         for index, target in enumerate(self.targets):
             current, statuses = status_of(index, target)
-            variants.append(self.fleets.summary(region, target, at, current=current, statuses=statuses, pending=True))
+            # Images are resolved once, when the deployment starts: ResolutionTime does not move with each phase.
+            variants.append(
+                self.fleets.summary(region, target, self.start, current=current, statuses=statuses, pending=True)
+            )
         self.endpoint.pending = {
             "EndpointConfigName": self.new.name,
             "ProductionVariants": variants,
@@ -104,7 +109,8 @@ class Rollout:
         }
 
     def _at(self, when: float, step: Step) -> None:
-        self.endpoint.steps.append((when, step))
+        # In deadline order; steps due at the same moment run in the order they were scheduled.
+        bisect.insort(self.endpoint.steps, (when, step), key=operator.itemgetter(0))
 
     def _settle(self, at: float, status: str, reason: str | None, *, variants: list[JSON] | None = None) -> None:
         endpoint = self.endpoint
@@ -247,13 +253,11 @@ class Rollout:
             # UpdateRollbackFailed: "Your endpoint is in service with a mix of the old and new endpoint
             # configurations" (DescribeEndpoint EndpointStatus doc).
             mix = self._mix(at, i)
-            endpoint.steps.append(
-                (at + duration, lambda when: self._settle(when, "UpdateRollbackFailed", reason, variants=mix))
-            )
+            self._at(at + duration, lambda when: self._settle(when, "UpdateRollbackFailed", reason, variants=mix))
             return
         status = "UpdateRollbackFailed" if failed else "InService"
         restored = copy.deepcopy(self.old_variants)
-        endpoint.steps.append((at + duration, lambda when: self._settle(when, status, reason, variants=restored)))
+        self._at(at + duration, lambda when: self._settle(when, status, reason, variants=restored))
 
     def _mix(self, at: float, i: int) -> list[JSON]:
         region = self.endpoint.region

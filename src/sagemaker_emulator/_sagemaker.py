@@ -2,7 +2,7 @@
 
 Transitions are scheduled as (deadline, step) pairs on each endpoint and applied lazily whenever a request
 arrives, so the emulator needs no background thread and every timestamp is the scheduled one. Each behaviour
-cites its source; the evidence is summed up in the project's notes of AWS facts.
+cites its source where it is built.
 """
 
 from __future__ import annotations
@@ -158,19 +158,20 @@ class SageMakerBackend:
                 raise ValueError(f"endpoint {name!r} is {endpoint.status}, not InService")
             endpoint.status = "Updating"
             endpoint.last_modified = now
+            # Someone else's update of the same config, as SageMaker shows any update: a new fleet launching.
+            counts = {v["VariantName"]: int(v.get("DesiredInstanceCount", 0)) for v in endpoint.variants}
             endpoint.pending = {
                 "EndpointConfigName": endpoint.config.name,
                 "ProductionVariants": [
-                    {
-                        **{k: v for k, v in variant.items() if k not in ("CurrentInstanceCount", "CurrentWeight")},
-                        "CurrentInstanceCount": 0,
-                        "VariantStatus": [
-                            variant_status(
-                                "Creating", now, f"Launching {variant.get('DesiredInstanceCount', 0)} instance(s)."
-                            )
-                        ],
-                    }
-                    for variant in endpoint.variants
+                    self._fleets.summary(
+                        endpoint.region,
+                        target,
+                        now,
+                        current=0,
+                        statuses=[variant_status("Creating", now, f"Launching {target.count} instance(s).")],
+                        pending=True,
+                    )
+                    for target in self._targets(endpoint.config, counts)
                 ],
                 "StartTime": now,
             }
@@ -181,6 +182,27 @@ class SageMakerBackend:
                 endpoint.last_modified = at
 
             endpoint.steps.append((now + seconds, done))
+
+    def step(self, name: str, region: str | None) -> bool:
+        with self._lock:
+            now = time.time()
+            endpoint = self._find_endpoint(name, region)
+            if endpoint.held_since is None:
+                raise ValueError(f"endpoint {name!r} is not held: hold it before stepping it")
+            if not endpoint.steps:
+                return False
+            # The next phase starts now; everything after it keeps its distance from it.
+            shift = now - endpoint.steps[0][0]
+            endpoint.steps = [(deadline + shift, step) for deadline, step in endpoint.steps]
+            if endpoint.stale is not None:
+                endpoint.stale = (endpoint.stale[0], endpoint.stale[1] + shift)
+            while endpoint.steps and endpoint.steps[0][0] <= now:
+                deadline, step = endpoint.steps.pop(0)
+                step(deadline)
+            endpoint.held_since = now
+            if endpoint.deleted:
+                del self._region(endpoint.region).endpoints[key(endpoint.name)]
+            return True
 
     def scale_to_zero(self, name: str, region: str | None) -> None:
         with self._lock:

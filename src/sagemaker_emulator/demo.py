@@ -1,9 +1,10 @@
-"""``make demo``: the action's four typical runs against the local emulator, no credentials or network.
+"""``make demo``: the action's five typical runs against the local emulator, no credentials or network.
 
-Seeds a CloudWatch alarm, two SNS topics and an ECR repository with three images, then runs
+Seeds a CloudWatch alarm, two SNS topics and an ECR repository with four images, then runs
 ``python -m sagemaker_async_deploy`` the way the Actions runner runs a container action: a first deploy, the
-same image again, a new image, and a new image whose rollout the alarm rolls back. When the action is not
-importable yet, the same four scenarios are driven with plain boto3 calls instead.
+same image again, a new image rolled out as a canary, a new image whose canary the alarm rolls back, and a new image whose container
+crashes on start (the report shows its log). When the action is not importable yet, the same scenarios are
+driven with plain boto3 calls instead.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class Scenario:
     title: str
     tag: str
     roll_back: bool = False
+    crashes: bool = False  # the new fleet's container crashes on start: the report shows its log
+    strategy: str = "all-at-once"
+
+    @property
+    def ends_on_old_config(self) -> bool:
+        return self.roll_back or self.crashes
 
     @property
     def image(self) -> str:
@@ -51,8 +58,24 @@ class Scenario:
 SCENARIOS = (
     Scenario("1. First deploy: the endpoint does not exist yet", "v1"),
     Scenario("2. Same image again: nothing to do", "v1"),
-    Scenario("3. New image: blue/green update", "v2"),
-    Scenario("4. New image, the alarm fires during the bake: SageMaker rolls back", "v3", roll_back=True),
+    Scenario("3. New image: a canary of one instance bakes, then the rest", "v2", strategy="canary"),
+    Scenario(
+        "4. New image, the alarm fires during the canary's bake: SageMaker rolls back",
+        "v3",
+        roll_back=True,
+        strategy="canary",
+    ),
+    Scenario(
+        "5. New image whose container crashes on start: the report shows its log", "v4", crashes=True, strategy="canary"
+    ),
+)
+# What the crashing container prints after the emulator's start-up lines.
+CRASH_LOG = (
+    "Loading the model from /opt/ml/model ...",
+    "Traceback (most recent call last):",
+    '  File "/opt/program/serve.py", line 41, in <module>',
+    '    model = load_model("/opt/ml/model")',
+    "FileNotFoundError: [Errno 2] No such file or directory: '/opt/ml/model/model.pt'",
 )
 
 
@@ -211,6 +234,8 @@ def _run_action(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, s
             "error-topic": topics["error"],
             "alarms": ALARM,
             "bake-seconds": "300",
+            "initial-instance-count": "2",  # a fleet a canary can be a part of
+            "deployment-strategy": scenario.strategy,
             "execution-role-arn": ROLE,
             "comment": "false",
             "github-token": "demo-token-unused",
@@ -236,10 +261,11 @@ def _run_action(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, s
         _section("outputs", "\n".join(f"{k} = {v!r}" for k, v in outputs.items()))
         _section("job summary", (workdir / "summary.md").read_text())
     result = outputs.get("result", "")
-    if scenario.roll_back:
-        expected = completed.returncode != 0 and result == "rolled-back"
+    if scenario.ends_on_old_config:
+        wanted = "rolled-back" if scenario.roll_back else "failed"
+        expected = completed.returncode != 0 and result == wanted
         if not expected:
-            print(f"UNEXPECTED: wanted a non-zero exit with result rolled-back, got {completed.returncode} {result!r}")
+            print(f"UNEXPECTED: wanted a non-zero exit with result {wanted}, got {completed.returncode} {result!r}")
         return expected
     if completed.returncode != 0:
         print("UNEXPECTED: the action failed")
@@ -302,7 +328,7 @@ def _run_boto3(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, st
     on_new = described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == config
     result = "deployed" if on_new else "rolled-back"
     print(f"result = {result}")
-    return bool(on_new != scenario.roll_back)
+    return bool(on_new != scenario.ends_on_old_config)
 
 
 def main() -> int:
@@ -317,7 +343,9 @@ def main() -> int:
         for run, scenario in enumerate(SCENARIOS, start=1):
             _header(f"{scenario.title}  (image {scenario.image})")
             if scenario.roll_back:
-                emu.faults.rollback_next_update(ENDPOINT)
+                emu.faults.rollback_next_update(ENDPOINT, alarm=ALARM)
+            if scenario.crashes:
+                emu.faults.unhealthy_next_update(CRASH_LOG, ENDPOINT)
             runner = _run_action if use_action else _run_boto3
             all_expected = runner(emu, scenario, run, topics) and all_expected
         writes = [f"{r.service}:{r.operation}" for r in emu.write_calls()]

@@ -3,6 +3,7 @@ through GITHUB_API_URL, exactly as it talks to github.com or GitHub Enterprise S
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,27 @@ def github() -> Iterator[GitHubServer]:
         yield server
 
 
-def _run(emu: Emulator, github: GitHubServer, tmp: Path, inputs: dict[str, str], **kwargs: Any) -> ActionRun:
+def _run(
+    emu: Emulator, github: GitHubServer, tmp: Path, inputs: dict[str, str], profile: bool = False, **kwargs: Any
+) -> ActionRun:
     extra = {"GITHUB_API_URL": github.api_url, "GITHUB_SERVER_URL": github.server_url}
+    if profile:
+        extra |= PROFILE_IMPORTS
     return run_action(emu, tmp, {"comment": "true", "github-token": WORKFLOW_TOKEN, **inputs}, extra=extra, **kwargs)
 
 
 def _pull_event(number: int) -> dict[str, Any]:
     return {"number": number, "pull_request": {"number": number, "head": {"sha": SHA}}}
+
+
+# Python reports every module it imports on stderr (PYTHONPROFILEIMPORTTIME): what a run loaded, seen from outside.
+PROFILE_IMPORTS = {"PYTHONPROFILEIMPORTTIME": "1"}
+
+
+def _imported(run: ActionRun) -> set[str]:
+    """The top-level packages the action's process imported, from its import-time report."""
+    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \| +(\S+)$", run.stderr, re.M)
+    return {name.split(".")[0] for name in names}
 
 
 def test_one_comment_is_kept_current_across_runs(emulator: Emulator, github: GitHubServer, tmp_path: Path) -> None:
@@ -64,6 +79,37 @@ def test_push_event_finds_the_pull_request_of_the_commit(
     assert run.exit_code == 0
     assert len(github.comments(REPO, 12)) == 1
     assert run.outputs["comment-url"].endswith(f"#issuecomment-{github.comments(REPO, 12)[0]['id']}")
+
+
+@pytest.mark.parametrize("event_name", ["workflow_dispatch", "schedule"])
+def test_run_without_pull_request_neither_loads_pygithub_nor_calls_github(
+    emulator: Emulator, github: GitHubServer, tmp_path: Path, event_name: str
+) -> None:
+    """With the default comment: true, a manual or scheduled run ends the comment with a notice, before any import
+    of PyGithub or any GitHub request, even though its commit heads an open pull request."""
+    github.add_pull(REPO, 12, head_sha=SHA)
+    event = {"ref": "refs/heads/main", "inputs": {}} if event_name == "workflow_dispatch" else {"schedule": "0 * * * *"}
+    run = _run(emulator, github, tmp_path, {}, event_name=event_name, event=event, profile=True)
+    assert run.exit_code == 0 and run.result == "created", run.stdout + run.stderr
+    assert run.outputs["comment-url"] == ""
+    assert f"No pull request comment: a {event_name} event has no pull request." in run.stdout + run.stderr
+    imported = _imported(run)
+    assert {"boto3", "sagemaker_async_deploy"} <= imported, "the import report must cover the run"
+    assert "github" not in imported
+    assert github.calls == []
+
+
+def test_push_run_loads_pygithub_and_comments_on_the_commits_pull_request(
+    emulator: Emulator, github: GitHubServer, tmp_path: Path
+) -> None:
+    """A push run with the default comment: true finds the open pull request of its commit and comments there."""
+    github.add_pull(REPO, 12, head_sha=SHA)
+    run = _run(emulator, github, tmp_path, {}, event_name="push", profile=True)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    [comment] = github.comments(REPO, 12)
+    assert run.outputs["comment-url"] == comment["html_url"]
+    assert "github" in _imported(run)
+    assert github.count("GET", f"/repos/{REPO}/commits/{SHA}/pulls") == 1
 
 
 def test_no_pull_request_means_no_comment_and_success(emulator: Emulator, github: GitHubServer, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from ..action_runner import ROLE, digest_image
 from ..conftest import ACCOUNT_ID, REGION, boto_client
 from ..seed import seed_topic
 from ..shape_values import value_for
-from ..test_builders import CARRIED, SERVICE_MODEL
+from ..test_builders import CARRIED, PART_SHAPES
 from .test_bad_inputs import assert_refused
 from .test_scenarios import Deployer
 
@@ -164,18 +164,8 @@ def test_every_member_of_the_input_shapes_survives_a_real_update(emulator: Emula
         "async-notification": notification,
         "async-client": client,
     }
-    shapes = {
-        "model": "CreateModelInput",
-        "container": "ContainerDefinition",
-        "config": "CreateEndpointConfigInput",
-        "variant": "ProductionVariant",
-        "async-output": "AsyncInferenceOutputConfig",
-        "async-notification": "AsyncInferenceNotificationConfig",
-        "async-client": "AsyncInferenceClientConfig",
-    }
     for part, member in CARRIED:
-        shape = SERVICE_MODEL.shape_for(shapes[part]).members[member]  # type: ignore[attr-defined]
-        targets[part][member] = value_for(shape, f"{part}.{member}")
+        targets[part][member] = value_for(PART_SHAPES[part].members[member], f"{part}.{member}")
     container.pop("ModelDataUrl")  # one of ModelDataUrl and ModelDataSource, as AWS takes them
     role = model_members.pop("ExecutionRoleArn")
     output["NotificationConfig"] = notification
@@ -308,3 +298,16 @@ def test_what_cannot_be_carried_is_refused_before_any_write(
     run = Deployer(emulator, tmp_path).run({"image": digest_image(2), "execution-role-arn": ""})
     assert_refused(run, emulator, names)
     assert any(says in line for line in run.errors()), run.errors()
+
+
+def test_a_setting_newer_than_the_actions_sdk_is_refused_before_any_write(emulator: Emulator, tmp_path: Path) -> None:
+    """A member AWS returns that botocore cannot parse would be dropped: the update is refused, naming it."""
+    deployer = Deployer(emulator, tmp_path)
+    assert deployer.run().result == "created"
+    emulator.faults.extra_member("DescribeEndpointConfig", "FutureGuardrailSetting", {"Enabled": True})
+    emulator.clear_requests()
+    run = deployer.run({"image": digest_image(2)})
+    assert_refused(run, emulator, "endpoint-name")
+    assert any("FutureGuardrailSetting" in line and "newer release" in line for line in run.errors()), run.errors()
+    # The same endpoint with the same image is still unchanged: nothing would be carried, nothing is refused.
+    assert deployer.run().result == "unchanged"

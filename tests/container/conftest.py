@@ -24,7 +24,9 @@ def engine() -> Engine:
         engine.build()
     except Exception as error:  # any build problem is a test failure, reported in full
         pytest.fail(f"cannot build the action image: {error}", pytrace=False)
-    print(f"\naction image {engine.image} ({engine.name}) ready in {time.monotonic() - started:.1f}s")
+    elapsed = time.monotonic() - started
+    base = f"{engine.base_kind} base {engine.base}"
+    print(f"\naction image {engine.image} ({engine.name}, {base}) ready in {elapsed:.1f}s")
     return engine
 
 

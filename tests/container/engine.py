@@ -2,6 +2,10 @@
 
 Two engines: `docker` where a Docker engine answers (GitHub's runners), else `buildah`, which builds and runs
 images without a daemon. There is no third choice and no skipping: without either, the tests fail.
+
+The base: docker builds the Dockerfile as it stands, on its pinned official image. buildah builds it on the same
+image, passed by digest, when it can pull it, and otherwise on a stand-in that ``build-base-image`` (beside this
+file) makes from Debian's packages, kept between runs under a name that changes with that script.
 """
 
 from __future__ import annotations
@@ -12,19 +16,26 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-# The stand-in for the official slim Python image on machines that cannot pull from a registry.
-MAKE_PYTHON_BASE = REPO.parent / "shared" / "tools" / "make-python-base"
-IMAGE_REPOSITORY = "localhost/sagemaker-async-deploy"
+DOCKERFILE = REPO / "Dockerfile"
+# Builds the stand-in for the official slim Python image on machines that cannot pull from a registry.
+BUILD_BASE_IMAGE = Path(__file__).resolve().with_name("build-base-image")
+BASE_REPOSITORY = "localhost/sagemaker-async-deploy-base"
+IMAGE_REPOSITORY = "localhost/sagemaker-async-deploy-test"
+# Which checkout built an image: several checkouts on one machine share buildah's image store.
+CHECKOUT_LABEL = "sagemaker-async-deploy.test.checkout"
+CHECKOUT_ID = hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BUILD_TIMEOUT = 900
+PULL_TIMEOUT = 180
 RUN_TIMEOUT = 180
 
 
@@ -42,9 +53,59 @@ def docker_works() -> bool:
     return _run(["docker", "info"], timeout=30, check=False).returncode == 0
 
 
+def dockerfile_instructions(text: str) -> Iterator[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, comments dropped and continuation lines joined."""
+    logical = ""
+    for line in text.splitlines():
+        if not logical and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.rstrip().endswith("\\"):
+            logical += line.rstrip()[:-1] + " "
+            continue
+        logical += line
+        keyword, _, arguments = logical.strip().partition(" ")
+        yield keyword.upper(), arguments.strip()
+        logical = ""
+
+
+def dockerfile_base(text: str | None = None) -> str:
+    """The image the Dockerfile builds on when no BASE_IMAGE is given: the default of its ``ARG BASE_IMAGE``,
+    or the image of the stage that default names."""
+    instructions = list(dockerfile_instructions(DOCKERFILE.read_text() if text is None else text))
+    first_from = next(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    header = instructions[:first_from]
+    defaults = dict(arguments.split("=", 1) for keyword, arguments in header if keyword == "ARG" and "=" in arguments)
+    stages = {}
+    for keyword, arguments in instructions:
+        words = arguments.split()
+        if keyword == "FROM" and len(words) == 3 and words[1].upper() == "AS":
+            stages[words[2]] = words[0]
+    last_from = [arguments for keyword, arguments in instructions if keyword == "FROM"][-1]
+    if last_from not in ("${BASE_IMAGE}", "$BASE_IMAGE"):
+        raise ValueError(f"the Dockerfile's last stage builds FROM {last_from}, not FROM ${{BASE_IMAGE}}")
+    default = defaults["BASE_IMAGE"]
+    return stages.get(default, default)
+
+
+def pullable(reference: str) -> str:
+    """``reference`` as a registry client pulls it: registry and namespace written out, and the digest alone
+    when there is one (the tag beside it only tells readers which tag the digest was taken from)."""
+    name, _, digest = reference.partition("@")
+    if digest:
+        last = name.rsplit("/", 1)[-1]
+        if ":" in last:
+            name = name[: -len(last)] + last.split(":", 1)[0]
+    first = name.split("/", 1)[0]
+    if "/" not in name:
+        name = f"docker.io/library/{name}"
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = f"docker.io/{name}"
+    return f"{name}@{digest}" if digest else name
+
+
 def build_inputs_digest(extra: str = "") -> str:
     """A digest of everything the build reads: the image is rebuilt only when one of these changes."""
-    paths = [REPO / "Dockerfile", REPO / ".dockerignore", REPO / "requirements" / "runtime.txt"]
+    paths = [DOCKERFILE, REPO / ".dockerignore", REPO / "requirements" / "runtime.txt"]
     paths += sorted((REPO / "src" / "sagemaker_async_deploy").rglob("*.py"))
     digest = hashlib.sha256(extra.encode())
     for path in paths:
@@ -111,6 +172,9 @@ def action_input_defaults() -> dict[str, str]:
 class Engine:
     name: str
     image: str
+    base = ""  # the image the build started from
+    base_kind = "official"  # or "stand-in": the Debian bootstrap of build-base-image
+    started_at = 0.0  # time.time() when the engine was last told to start a container's process
 
     def build(self) -> str:
         raise NotImplementedError
@@ -195,7 +259,7 @@ class Engine:
 
 
 class Buildah(Engine):
-    """Builds with `buildah bud` on the stand-in base; `buildah run` does not apply ENTRYPOINT, so we pass it."""
+    """Builds with `buildah bud`; `buildah run` does not apply ENTRYPOINT, so we pass it."""
 
     name = "buildah"
 
@@ -204,35 +268,67 @@ class Buildah(Engine):
         self._entrypoint: list[str] | None = None
 
     def _base(self) -> str:
-        if not MAKE_PYTHON_BASE.exists():
-            raise RuntimeError(f"{MAKE_PYTHON_BASE} not found: it builds the stand-in base image")
-        return _run([str(MAKE_PYTHON_BASE)], timeout=BUILD_TIMEOUT).stdout.strip().splitlines()[-1]
+        """The Dockerfile's own base by digest where it is here or can be pulled, else the Debian stand-in."""
+        official = pullable(dockerfile_base())
+        if self._has_image(official):
+            self.base_kind = "official"
+            return official
+        try:
+            pulled = _run(["buildah", "pull", "-q", official], timeout=PULL_TIMEOUT, check=False).returncode == 0
+        except subprocess.TimeoutExpired:  # a registry that does not answer at all
+            pulled = False
+        if pulled:
+            self.base_kind = "official"
+            return official
+        script = BUILD_BASE_IMAGE.read_bytes()
+        stand_in = f"{BASE_REPOSITORY}:{hashlib.sha256(script).hexdigest()[:12]}"
+        self.base_kind = "stand-in"
+        return _run([str(BUILD_BASE_IMAGE), stand_in], timeout=BUILD_TIMEOUT).stdout.strip().splitlines()[-1]
+
+    @staticmethod
+    def _has_image(reference: str) -> bool:
+        return _run(["buildah", "inspect", "--type", "image", reference], timeout=60, check=False).returncode == 0
 
     def build(self) -> str:
-        base = self._base()
+        self.base = self._base()
         base_id = _run(
-            ["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}", base], timeout=60
+            ["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}", self.base], timeout=60
         ).stdout.strip()
-        tag = f"{IMAGE_REPOSITORY}:test-{build_inputs_digest(base_id)}"
-        exists = _run(["buildah", "inspect", "--type", "image", tag], timeout=60, check=False)
-        if exists.returncode != 0:
+        tag = f"{IMAGE_REPOSITORY}:{CHECKOUT_ID}-{build_inputs_digest(base_id)}"
+        if not self._has_image(tag):
+            # buildah resolves a build argument in FROM to an image, never to a stage of the Dockerfile, so the
+            # base is always passed, the official one included.
             cmd = [
                 "buildah", "bud", "-q", "--isolation", "chroot", "--network", "host", "--layers",
-                "--build-arg", f"BASE_IMAGE={base}", "-t", tag,
+                "--build-arg", f"BASE_IMAGE={self.base}", "--label", f"{CHECKOUT_LABEL}={REPO}", "-t", tag,
             ]  # fmt: skip
             if CA_BUNDLE.exists():
                 # pip inside the build must trust the same certificate store as this machine.
                 cmd += ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"]
             _run([*cmd, str(REPO)], timeout=BUILD_TIMEOUT)
-            self._remove_stale_tags(keep=tag)
+            self._remove_stale_images(keep=tag)
         self.image = tag
         return tag
 
-    def _remove_stale_tags(self, keep: str) -> None:
+    def _remove_stale_images(self, keep: str) -> None:
+        """Remove this checkout's earlier test images, and those of checkouts that no longer exist.
+
+        Other checkouts' images stay: their tests may be using them right now. (An image a container is running
+        from cannot be removed anyway; buildah refuses.)
+        """
         listed = _run(["buildah", "images", "--format", "{{.Name}}:{{.Tag}}"], timeout=60, check=False)
-        for ref in listed.stdout.split():
-            if ref.startswith(f"{IMAGE_REPOSITORY}:test-") and ref != keep:
-                _run(["buildah", "rmi", ref], timeout=60, check=False)
+        for ref in sorted(set(listed.stdout.split())):
+            if not ref.startswith(f"{IMAGE_REPOSITORY}:") or ref == keep:
+                continue
+            if not ref.startswith(f"{IMAGE_REPOSITORY}:{CHECKOUT_ID}-"):
+                inspected = _run(["buildah", "inspect", "--type", "image", ref], timeout=60, check=False)
+                if inspected.returncode != 0:
+                    continue
+                labels = json.loads(inspected.stdout)["OCIv1"]["config"].get("Labels") or {}
+                checkout = labels.get(CHECKOUT_LABEL, "")
+                if not checkout or Path(checkout).exists():
+                    continue
+            _run(["buildah", "rmi", ref], timeout=60, check=False)
 
     def config(self) -> dict[str, object]:
         # The whole inspect document: Debian's buildah has no `json` template function.
@@ -260,6 +356,7 @@ class Buildah(Engine):
             for name, value in env.items():
                 cmd += ["--env", f"{name}={value}"]
             cmd += [ctr, "--", *(command or self.entrypoint())]
+            self.started_at = time.time()
             return _run(cmd, timeout=RUN_TIMEOUT, check=False)
         finally:
             _run(["buildah", "rm", ctr], timeout=120, check=False)
@@ -274,7 +371,9 @@ class Docker(Engine):
         self.image = ""
 
     def build(self) -> str:
-        tag = f"{IMAGE_REPOSITORY}:test-{build_inputs_digest()}"
+        # The Dockerfile as the Actions runner builds it: no build arguments, so on its pinned base image.
+        self.base = dockerfile_base()
+        tag = f"{IMAGE_REPOSITORY}:{CHECKOUT_ID}-{build_inputs_digest()}"
         exists = _run(["docker", "image", "inspect", tag], timeout=60, check=False)
         if exists.returncode != 0:
             _run(["docker", "build", "-q", "-t", tag, str(REPO)], timeout=BUILD_TIMEOUT)
@@ -302,6 +401,7 @@ class Docker(Engine):
             cmd += ["--entrypoint", command[0], self.image, *command[1:]]
         else:
             cmd.append(self.image)
+        self.started_at = time.time()
         return _run(cmd, timeout=RUN_TIMEOUT, check=False)
 
 

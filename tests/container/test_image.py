@@ -10,6 +10,7 @@ import pytest
 
 from sagemaker_emulator import Emulator
 
+from ..github_server import WORKFLOW_TOKEN, GitHubServer
 from .engine import Engine, RunResult
 
 pytestmark = pytest.mark.container
@@ -88,6 +89,41 @@ def test_image_holds_the_action_but_not_the_emulator_or_tests(engine: Engine, tm
     )
     run = engine.run_action({}, {}, tmp_path, command=["python", "-c", probe])
     assert run.returncode == 0, explain(run)
+
+
+def test_image_leaves_out_what_the_action_never_imports(engine: Engine, tmp_path: Path) -> None:
+    """cryptography and pycparser are not in the image, and PyGithub with token auth imports without them."""
+    probe = (
+        "import importlib.util as u, sys; "
+        "extra = [m for m in ('cryptography', 'pycparser') if u.find_spec(m)]; "
+        "import github, github.Auth, jwt, nacl.public; github.Auth.Token('t'); "
+        "print(extra, jwt.algorithms.has_crypto); sys.exit(1 if extra or jwt.algorithms.has_crypto else 0)"
+    )
+    run = engine.run_action({}, {}, tmp_path, command=["python", "-c", probe])
+    assert run.returncode == 0, explain(run)
+
+
+def test_pull_request_comment_is_written_from_the_image(engine: Engine, emu: Emulator, tmp_path: Path) -> None:
+    """A pull_request run of the image writes the endpoint's comment through PyGithub and outputs its URL."""
+    with GitHubServer() as github:
+        github.add_pull("octo-org/models", 7, head_sha="a" * 40)
+        event = {"number": 7, "pull_request": {"number": 7, "title": "Roll out", "head": {"sha": "a" * 40}}}
+        env = {
+            **aws_env(emu),
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_API_URL": github.api_url,
+            "GITHUB_SERVER_URL": github.server_url,
+        }
+        run = engine.run_action(
+            inputs(comment="true", **{"github-token": WORKFLOW_TOKEN}), env, tmp_path / "pr", event=event
+        )
+        comments = github.comments("octo-org/models", 7)
+
+    assert run.returncode == 0, explain(run)
+    assert run.outputs["result"] == "created", explain(run)
+    [comment] = comments
+    assert comment["body"].startswith("<!-- sagemaker-async-deploy:endpoint=whisper-async -->")
+    assert run.outputs["comment-url"] == comment["html_url"]
 
 
 def test_users_checkout_and_pythonpath_cannot_shadow_the_action(engine: Engine, tmp_path: Path) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import time
 
-from sagemaker_emulator import Emulator
-from tests.conftest import boto_client
+from sagemaker_emulator import Behaviour, Emulator
+from tests.conftest import FAST_TIMINGS, boto_client
 
 from ..seed import seed_ecr_image
 from ._setup import IMAGE_V1, config, in_service_endpoint, model, second_config, wait_for
+from .test_response_shapes import KMS, async_config, full_model
 
 BLUE_GREEN = {
     "BlueGreenUpdatePolicy": {
@@ -74,7 +75,7 @@ def test_blue_green_wait_interval_is_not_waited_in_real_time(emulator: Emulator)
 
 
 def test_retain_all_variant_properties_keeps_instance_count(emulator: Emulator) -> None:
-    """RetainAllVariantProperties keeps the running instance count instead of the config's initial count."""
+    """RetainAllVariantProperties keeps the serving DesiredInstanceCount instead of the config's initial count."""
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm, count=3)
     second_config(sm, count=1)
@@ -177,3 +178,85 @@ def test_waiter_reports_success_after_a_rollback(emulator: Emulator) -> None:
     described = sm.describe_endpoint(EndpointName="ep")
     assert described["EndpointStatus"] == "InService"
     assert described["EndpointConfigName"] == "config-1"
+
+
+def test_create_shows_a_pending_deployment_and_no_variants_yet(emulator: Emulator) -> None:
+    """While Creating, PendingDeploymentSummary carries the new fleet (VariantStatus Creating, 0 of N instances)
+    and ProductionVariants are absent: nothing is hosted yet."""
+    sm = boto_client(emulator, "sagemaker")
+    model(sm, "model-1")
+    config(sm, "config-1", "model-1", count=2)
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
+    creating = sm.describe_endpoint(EndpointName="ep")
+    assert "ProductionVariants" not in creating
+    (variant,) = creating["PendingDeploymentSummary"]["ProductionVariants"]
+    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (0, 2)
+    assert variant["VariantStatus"][0]["Status"] == "Creating"
+    assert variant["VariantStatus"][0]["StatusMessage"] == "Launching 2 instance(s)."
+    assert creating["PendingDeploymentSummary"]["EndpointConfigName"] == "config-1"
+    done = wait_for(sm, "ep", "InService")
+    assert "PendingDeploymentSummary" not in done
+    assert "VariantStatus" not in done["ProductionVariants"][0]
+
+
+def test_variants_can_be_listed_while_creating(emulator: Emulator) -> None:
+    """variants_while_creating="listed": the variant shows 0 instances, no images yet, VariantStatus Creating."""
+    emulator.stop()
+    with Emulator(timings=FAST_TIMINGS, behaviour=Behaviour(variants_while_creating="listed")) as emu:
+        sm = boto_client(emu, "sagemaker")
+        model(sm, "model-1")
+        config(sm, "config-1", "model-1", count=2)
+        sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
+        (variant,) = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"]
+        assert (variant["CurrentInstanceCount"], variant["DeployedImages"]) == (0, [])
+        assert variant["VariantStatus"][0]["Status"] == "Creating"
+
+
+def test_every_member_given_is_described_back(emulator: Emulator) -> None:
+    """DescribeModel and DescribeEndpointConfig return every member the Create request had (Tags aside), plus
+    what AWS adds: the ARN, CreationTime, DeploymentRecommendation, EnableNetworkIsolation."""
+    sm = boto_client(emulator, "sagemaker")
+    calls: list[dict[str, object]] = []
+    sm.meta.events.register("provide-client-params.sagemaker.*", lambda params, **_: calls.append(dict(params)))
+    full_model(sm, "model-1", "v1")
+    async_config(sm, "config-1", "model-1")
+    model_request, config_request = ({k: v for k, v in c.items() if k != "Tags"} for c in calls)
+    described_model = sm.describe_model(ModelName="model-1")
+    assert {k: described_model[k] for k in model_request} == model_request
+    assert described_model["DeploymentRecommendation"] == {"RecommendationStatus": "NOT_APPLICABLE"}
+    described_config = sm.describe_endpoint_config(EndpointConfigName="config-1")
+    assert {k: described_config[k] for k in config_request} == config_request
+    assert described_config["EnableNetworkIsolation"] is False
+
+
+def test_describe_endpoint_answers_summary_shapes(emulator: Emulator) -> None:
+    """DataCaptureConfig is a DataCaptureConfigSummary; the variant carries the config's routing and scaling."""
+    sm = boto_client(emulator, "sagemaker")
+    full_model(sm, "model-1", "v1")
+    async_config(sm, "config-1", "model-1", count=2)
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
+    described = wait_for(sm, "ep", "InService")
+    assert described["DataCaptureConfig"] == {
+        "EnableCapture": True,
+        "CaptureStatus": "Started",
+        "CurrentSamplingPercentage": 20,
+        "DestinationS3Uri": "s3://bucket/capture",
+        "KmsKeyId": KMS,
+    }
+    variant = described["ProductionVariants"][0]
+    assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+    assert variant["ManagedInstanceScaling"] == {"Status": "ENABLED", "MinInstanceCount": 1, "MaxInstanceCount": 8}
+    assert "InstanceType" not in variant  # only the pending summary has it
+    assert described["AsyncInferenceConfig"]["ClientConfig"] == {"MaxConcurrentInvocationsPerInstance": 4}
+
+
+def test_deployed_images_can_stay_listed_at_zero_instances(emulator: Emulator) -> None:
+    """deployed_images_at_zero="kept": an endpoint scaled to zero still lists its images."""
+    emulator.stop()
+    with Emulator(timings=FAST_TIMINGS, behaviour=Behaviour(deployed_images_at_zero="kept")) as emu:
+        sm = boto_client(emu, "sagemaker")
+        in_service_endpoint(sm)
+        emu.faults.scale_to_zero("ep")
+        variant = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]
+        assert variant["CurrentInstanceCount"] == 0
+        assert variant["DeployedImages"][0]["SpecifiedImage"] == IMAGE_V1

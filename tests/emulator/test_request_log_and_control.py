@@ -135,3 +135,55 @@ def test_demo_reads_github_output_blocks() -> None:
     """The demo parses GITHUB_OUTPUT's heredoc blocks, including multi-line values, and plain lines."""
     text = "result<<ghadelimiter_1\nrolled-back\nghadelimiter_1\nchanges<<EOF\na\nb\nEOF\nplain=1\n"
     assert parse_outputs(text) == {"result": "rolled-back", "changes": "a\nb", "plain": "1"}
+
+
+def test_cli_arms_faults_as_json_and_sets_behaviour() -> None:
+    """--fault takes the control API's JSON and --behaviour a switch; the first CreateEndpoint meets the quota."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sagemaker_emulator",
+            "--port",
+            "0",
+            "--behaviour",
+            "delete_in_progress=allow",
+            "--fault",
+            '{"fault": "quota_next_create", "message": "no g5 left"}',
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip().removeprefix("listening on ")
+        sm = boto_client(url, "sagemaker")
+        model(sm, "model-1")
+        sm.create_endpoint_config(
+            EndpointConfigName="config-1",
+            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "model-1", "InstanceType": "ml.g5.xlarge"}],
+        )
+        try:
+            sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
+        except sm.exceptions.ResourceLimitExceeded as error:
+            assert error.response["Error"]["Message"] == "no g5 left"
+        else:
+            raise AssertionError("quota fault not armed")
+        sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
+        sm.delete_endpoint(EndpointName="ep")  # Creating, and allowed by the switch
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+def test_cli_refuses_an_unknown_behaviour() -> None:
+    """A --behaviour switch that does not exist stops the CLI with exit status 2 and the known names."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sagemaker_emulator", "--port", "0", "--behaviour", "speed=fast"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--behaviour takes NAME=VALUE with NAME one of deployed_images_at_zero" in result.stderr

@@ -1,0 +1,115 @@
+"""Deployment strategies: how SageMaker moves traffic to the new fleet, and the limits AWS sets on each.
+
+Blue/green (all at once, canary, linear) provisions a whole second fleet for the update; rolling replaces
+the fleet in batches and needs no second fleet, which is why AWS's guide suggests it for "accelerated
+instances that are in high demand" (developer guide, deployment guardrails, rolling deployments). Each step
+is followed by the bake (WaitIntervalInSeconds), during which the alarms can roll the update back.
+
+The limits are AWS's (UpdateEndpoint API reference: CanarySize "must be less than or equal to 50% of the
+variant's total instance count", LinearStepSize "10-50%", rolling MaximumBatchSize "between 5% to 50%"),
+checked against the instance count the update will have, before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._checks import StepSize
+from .errors import PlanError
+from .fields import STEP_SIZE, STRATEGY
+
+# Defaults of step-size, per strategy: the smallest canary; four linear steps; a quarter of the fleet a batch.
+DEFAULT_STEP = {"canary": StepSize(1, False), "linear": StepSize(25, True), "rolling": StepSize(25, True)}
+# The share of the variant's instance count one step may move: (at least, at most).
+LIMITS = {"canary": (0.0, 0.5), "linear": (0.1, 0.5), "rolling": (0.05, 0.5)}
+# RollingUpdatePolicy.MaximumExecutionTimeoutInSeconds (botocore's service model: 600–28800).
+ROLLING_TIMEOUT_RANGE = (600, 28800)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The strategy an update uses on a fleet, and what the user should know about it."""
+
+    strategy: str
+    step: StepSize | None
+    warnings: tuple[str, ...] = ()
+
+
+def percent_problem(strategy: str, step: StepSize) -> str:
+    """What is wrong with a step given in percent for the strategy ("" when nothing), without the fleet."""
+    low, high = LIMITS.get(strategy, (0.0, 1.0))
+    if step.percent and not low * 100 <= step.value <= high * 100:
+        return f"{step} is outside {strategy}'s {_range(low, high)} of the variant's instance count"
+    return ""
+
+
+def fit(strategy: str, step: StepSize | None, fleet: int | None) -> Fitted:
+    """The strategy as it can run on ``fleet`` instances (None: unknown, as on create).
+
+    A fleet of one instance, or none (scaled to zero), cannot be split into steps. Canary and linear then
+    fall back to all at once, which needs the same capacity (a second fleet either way), as SageMaker itself
+    falls back where it cannot shift traffic in steps (developer guide, deployment guardrails exclusions:
+    Inf1 and Marketplace containers). Rolling on one instance is refused: it was chosen to avoid a second
+    fleet, which all at once needs. At zero instances nothing serves, so all at once costs nothing.
+    """
+    if strategy == "all-at-once":
+        return Fitted(strategy, None)
+    chosen = step or DEFAULT_STEP[strategy]
+    if fleet is None:
+        return Fitted(strategy, chosen)
+    if fleet == 0 or (fleet == 1 and strategy != "rolling"):
+        why = "is scaled to zero instances" if fleet == 0 else "runs one instance"
+        return Fitted(
+            "all-at-once",
+            None,
+            (f"The variant {why}, which cannot be split into {strategy} steps: this update shifts all at once.",),
+        )
+    if fleet == 1:
+        raise PlanError(
+            STRATEGY.input,
+            "rolling replaces at most half of the variant's instances at a time, and it runs one instance. "
+            "Use deployment-strategy: all-at-once (SageMaker provisions a second instance for the update) or "
+            "give initial-instance-count: 2 or more",
+        )
+    low, high = LIMITS[strategy]
+    share = chosen.share(fleet)
+    if not low <= share <= high:
+        raise PlanError(
+            STEP_SIZE.input,
+            f"{chosen} {'' if chosen.percent else 'instance(s) '}of {fleet} instances is {share:.0%}; "
+            f"{strategy} steps must be {_range(low, high)} of the variant's instance count "
+            f"(AWS's limit){_suggest(strategy, fleet)}",
+        )
+    return Fitted(strategy, chosen)
+
+
+def steps(strategy: str, step: StepSize | None, fleet: int) -> int:
+    """How many bakes an update waits: one per traffic step or batch."""
+    if strategy == "all-at-once" or step is None:
+        return 1
+    if strategy == "canary":
+        return 2  # the canary, then the rest
+    return step.steps(fleet)
+
+
+def describe(strategy: str, step: StepSize | None, fleet: int | None) -> str:
+    """In words, for the log: "canary of 1 instance, then the rest"."""
+    if strategy == "all-at-once" or step is None:
+        return "blue/green, all at once"
+    of = f" of {fleet} instances" if fleet else ""
+    size = f"{step}{of}" if step.percent else f"{step} instance{'s' if step.value != 1 else ''}"
+    if strategy == "canary":
+        return f"blue/green canary of {size}, then the rest"
+    if strategy == "linear":
+        return f"blue/green, linear steps of {size}"
+    return f"rolling, batches of {size}"
+
+
+def _range(low: float, high: float) -> str:
+    return f"at most {high:.0%}" if not low else f"{low:.0%}–{high:.0%}"
+
+
+def _suggest(strategy: str, fleet: int) -> str:
+    low, high = LIMITS[strategy]
+    fits = [n for n in range(1, fleet + 1) if low <= n / fleet <= high]
+    return f": with {fleet} instances, step-size {fits[0]} to {fits[-1]}" if fits else ""

@@ -1,0 +1,168 @@
+"""Holding an endpoint still, its fleets' container logs, an unhealthy fleet, and alarms as CloudWatch keeps them."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+from sagemaker_emulator import Behaviour, Emulator
+from tests.conftest import FAST_TIMINGS, boto_client
+
+from ..seed import seed_alarm
+from ._setup import config, in_service_endpoint, model, second_config, wait_for
+
+GROUP = "/aws/sagemaker/Endpoints/ep"
+TRACEBACK = ["Traceback (most recent call last):", '  File "/opt/ml/code/serve.py", line 3', "RuntimeError: CUDA OOM"]
+
+
+def streams(emulator: Emulator) -> list[str]:
+    logs = boto_client(emulator, "logs")
+    return sorted(s["logStreamName"] for s in logs.describe_log_streams(logGroupName=GROUP)["logStreams"])
+
+
+def messages(emulator: Emulator, stream: str) -> list[str]:
+    events = boto_client(emulator, "logs").get_log_events(logGroupName=GROUP, logStreamName=stream)["events"]
+    return [e["message"] for e in events]
+
+
+def control(emulator: Emulator, payload: Any) -> None:
+    request = urllib.request.Request(
+        f"{emulator.url}/_emulator/faults", data=json.dumps(payload).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.loads(response.read()) == {"ok": True}
+
+
+def test_a_held_update_stays_updating_until_released(emulator: Emulator) -> None:
+    """hold_next_update: Updating (new fleet Creating) for as long as it is held, however long that is; released,
+    every phase keeps its length, so the update ends one update-time after the release."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    control(emulator, {"fault": "hold_next_update", "endpoint_name": "ep"})
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    time.sleep(FAST_TIMINGS.update * 2)
+    held = sm.describe_endpoint(EndpointName="ep")
+    assert held["EndpointStatus"] == "Updating"
+    assert held["PendingDeploymentSummary"]["ProductionVariants"][0]["VariantStatus"][0]["Status"] == "Creating"
+    released = time.time()
+    control(emulator, {"fault": "release", "endpoint_name": "ep"})
+    done = wait_for(sm, "ep", "InService")
+    assert done["EndpointConfigName"] == "config-2"
+    assert done["LastModifiedTime"].timestamp() >= released + FAST_TIMINGS.update - 0.05
+
+
+def test_hold_freezes_any_endpoint_and_step_moves_it_on(emulator: Emulator) -> None:
+    """hold works on a Creating endpoint too; step applies the next phase now and keeps it held."""
+    sm = boto_client(emulator, "sagemaker")
+    model(sm, "model-1")
+    config(sm, "config-1", "model-1")
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
+    emulator.faults.hold("ep")
+    time.sleep(FAST_TIMINGS.create * 2)
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Creating"
+    assert emulator.faults.step("ep") is True
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "InService"
+    assert emulator.faults.step("ep") is False
+    emulator.faults.release("ep")
+
+
+def test_each_fleet_logs_to_new_streams(emulator: Emulator) -> None:
+    """Create and update each bring up instances of their own: streams <variant>/<instance-id>, start-up lines at
+    the fleet's start, the old fleet's streams left as they were."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm, count=2)
+    created = sm.describe_endpoint(EndpointName="ep")["CreationTime"].timestamp()
+    first = streams(emulator)
+    assert len(first) == 2
+    assert all(s.startswith("AllTraffic/i-0") and len(s.split("/", 1)[1]) == 19 for s in first)
+    assert messages(emulator, first[0])[0] == "Starting the inference server with 1 workers."
+    events = boto_client(emulator, "logs").get_log_events(logGroupName=GROUP, logStreamName=first[0])["events"]
+    assert abs(events[0]["timestamp"] / 1000 - created) < 0.01
+    second_config(sm, count=2)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    wait_for(sm, "ep", "InService")
+    both = streams(emulator)
+    assert len(both) == 4 and set(first) < set(both)
+
+
+def test_an_unhealthy_fleet_logs_its_traceback_and_the_old_fleet_keeps_serving(emulator: Emulator) -> None:
+    """unhealthy_next_update: the new fleet's streams end with the given lines, the old fleet's do not; the update
+    ends InService on the old config with SageMaker's health-check FailureReason."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    old = streams(emulator)
+    second_config(sm)
+    emulator.faults.unhealthy_next_update(TRACEBACK, "ep")
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    done = wait_for(sm, "ep", "InService")
+    assert done["EndpointConfigName"] == "config-1"
+    assert done["FailureReason"] == (
+        "The primary container for production variant AllTraffic did not pass the ping health check. "
+        "Please check CloudWatch logs for this endpoint."
+    )
+    (new,) = set(streams(emulator)) - set(old)
+    assert messages(emulator, new)[-3:] == TRACEBACK
+    assert not set(TRACEBACK) & set(messages(emulator, old[0]))
+
+
+def test_an_unhealthy_fleet_may_leave_no_reason(emulator: Emulator) -> None:
+    """failure_reason_after_failed_update="empty": back on the old config with no FailureReason at all."""
+    emulator.stop()
+    with Emulator(timings=FAST_TIMINGS, behaviour=Behaviour(failure_reason_after_failed_update="empty")) as emu:
+        sm = boto_client(emu, "sagemaker")
+        in_service_endpoint(sm)
+        second_config(sm)
+        emu.faults.unhealthy_next_update(TRACEBACK)
+        sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+        done = wait_for(sm, "ep", "InService")
+        assert done["EndpointConfigName"] == "config-1" and "FailureReason" not in done
+
+
+def test_updating_an_alarm_keeps_its_state_and_history(emulator: Emulator) -> None:
+    """PutMetricAlarm on an existing alarm leaves its state unchanged (PutMetricAlarm reference); SetAlarmState is
+    recorded in DescribeAlarmHistory, newest first."""
+    cloudwatch = boto_client(emulator, "cloudwatch")
+    seed_alarm(emulator, "errors")
+    cloudwatch.set_alarm_state(AlarmName="errors", StateValue="ALARM", StateReason="first")
+    cloudwatch.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="second")
+    seed_alarm(emulator, "errors")
+    alarm = cloudwatch.describe_alarms(AlarmNames=["errors"])["MetricAlarms"][0]
+    assert (alarm["StateValue"], alarm["StateReason"]) == ("OK", "second")
+    history = cloudwatch.describe_alarm_history(AlarmName="errors", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    assert [h["HistorySummary"] for h in history] == [
+        "Alarm updated from ALARM to OK",
+        "Alarm updated from INSUFFICIENT_DATA to ALARM",
+    ]
+    data = json.loads(history[0]["HistoryData"])
+    assert data["oldState"] == {"stateValue": "ALARM", "stateReason": "first"}
+    assert data["newState"] == {"stateValue": "OK", "stateReason": "second"}
+
+
+def test_an_alarm_rollback_without_a_reason_uses_cloudwatch_wording(emulator: Emulator) -> None:
+    """rollback_next_update(alarm=...) with no reason: CloudWatch's "Threshold Crossed" wording for that alarm."""
+    sm = boto_client(emulator, "sagemaker")
+    seed_alarm(emulator, "errors")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.rollback_next_update(alarm="errors")
+    sm.update_endpoint(
+        EndpointName="ep",
+        EndpointConfigName="config-2",
+        DeploymentConfig={
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 60}
+            },
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]},
+        },
+    )
+    wait_for(sm, "ep", "RollingBack")
+    reason = boto_client(emulator, "cloudwatch").describe_alarms(AlarmNames=["errors"])["MetricAlarms"][0][
+        "StateReason"
+    ]
+    assert reason.startswith("Threshold Crossed: 1 out of the last 1 datapoints [2.0 (")
+    assert reason.endswith(
+        ")] was greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition)."
+    )
