@@ -76,9 +76,10 @@ def _cancelled(on: Stage) -> str:
     deadline = time.time() + 60
     while "UpdateEndpoint" not in on.emu.operations("sagemaker") and time.time() < deadline:
         time.sleep(0.01)
+    time.sleep(0.2)  # into the wait for the held update
     process.send_signal(signal.SIGINT)  # what the runner sends first when a job is cancelled
     run = finish(process, env)
-    return "cancelled" if run.exit_code != 0 and not run.result else run.result
+    return "cancelled" if run.exit_code != 0 and "Cancelled (SIGINT)" in run.stdout else run.result
 
 
 def _no_comment(on: Stage) -> str:
