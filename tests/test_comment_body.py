@@ -88,3 +88,16 @@ def test_any_body_fits_with_the_marker_first(lines: list[str], repeat: int) -> N
     assert text.startswith(MARKER + "\n") and text.count(MARKER) == 1
     if utf16_len(MARKER + "\n" + body) > MAX_BODY_CHARS:
         assert "truncated" in text.rsplit("> [!NOTE]", 1)[1]
+
+
+def test_a_body_of_characters_outside_the_bmp_keeps_what_fits() -> None:
+    """Each emoji is two UTF-16 units: the cut keeps as many as fit, not a sliver."""
+    body = fit_comment_body("😀" * 70_000, comment_marker("whisper"))
+    assert 60_000 < len(body.encode("utf-16-le")) // 2 <= 65_536
+
+
+def test_a_long_last_line_is_cut_in_few_rounds() -> None:
+    """A line longer than the limit after many open <details> is cut at once, not one character a round."""
+    body = fit_comment_body(("<details>" * 50 + "x" * 3_000 + "\n") * 30 + "y" * 80_000, comment_marker("whisper"))
+    assert len(body.encode("utf-16-le")) // 2 <= 65_536
+    assert body.count("</details>") == body.count("<details>")

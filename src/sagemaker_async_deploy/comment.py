@@ -116,7 +116,9 @@ def fit_comment_body(body: str, marker: str, run_url: str = "") -> str:
     while True:
         cut = text[:budget]
         while _utf16_len(cut) > budget:
-            cut = cut[: budget - (_utf16_len(cut) - len(cut))]
+            # A character outside the BMP is two UTF-16 units: dropping half the excess in characters at least
+            # is never too much, and a few rounds reach the budget.
+            cut = cut[: len(cut) - max((_utf16_len(cut) - budget + 1) // 2, 1)]
         newline = cut.rfind("\n")
         if newline > len(marker):
             cut = cut[:newline]
@@ -124,7 +126,10 @@ def fit_comment_body(body: str, marker: str, run_url: str = "") -> str:
         overflow = _utf16_len(result) - MAX_BODY_CHARS
         if overflow <= 0:
             return result
-        budget -= overflow
+        # From what was kept, not from the budget: after a cut at a line break the same budget would keep the
+        # same text, and a long last line would take one round per character.
+        # Never below the marker, which holds no <details> or fence and so always fits.
+        budget = max(min(budget, _utf16_len(cut)) - overflow, _utf16_len(marker) + 1)
 
 
 def publish_comment(settings: CommentSettings, endpoint_name: str, body: str, log: Log) -> str:

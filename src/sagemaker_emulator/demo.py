@@ -3,8 +3,8 @@
 Seeds a CloudWatch alarm, two SNS topics and an ECR repository with four images, then runs
 ``python -m sagemaker_async_deploy`` the way the Actions runner runs a container action: a first deploy, the
 same image again, a new image rolled out as a canary, a new image whose canary the alarm rolls back, and a new
-image whose container crashes on start (the report shows its log). When the action is not importable yet, the
-same scenarios are driven with plain boto3 calls instead.
+image whose container crashes on start (the report shows its log). When the action is not importable yet,
+the same scenarios are driven with plain boto3 calls instead.
 """
 
 from __future__ import annotations
