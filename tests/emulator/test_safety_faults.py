@@ -30,7 +30,7 @@ def test_rejected_credentials_refuse_every_later_request(
 ) -> None:
     """reject_credentials(n, code): after n more requests every SageMaker call answers code, with AWS's status."""
     sm = boto_client(emulator, "sagemaker", retries={"total_max_attempts": 1, "mode": "standard"})
-    emulator.faults.reject_credentials(after_requests=1, code=code)  # type: ignore[arg-type]
+    emulator.faults.reject_credentials(after_requests=1, code=code)
     assert sm.list_endpoints()["Endpoints"] == []
     for _ in range(2):
         with pytest.raises(ClientError) as caught:
@@ -63,7 +63,7 @@ def test_a_denied_action_is_refused_and_changes_nothing(emulator: Emulator) -> N
 
 
 def test_someone_elses_update_lands_the_moment_ours_settles(emulator: Emulator) -> None:
-    """update_when_settled: after our update, the endpoint is Updating or InService on the other config, never on ours."""
+    """update_when_settled: once our update settles the endpoint shows the other update, never InService on ours."""
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm)
     second_config(sm)
