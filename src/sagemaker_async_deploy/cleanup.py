@@ -7,7 +7,7 @@ fails never overturns the verdict: what is left over is swept by the next deploy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -31,6 +31,9 @@ class Cleanup:
     endpoint_name: str
     existing_model: bool  # model-name given: no model is ever ours to delete
     delete_previous: bool
+    # What SageMaker refused to delete in this run ("endpoint config X"): the sweep does not ask again, so a role
+    # without the permission gets one warning per leftover, and the report lists it once.
+    refused: set[str] = field(default_factory=set)
 
     def after_success(self, previous_config: str, previous_model: str, serving_config: str, serving_model: str) -> None:
         """After a verified success: remove what was replaced, never what the endpoint now references."""
@@ -139,25 +142,34 @@ class Cleanup:
             raise
 
     def _delete_config(self, name: str) -> None:
-        if self._cancelled(f"endpoint config {name}"):
+        what = f"endpoint config {name}"
+        if what in self.refused or self._cancelled(what):
             return
         try:
             aws.delete_endpoint_config(self.sm, name)
-            self.outcome.cleaned_up.append(f"endpoint config {name}")
+            self.outcome.cleaned_up.append(what)
             self.log.info(f"Deleted endpoint config {name}.")
         except ClientError as error:
             if not aws.is_not_found(error):
-                self.log.warning(f"Could not delete endpoint config {name}: {safe(aws.error_message(error))}")
-                self.outcome.kept.append(f"endpoint config {name}")
+                self._refused(what, error, f"aws sagemaker delete-endpoint-config --endpoint-config-name {name}")
 
     def _delete_model(self, name: str) -> None:
-        if self._cancelled(f"model {name}"):
+        what = f"model {name}"
+        if what in self.refused or self._cancelled(what):
             return
         try:
             aws.delete_model(self.sm, name)
-            self.outcome.cleaned_up.append(f"model {name}")
+            self.outcome.cleaned_up.append(what)
             self.log.info(f"Deleted model {name}.")
         except ClientError as error:
             if not aws.is_not_found(error):
-                self.log.warning(f"Could not delete model {name}: {safe(aws.error_message(error))}")
-                self.outcome.kept.append(f"model {name}")
+                self._refused(what, error, f"aws sagemaker delete-model --model-name {name}")
+
+    def _refused(self, what: str, error: ClientError, command: str) -> None:
+        """SageMaker refused one deletion (a role without the permission, say): it serves nothing and is left."""
+        self.refused.add(what)
+        self.log.warning(
+            f"Could not delete {what}: {safe(aws.error_message(error))}. It serves nothing; the next deploy "
+            f"removes it if it may, or delete it yourself: {command}"
+        )
+        self.outcome.kept.append(what)

@@ -496,11 +496,16 @@ class Rollout:
             return
 
         outcome.result = "failed"
+        outcome.serving_config = serving
         if status == "InService":
             outcome.message = f"the endpoint is InService on an unexpected config ({serving})"
+            # Someone else's config serves (an update of theirs landed after ours): the outputs name what it
+            # runs, not what served before this run.
+            now_serving = self._current(final, check=False)
+            if now_serving is not None:
+                outcome.record_serving(now_serving)
         else:
             outcome.message = f"the endpoint is {status}"
-        outcome.serving_config = serving
         # Failed / UpdateRollbackFailed: what serves is uncertain; keep everything for the investigation.
         outcome.kept += [f"endpoint config {new_config}"] + (
             [f"model {new_model}"] if not desired.existing_model else []

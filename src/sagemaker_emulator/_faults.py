@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol, TypeVar
 UpdateFaultKind = Literal["rollback", "fail", "rollback_failed", "unhealthy"]
 FailedUpdateEnd = Literal["InService", "Failed"]
 QuotaCall = Literal["update", "create"]
+RejectedCode = Literal["UnrecognizedClientException", "InvalidClientTokenId"]
 
 
 class EndpointControl(Protocol):
@@ -72,6 +73,22 @@ class Invisibility:
     endpoint_name: str | None
 
 
+@dataclass(frozen=True)
+class FollowingUpdate:
+    """Someone else's UpdateEndpoint to ``config_name``, arriving the moment the next update settles."""
+
+    endpoint_name: str | None
+    config_name: str
+
+
+@dataclass(frozen=True)
+class LostRace:
+    """Someone else's update of the same config that lands right before one UpdateEndpoint, for ``seconds``."""
+
+    endpoint_name: str | None
+    seconds: float
+
+
 @dataclass
 class _Store:
     updates: list[UpdateFault] = field(default_factory=list)
@@ -81,8 +98,13 @@ class _Store:
     holds_next_update: list[str | None] = field(default_factory=list)
     invisibility: Invisibility | None = None
     extra_members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    following: list[FollowingUpdate] = field(default_factory=list)
+    lost_races: list[LostRace] = field(default_factory=list)
+    denied: set[str] = field(default_factory=set)
     throttle: int = 0
     expire_after: int | None = None
+    reject_after: int | None = None
+    rejected_code: RejectedCode = "UnrecognizedClientException"
 
 
 class Faults:
@@ -200,6 +222,42 @@ class Faults:
         with self._lock:
             self._store.expire_after = after_requests
 
+    def reject_credentials(self, after_requests: int = 0, code: RejectedCode = "UnrecognizedClientException") -> None:
+        """After ``after_requests`` more SageMaker requests every request answers that the caller's credentials are
+        not AWS's: ``UnrecognizedClientException`` (HTTP 400, "The security token included in the request is
+        invalid.", SageMaker's JSON protocol: aws/amazon-sagemaker-operator-for-k8s #99) or ``InvalidClientTokenId``
+        (HTTP 403, "The X.509 certificate or AWS access key ID provided does not exist in our records.", the
+        SageMaker API reference's Common Errors), as a deleted access key or a role in another account gets."""
+        if after_requests < 0:
+            raise ValueError("after_requests must not be negative")
+        if code not in ("UnrecognizedClientException", "InvalidClientTokenId"):
+            raise ValueError(f"code is UnrecognizedClientException or InvalidClientTokenId, not {code!r}")
+        with self._lock:
+            self._store.reject_after = after_requests
+            self._store.rejected_code = code
+
+    def deny(self, operation: str) -> None:
+        """Every later SageMaker ``operation`` request answers AccessDeniedException, as for a role whose policy
+        does not allow that action (until ``clear``)."""
+        with self._lock:
+            self._store.denied.add(operation)
+
+    def update_when_settled(self, config_name: str, endpoint_name: str | None = None) -> None:
+        """The moment the next UpdateEndpoint (of ``endpoint_name``) settles, someone else's UpdateEndpoint to
+        ``config_name`` arrives and is accepted: the endpoint goes Updating again, then InService on that config.
+        A caller polling DescribeEndpoint sees the second update, never the moment between the two."""
+        with self._lock:
+            self._store.following.append(FollowingUpdate(endpoint_name, config_name))
+
+    def lose_update_races(self, times: int, seconds: float = 0.2, endpoint_name: str | None = None) -> None:
+        """Each of the next ``times`` UpdateEndpoint calls (of ``endpoint_name``) on an InService endpoint arrives
+        right after someone else's update of the same config: the endpoint is Updating for ``seconds`` and the
+        call is refused 'Cannot update in-progress endpoint'."""
+        if times < 0 or seconds <= 0:
+            raise ValueError("times must not be negative and seconds must be positive")
+        with self._lock:
+            self._store.lost_races += [LostRace(endpoint_name, float(seconds))] * int(times)
+
     # Faults that act on an existing endpoint at once
 
     def busy(self, endpoint_name: str, seconds: float, region: str | None = None) -> None:
@@ -239,6 +297,27 @@ class Faults:
                 self._store.expire_after -= 1
                 return False
             return True
+
+    def take_rejected(self) -> RejectedCode | None:
+        with self._lock:
+            if self._store.reject_after is None:
+                return None
+            if self._store.reject_after > 0:
+                self._store.reject_after -= 1
+                return None
+            return self._store.rejected_code
+
+    def is_denied(self, operation: str) -> bool:
+        with self._lock:
+            return operation in self._store.denied
+
+    def take_following_update(self, endpoint_name: str) -> FollowingUpdate | None:
+        with self._lock:
+            return _take(self._store.following, endpoint_name)
+
+    def take_lost_race(self, endpoint_name: str) -> LostRace | None:
+        with self._lock:
+            return _take(self._store.lost_races, endpoint_name)
 
     def take_throttle(self) -> bool:
         with self._lock:
@@ -314,6 +393,10 @@ FAULT_NAMES = (
     "extra_member",
     "throttle",
     "expire_credentials",
+    "reject_credentials",
+    "deny",
+    "update_when_settled",
+    "lose_update_races",
     "busy",
     "scale_to_zero",
     "hold",

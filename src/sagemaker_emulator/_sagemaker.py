@@ -8,6 +8,7 @@ cites its source where it is built.
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
 import operator
 import threading
@@ -99,8 +100,32 @@ class SageMakerBackend:
 
     def handle(self, operation: str, region: str, params: JSON) -> JSON:
         """Answer one request; raises ApiError for anything the service would refuse."""
+        rejected = self.faults.take_rejected()
+        if rejected == "InvalidClientTokenId":
+            # The SageMaker API reference's Common Errors: HTTP 403, this wording.
+            raise ApiError(
+                "InvalidClientTokenId",
+                "The X.509 certificate or AWS access key ID provided does not exist in our records.",
+                403,
+            )
+        if rejected is not None:
+            # What SageMaker's JSON protocol answers a key AWS does not know (aws/amazon-sagemaker-operator-for-k8s
+            # #99: "UnrecognizedClientException: The security token included in the request is invalid. status
+            # code: 400").
+            raise ApiError(rejected, "The security token included in the request is invalid.")
         if self.faults.take_expired():
             raise ApiError("ExpiredTokenException", "The security token included in the request is expired")
+        if self.faults.is_denied(operation):
+            # IAM's wording for an action no policy allows, as SageMaker answers it (aws-controllers-k8s/community
+            # #1889: "AccessDeniedException: User: arn:aws:sts::…:assumed-role/… is not authorized to perform:
+            # sagemaker:UpdateEndpoint on resource: … because no identity-based policy allows the
+            # sagemaker:UpdateEndpoint action … status code: 400").
+            raise ApiError(
+                "AccessDeniedException",
+                f"User: arn:aws:sts::{self.account_id}:assumed-role/deploy/github-actions is not authorized to "
+                f"perform: sagemaker:{operation} on resource: {self._resource_arn(region, params)} because no "
+                f"identity-based policy allows the sagemaker:{operation} action",
+            )
         if self.faults.take_throttle():
             raise ApiError("ThrottlingException", "Rate exceeded")
         handler = self._handlers.get(operation)
@@ -132,6 +157,16 @@ class SageMakerBackend:
                     step(deadline)
                 if endpoint.deleted:
                     del state.endpoints[key(endpoint.name)]
+
+    def _resource_arn(self, region: str, params: JSON) -> str:
+        for member, kind in (
+            ("EndpointName", "endpoint"),
+            ("EndpointConfigName", "endpoint-config"),
+            ("ModelName", "model"),
+        ):
+            if isinstance(params.get(member), str):
+                return self._arn(region, kind, params[member])
+        return str(params.get("ResourceArn", "*"))
 
     def _region(self, region: str) -> Region:
         return self._regions.setdefault(region, Region())
@@ -507,6 +542,10 @@ class SageMakerBackend:
 
     def _update_endpoint(self, region: str, p: JSON, now: float) -> JSON:
         endpoint = self._endpoint(region, p["EndpointName"])
+        race = self.faults.take_lost_race(endpoint.name) if endpoint.status == "InService" else None
+        if race is not None:
+            # Faults.lose_update_races: someone else's UpdateEndpoint landed a moment before this one.
+            self.make_busy(endpoint.name, race.seconds, region)
         if endpoint.status in _IN_PROGRESS:
             raise _validation(_IN_PROGRESS_UPDATE.format(arn=endpoint.arn))
         if endpoint.status == "Failed":
@@ -583,9 +622,28 @@ class SageMakerBackend:
             now,
             self.faults.take_update_fault(endpoint.name),
         ).schedule()
+        following = self.faults.take_following_update(endpoint.name)
+        if following is not None:
+            self._follow(region, endpoint, following.config_name)
         if self.faults.take_hold_next_update(endpoint.name):
             endpoint.held_since = now
         return {"EndpointArn": endpoint.arn}
+
+    def _follow(self, region: str, endpoint: Endpoint, config_name: str) -> None:
+        """Faults.update_when_settled: someone else's UpdateEndpoint, the moment this update settles. UpdateEndpoint
+        is refused only while the endpoint is in progress ("Cannot update in-progress endpoint") and accepted once it
+        is InService again ("When SageMaker receives the request, it sets the endpoint status to Updating. After
+        updating the endpoint, it sets the status to InService", UpdateEndpoint API reference)."""
+
+        def someone_else(at: float) -> None:
+            try:
+                self._update_endpoint(region, {"EndpointName": endpoint.name, "EndpointConfigName": config_name}, at)
+            except ApiError:
+                return  # refused (the update ended Failed, say): someone else's call changes nothing
+
+        # Due with the update's last step, and run right after it (steps due together keep their order).
+        settled = endpoint.steps[-1][0] if endpoint.steps else endpoint.last_modified
+        bisect.insort(endpoint.steps, (settled, someone_else), key=operator.itemgetter(0))
 
     def _check_current_config(self, region: str, endpoint: Endpoint) -> None:
         """UpdateEndpoint of an endpoint whose serving config was deleted fails at once with
