@@ -22,7 +22,6 @@ from ..action_runner import (
     settle_held,
     start_action,
     wait_for_call,
-    waiting_run,
 )
 from .test_scenarios import Deployer
 
@@ -48,14 +47,10 @@ def _rerun(deployer: Deployer, inputs: dict[str, str]) -> ActionRun:
     """The next run after a crash, while the update the crashed run started (if it started one) is still held:
     released once the rerun has read the endpoint, so the rerun always finds it in flight. A crash before
     UpdateEndpoint leaves nothing held, and the hold armed for it is dropped so the rerun's own update runs."""
-    deployer.count += 1
-    env = action_env(deployer.emu, deployer.tmp_path / f"run{deployer.count}", inputs)
     if "UpdateEndpoint" not in deployer.emu.operations("sagemaker"):
         deployer.emu.faults.clear()
-        deployer.emu.clear_requests()
-        return finish(start_action(env), env)
-    deployer.emu.clear_requests()
-    return finish(waiting_run(deployer.emu, env), env)
+        return deployer.run(inputs)
+    return deployer.run_waiting(inputs)
 
 
 @pytest.mark.parametrize("crash_after", ["CreateModel", "CreateEndpointConfig", "UpdateEndpoint"])
