@@ -14,7 +14,6 @@ import pytest
 from sagemaker_emulator import Emulator
 
 from ..action_runner import (
-    ActionRun,
     action_env,
     digest_image,
     finish,
@@ -37,20 +36,11 @@ def _deletions(emu: Emulator) -> list[tuple[str, str]]:
 
 def _crash(emu: Emulator, tmp_path: Path, image: str, after: str = "UpdateEndpoint") -> None:
     """Start a run with ``image`` whose update (if it gets that far) is held in Updating, and SIGKILL it right
-    after the emulator answered ``after``."""
+    after the emulator answered ``after``; ``Deployer.run_after_crash`` runs the next one."""
+    emu.clear_requests()
     emu.faults.hold_next_update("whisper")
     env = action_env(emu, tmp_path / "crashed", {"image": image})
     kill_when(start_action(env), emu, after)
-
-
-def _rerun(deployer: Deployer, inputs: dict[str, str]) -> ActionRun:
-    """The next run after a crash, while the update the crashed run started (if it started one) is still held:
-    released once the rerun has read the endpoint, so the rerun always finds it in flight. A crash before
-    UpdateEndpoint leaves nothing held, and the hold armed for it is dropped so the rerun's own update runs."""
-    if "UpdateEndpoint" not in deployer.emu.operations("sagemaker"):
-        deployer.emu.faults.clear()
-        return deployer.run(inputs)
-    return deployer.run_waiting(inputs)
 
 
 @pytest.mark.parametrize("crash_after", ["CreateModel", "CreateEndpointConfig", "UpdateEndpoint"])
@@ -60,10 +50,9 @@ def test_rerun_after_a_crash_converges_without_orphans(emulator: Emulator, tmp_p
     first = deployer.run()
     assert first.result == "created"
 
-    emulator.clear_requests()
     _crash(emulator, tmp_path, digest_image(2), after=crash_after)
 
-    rerun = _rerun(deployer, {"image": digest_image(2)})
+    rerun = deployer.run_after_crash({"image": digest_image(2)})
     assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
     assert rerun.result == "updated"
     endpoint = deployer.endpoint()
@@ -81,7 +70,6 @@ def test_rerun_after_the_interrupted_update_settled_finishes_its_work(emulator: 
     and the next deploy removes exactly what the killed run replaced, never what serves."""
     deployer = Deployer(emulator, tmp_path)
     first = deployer.run()
-    emulator.clear_requests()
     _crash(emulator, tmp_path, digest_image(2))
     settle_held(emulator)  # the update ends before anything else runs
     interrupted = deployer.endpoint()
@@ -149,11 +137,10 @@ def test_adopting_a_rollout_never_deletes_what_it_rolled_out(emulator: Emulator,
     """A rerun naming the same digest under another repository adopts the rollout and keeps what now serves."""
     deployer = Deployer(emulator, tmp_path)
     first = deployer.run()
-    emulator.clear_requests()
     _crash(emulator, tmp_path, digest_image(2))
 
     mirror = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/whisper"
-    rerun = _rerun(deployer, {"image": digest_image(2, repo=mirror)})
+    rerun = deployer.run_after_crash({"image": digest_image(2, repo=mirror)})
     assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
     assert rerun.result == "updated"
     assert "Completed the rollout an earlier run started" in rerun.stdout

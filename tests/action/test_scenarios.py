@@ -41,6 +41,15 @@ class Deployer:
         env = action_env(self.emu, self.tmp_path / f"run{self.count}", inputs or {}, **kwargs)
         return finish(waiting_run(self.emu, env), env)
 
+    def run_after_crash(self, inputs: dict[str, str] | None = None, **kwargs: Any) -> ActionRun:
+        """The run after one killed while ``hold_next_update`` was armed for it: if that run got as far as its
+        UpdateEndpoint, the update is held and this run finds it in flight (``run_waiting``); if not, the hold
+        still armed is dropped so that this run's own update runs."""
+        if "UpdateEndpoint" in self.emu.operations("sagemaker"):
+            return self.run_waiting(inputs, **kwargs)
+        self.emu.faults.clear()
+        return self.run(inputs, **kwargs)
+
     def endpoint(self, name: str = "whisper") -> dict[str, Any]:
         return dict(self.sm.describe_endpoint(EndpointName=name))
 
