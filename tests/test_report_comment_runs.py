@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .action_runner import action_env, finish, start_action, wait_for_call
+from .action_runner import action_env, answered, finish, start_action, wait_for_call
 from .browser import ROOT
 from .github_server import WORKFLOW_TOKEN
 from .report_runs import ENDPOINT, PULL, REPO, SHA, Stage, image, stage
@@ -73,7 +73,7 @@ def _cancelled(on: Stage) -> str:
     )
     process = start_action(env)
     wait_for_call(on.emu, "UpdateEndpoint")
-    polls = on.emu.operations("sagemaker").count("DescribeEndpoint")
+    polls = answered(on.emu, "DescribeEndpoint")
     wait_for_call(on.emu, "DescribeEndpoint", after=polls)  # a poll after the held update: it is in the wait
     process.send_signal(signal.SIGINT)  # what the runner sends first when a job is cancelled
     run = finish(process, env)

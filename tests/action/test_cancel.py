@@ -14,7 +14,7 @@ import pytest
 
 from sagemaker_emulator import Emulator
 
-from ..action_runner import ActionRun, action_env, digest_image, finish, start_action, wait_for_call
+from ..action_runner import ActionRun, action_env, answered, digest_image, finish, start_action, wait_for_call
 from ..github_server import WORKFLOW_TOKEN, GitHubServer
 from ..report_html import parse
 from .test_autoscaling import RESOURCE, _alarm, _policy_arn, _record_tags, _seed_scale_from_zero, _settings
@@ -51,7 +51,7 @@ def _signal(process: subprocess.Popen[str], env: dict[str, str], signum: int) ->
 def _in_wait(emu: Emulator) -> None:
     """Until the action polls the endpoint after its UpdateEndpoint: it is waiting for the rollout."""
     wait_for_call(emu, "UpdateEndpoint")
-    polls = emu.operations("sagemaker").count("DescribeEndpoint")
+    polls = answered(emu, "DescribeEndpoint")
     wait_for_call(emu, "DescribeEndpoint", after=polls)
 
 

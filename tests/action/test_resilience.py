@@ -15,6 +15,7 @@ from sagemaker_emulator import Emulator
 
 from ..action_runner import (
     action_env,
+    answered,
     digest_image,
     finish,
     kill_when,
@@ -118,7 +119,7 @@ def test_two_concurrent_runs_end_consistent(emulator: Emulator, tmp_path: Path) 
     # The first run is paused meanwhile, so the DescribeEndpoint answers counted next are the second run's
     # (but for at most one the first had in flight as it paused): the second run has seen the update in flight.
     first.send_signal(signal.SIGSTOP)
-    polls = emulator.operations("sagemaker").count("DescribeEndpoint")
+    polls = answered(emulator, "DescribeEndpoint")
     second = start_action(env_b)
     wait_for_call(emulator, "DescribeEndpoint", after=polls + 1)
     first.send_signal(signal.SIGCONT)
