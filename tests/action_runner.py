@@ -161,3 +161,40 @@ def kill_when(
         time.sleep(0.01)
     process.kill()
     raise AssertionError(f"the action never called {operation}")
+
+
+def answered(emu: Emulator, operation: str, service: str = "sagemaker") -> int:
+    """How many ``operation`` requests of ``service`` the emulator has answered with success (not refused, e.g.
+    throttled)."""
+    return sum(1 for r in emu.requests if r.service == service and r.operation == operation and r.status == 200)
+
+
+def wait_for_call(
+    emu: Emulator, operation: str, *, after: int = 0, service: str = "sagemaker", timeout: float = 30
+) -> None:
+    """Until the emulator has answered ``operation`` of ``service`` with success more than ``after`` times: a
+    state a run reached (the log records a request once it is answered), not a length of time."""
+    deadline = time.time() + timeout
+    while answered(emu, operation, service) <= after:
+        if time.time() > deadline:
+            raise AssertionError(f"the emulator never answered {operation} more than {after} time(s)")
+        time.sleep(0.01)
+
+
+def waiting_run(emu: Emulator, env: dict[str, str], endpoint: str = "whisper") -> subprocess.Popen[str]:
+    """Start the action on an endpoint a test holds Updating, and release the hold once the run has read the
+    endpoint (its first DescribeEndpoint is answered): it found the update in flight and waits for it, however
+    long its start-up took."""
+    before = answered(emu, "DescribeEndpoint")
+    process = start_action(env)
+    wait_for_call(emu, "DescribeEndpoint", after=before)
+    emu.faults.release(endpoint)
+    return process
+
+
+def settle_held(emu: Emulator, endpoint: str = "whisper") -> None:
+    """Run a held endpoint's lifecycle to its end now, each phase at once, then release it: the update has
+    settled before anything that follows starts."""
+    while emu.faults.step(endpoint):
+        pass
+    emu.faults.release(endpoint)

@@ -8,11 +8,20 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from hypothesis import settings
 
 from sagemaker_emulator import Emulator, Timings
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+
+# Hypothesis profiles (pytest --hypothesis-profile=NAME). Both derandomized: every run tries the same examples,
+# so a red run is red again on any machine and a mutant is killed or not, never by luck. "default" is what
+# make test runs; "mutate", for make mutate, also gives the action-level property test (test_properties.py)
+# more sequences of runs and faults.
+settings.register_profile("default", derandomize=True)
+settings.register_profile("mutate", derandomize=True)
+
 # Short enough to keep the suite fast, long enough that a test can observe each transitional status.
 FAST_TIMINGS = Timings(create=0.3, update=0.3, rollback=0.3, delete=0.2)
 

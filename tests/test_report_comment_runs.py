@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .action_runner import action_env, finish, start_action
+from .action_runner import action_env, answered, finish, start_action, wait_for_call
 from .browser import ROOT
 from .github_server import WORKFLOW_TOKEN
 from .report_runs import ENDPOINT, PULL, REPO, SHA, Stage, image, stage
@@ -73,10 +72,9 @@ def _cancelled(on: Stage) -> str:
         extra=extra,
     )
     process = start_action(env)
-    deadline = time.time() + 60
-    while "UpdateEndpoint" not in on.emu.operations("sagemaker") and time.time() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.2)  # into the wait for the held update
+    wait_for_call(on.emu, "UpdateEndpoint")
+    polls = answered(on.emu, "DescribeEndpoint")
+    wait_for_call(on.emu, "DescribeEndpoint", after=polls)  # a poll after the held update: it is in the wait
     process.send_signal(signal.SIGINT)  # what the runner sends first when a job is cancelled
     run = finish(process, env)
     return "cancelled" if run.exit_code != 0 and "Cancelled (SIGINT)" in run.stdout else run.result

@@ -20,7 +20,7 @@ RejectedCode = Literal["UnrecognizedClientException", "InvalidClientTokenId"]
 class EndpointControl(Protocol):
     """What the faults that act on an existing endpoint at once need from the backend."""
 
-    def make_busy(self, name: str, seconds: float, region: str | None) -> None: ...
+    def make_busy(self, name: str, seconds: float, region: str | None, held: bool) -> None: ...
 
     def scale_to_zero(self, name: str, region: str | None) -> None: ...
 
@@ -260,9 +260,13 @@ class Faults:
 
     # Faults that act on an existing endpoint at once
 
-    def busy(self, endpoint_name: str, seconds: float, region: str | None = None) -> None:
-        """The endpoint is Updating for ``seconds`` because of someone else's update of the same config."""
-        self._control.make_busy(endpoint_name, seconds, region)
+    def busy(self, endpoint_name: str, seconds: float, region: str | None = None, held: bool = False) -> None:
+        """The endpoint is Updating for ``seconds`` because of someone else's update of the same config.
+
+        With ``held``, it is held at once (as ``hold`` does), in the same step: it stays Updating until
+        ``release`` and then takes ``seconds`` more, so a test can make that update outlast anything (an action's
+        start-up on a loaded machine) without guessing a length."""
+        self._control.make_busy(endpoint_name, seconds, region, held)
 
     def scale_to_zero(self, endpoint_name: str, region: str | None = None) -> None:
         """The endpoint's variants run 0 instances (async endpoint at min 0)."""

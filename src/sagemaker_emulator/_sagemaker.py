@@ -184,7 +184,7 @@ class SageMakerBackend:
                 return endpoint
         raise KeyError(f"no endpoint {name!r} in the emulator")
 
-    def make_busy(self, name: str, seconds: float, region: str | None) -> None:
+    def make_busy(self, name: str, seconds: float, region: str | None, held: bool = False) -> None:
         with self._lock:
             now = time.time()
             self._advance(now)
@@ -217,6 +217,8 @@ class SageMakerBackend:
                 endpoint.last_modified = at
 
             endpoint.steps.append((now + seconds, done))
+            if held and endpoint.held_since is None:
+                endpoint.held_since = now
 
     def step(self, name: str, region: str | None) -> bool:
         with self._lock:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sagemaker_emulator import Behaviour, Emulator, Timings
+from sagemaker_emulator import Behaviour, Emulator
 
 from ..action_runner import action_env, digest_image, kill_when, start_action
 from ..conftest import ACCOUNT_ID, FAST_TIMINGS, boto_client
@@ -307,32 +307,33 @@ def test_no_room_for_the_record_stops_before_deregistering(emulator: Emulator, t
     assert _scaling(autoscaling) == SCALING
 
 
-@pytest.fixture
-def slow_emulator() -> Any:
-    """Updates last long enough for the rerun to start (a Python start-up on a loaded machine) before they end."""
-    with Emulator(timings=Timings(create=0.3, update=4.0, rollback=0.5, delete=0.1)) as emu:
-        yield emu
+def _kill_after_deregistering(emu: Emulator, tmp_path: Path) -> None:
+    """SIGKILL an instance-type change right after DeregisterScalableTarget; its update, should it have started
+    one, is held in Updating for ``Deployer.run_after_crash``."""
+    emu.clear_requests()
+    emu.faults.hold_next_update("whisper")
+    env = action_env(emu, tmp_path / "killed", {"instance-type": "ml.g5.xlarge"})
+    kill_when(start_action(env), emu, "DeregisterScalableTarget", service="application-autoscaling")
 
 
 @pytest.mark.parametrize("rerun_inputs", [{"instance-type": "ml.g5.xlarge"}, {"image": digest_image(3)}])
 def test_a_run_killed_after_deregistering_is_restored_by_the_next(
-    slow_emulator: Emulator, tmp_path: Path, rerun_inputs: dict[str, str]
+    emulator: Emulator, tmp_path: Path, rerun_inputs: dict[str, str]
 ) -> None:
     """SIGKILL right after DeregisterScalableTarget: the next run, with the same or other inputs, registers the
     same target with the same policies and scheduled actions and re-points the alarm, then drops the record."""
-    emu = slow_emulator
+    emu = emulator
     deployer = Deployer(emu, tmp_path)
     deployer.run()
     autoscaling, cloudwatch, old_arn = _seed_scale_from_zero(emu)
     settings_before = _settings(autoscaling)
     alarm_before = _alarm(cloudwatch, "HasBacklogWithoutCapacity")
 
-    env = action_env(emu, tmp_path / "killed", {"instance-type": "ml.g5.xlarge"})
-    kill_when(start_action(env), emu, "DeregisterScalableTarget", service="application-autoscaling")
+    _kill_after_deregistering(emu, tmp_path)
     assert autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
     assert _record_tags(deployer)  # the settings outlived the process, on the endpoint
 
-    rerun = deployer.run(rerun_inputs)
+    rerun = deployer.run_after_crash(rerun_inputs)
     assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
     assert _settings(autoscaling) == settings_before
     new_arn = _policy_arn(autoscaling, "scale-out-from-zero")
@@ -342,18 +343,17 @@ def test_a_run_killed_after_deregistering_is_restored_by_the_next(
     assert "An earlier run was interrupted" in rerun.stdout
 
 
-def test_plan_run_announces_a_recorded_setup_without_restoring_it(slow_emulator: Emulator, tmp_path: Path) -> None:
+def test_plan_run_announces_a_recorded_setup_without_restoring_it(emulator: Emulator, tmp_path: Path) -> None:
     """A plan run finds the record and says an apply run restores it; it writes nothing."""
-    deployer = Deployer(slow_emulator, tmp_path)
+    deployer = Deployer(emulator, tmp_path)
     deployer.run()
-    _seed_scale_from_zero(slow_emulator)
-    env = action_env(slow_emulator, tmp_path / "killed", {"instance-type": "ml.g5.xlarge"})
-    kill_when(start_action(env), slow_emulator, "DeregisterScalableTarget", service="application-autoscaling")
+    _seed_scale_from_zero(emulator)
+    _kill_after_deregistering(emulator, tmp_path)
 
-    plan = deployer.run({"mode": "plan", "instance-type": "ml.g5.xlarge"})
+    plan = deployer.run_after_crash({"mode": "plan", "instance-type": "ml.g5.xlarge"})
     assert plan.exit_code == 0, plan.stdout + plan.stderr
     assert "the next apply run restores it" in parse(plan.summary).text
-    assert slow_emulator.write_calls() == []
+    assert emulator.write_calls() == []
     assert _record_tags(deployer)
 
 
@@ -373,8 +373,7 @@ def test_a_timeout_during_the_change_leaves_the_record_and_the_next_run_restores
     assert _record_tags(deployer)
     assert "restores them once the update ends" in parse(timed_out.summary).text
 
-    emulator.faults.release("whisper")
-    rerun = deployer.run({"instance-type": "ml.g5.xlarge"})
+    rerun = deployer.run_waiting({"instance-type": "ml.g5.xlarge"})  # finds the held update in flight
     assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
     assert _settings(autoscaling) == settings_before
     new_arn = _policy_arn(autoscaling, "scale-out-from-zero")

@@ -14,7 +14,7 @@ import pytest
 
 from sagemaker_emulator import Emulator
 
-from ..action_runner import ActionRun, action_env, digest_image, finish, start_action
+from ..action_runner import ActionRun, action_env, answered, digest_image, finish, start_action, wait_for_call
 from ..github_server import WORKFLOW_TOKEN, GitHubServer
 from ..report_html import parse
 from .test_autoscaling import RESOURCE, _alarm, _policy_arn, _record_tags, _seed_scale_from_zero, _settings
@@ -40,16 +40,6 @@ def _comment_env(github: GitHubServer, number: int) -> dict[str, Any]:
     }
 
 
-def _wait_for(
-    emu: Emulator, operation: str, *, service: str = "sagemaker", after: int = 0, timeout: float = 30
-) -> None:
-    """Until the emulator has answered ``operation`` more than ``after`` times."""
-    deadline = time.time() + timeout
-    while emu.operations(service).count(operation) <= after:
-        assert time.time() < deadline, f"the action never called {operation}"
-        time.sleep(0.01)
-
-
 def _signal(process: subprocess.Popen[str], env: dict[str, str], signum: int) -> tuple[ActionRun, float]:
     """Send ``signum``; the finished run and the seconds from the signal to the exit."""
     sent = time.time()
@@ -60,9 +50,9 @@ def _signal(process: subprocess.Popen[str], env: dict[str, str], signum: int) ->
 
 def _in_wait(emu: Emulator) -> None:
     """Until the action polls the endpoint after its UpdateEndpoint: it is waiting for the rollout."""
-    _wait_for(emu, "UpdateEndpoint")
-    polls = emu.operations("sagemaker").count("DescribeEndpoint")
-    _wait_for(emu, "DescribeEndpoint", after=polls)
+    wait_for_call(emu, "UpdateEndpoint")
+    polls = answered(emu, "DescribeEndpoint")
+    wait_for_call(emu, "DescribeEndpoint", after=polls)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -103,12 +93,7 @@ def test_cancel_during_the_wait_reports_within_five_seconds_and_the_rerun_adopts
     assert not [r.operation for r in emulator.requests[signalled:] if r.operation in DELETIONS]
     assert deployer.endpoint()["EndpointStatus"] == "Updating"
 
-    rerun_env = action_env(emulator, tmp_path / "rerun", {"image": digest_image(2)})
-    rerun_process = start_action(rerun_env)
-    polls = emulator.operations("sagemaker").count("DescribeEndpoint")
-    _wait_for(emulator, "DescribeEndpoint", after=polls + 1)  # the rerun waits for the held update
-    emulator.faults.release("whisper")
-    rerun = finish(rerun_process, rerun_env)
+    rerun = deployer.run_waiting({"image": digest_image(2)})  # finds the held update in flight
     assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
     assert rerun.result == "updated"
     assert "Completed the rollout an earlier run started" in rerun.stdout
@@ -142,8 +127,7 @@ def test_cancel_while_an_autoscaled_variant_updates_leaves_the_record_for_the_ne
     assert _record_tags(deployer)
     assert "restores it once it settled" in parse(run.summary).text
 
-    emulator.faults.release("whisper")
-    rerun = deployer.run({"instance-type": "ml.g5.xlarge"})
+    rerun = deployer.run_waiting({"instance-type": "ml.g5.xlarge"})  # finds the held update in flight
     assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
     assert _settings(autoscaling) == settings_before
     new_arn = _policy_arn(autoscaling, "scale-out-from-zero")
@@ -161,7 +145,7 @@ def test_cancel_before_the_update_keeps_autoscaling_and_starts_nothing(emulator:
     emulator.clear_requests()
     env = action_env(emulator, tmp_path / "cancelled", {"instance-type": "ml.g5.xlarge"})
     process = start_action(env)
-    _wait_for(emulator, "DescribeScalableTargets", service="application-autoscaling")
+    wait_for_call(emulator, "DescribeScalableTargets", service="application-autoscaling")
 
     run, seconds = _signal(process, env, signal.SIGINT)
     assert seconds < 5, f"took {seconds:.1f} s"

@@ -11,7 +11,7 @@ import pytest
 
 from sagemaker_emulator import Emulator, Timings
 
-from ..action_runner import ROLE, ActionRun, digest_image, run_action
+from ..action_runner import ROLE, ActionRun, action_env, digest_image, finish, run_action, waiting_run
 from ..conftest import boto_client
 from ..seed import seed_alarm
 
@@ -32,6 +32,23 @@ class Deployer:
         self.count += 1
         self.emu.clear_requests()
         return run_action(self.emu, self.tmp_path / f"run{self.count}", inputs, **kwargs)
+
+    def run_waiting(self, inputs: dict[str, str] | None = None, **kwargs: Any) -> ActionRun:
+        """``run`` while the test holds the endpoint Updating: the hold is released once the run has read the
+        endpoint, so the run always finds that update in flight (see action_runner.waiting_run)."""
+        self.count += 1
+        self.emu.clear_requests()
+        env = action_env(self.emu, self.tmp_path / f"run{self.count}", inputs or {}, **kwargs)
+        return finish(waiting_run(self.emu, env), env)
+
+    def run_after_crash(self, inputs: dict[str, str] | None = None, **kwargs: Any) -> ActionRun:
+        """The run after one killed while ``hold_next_update`` was armed for it: if that run got as far as its
+        UpdateEndpoint, the update is held and this run finds it in flight (``run_waiting``); if not, the hold
+        still armed is dropped so that this run's own update runs."""
+        if "UpdateEndpoint" in self.emu.operations("sagemaker"):
+            return self.run_waiting(inputs, **kwargs)
+        self.emu.faults.clear()
+        return self.run(inputs, **kwargs)
 
     def endpoint(self, name: str = "whisper") -> dict[str, Any]:
         return dict(self.sm.describe_endpoint(EndpointName=name))
@@ -190,8 +207,9 @@ def test_failed_create_is_reported(deployer: Deployer) -> None:
 def test_busy_endpoint_is_waited_for_then_planned_again(deployer: Deployer) -> None:
     """An endpoint busy with someone else's update is waited out before the plan, then updated."""
     deployer.run()
-    deployer.emu.faults.busy("whisper", 4.0)  # outlasts the action's start-up even on a loaded machine
-    run = deployer.run({"image": digest_image(2)})
+    # Held from its start and released once the run has read the endpoint: it finds the update in flight.
+    deployer.emu.faults.busy("whisper", 0.3, held=True)
+    run = deployer.run_waiting({"image": digest_image(2)})
     assert run.exit_code == 0, run.stdout
     assert run.result == "updated"
     assert "waiting for it to settle" in run.stdout
@@ -266,9 +284,10 @@ def test_plan_mode_reports_without_writing(deployer: Deployer) -> None:
 
 def test_timeout_deletes_nothing_and_says_so(tmp_path: Path) -> None:
     """When the wait outlasts deployment-timeout-minutes the run fails and deletes nothing."""
-    with Emulator(timings=Timings(create=0.2, update=30.0)) as emu:
+    with Emulator(timings=Timings(create=0.2, update=0.2)) as emu:
         deployer = Deployer(emu, tmp_path)
         deployer.run()
+        emu.faults.hold_next_update("whisper")  # the update lasts until released, longer than any timeout
         run = deployer.run({"image": digest_image(2), "deployment-timeout-minutes": "0.02"})
         assert run.exit_code != 0
         assert run.result == "failed"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
@@ -136,6 +138,21 @@ def test_busy_endpoint_rejects_updates_then_recovers_on_same_config(emulator: Em
         'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".'
     )
     assert wait_for(sm, "ep", "InService")["EndpointConfigName"] == "config-1"
+
+
+def test_held_busy_endpoint_stays_updating_until_released(emulator: Emulator) -> None:
+    """busy(held=True): Updating from the start however long it is held, until step or release; then InService on
+    the same config."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    emulator.faults.busy("ep", 0.01, held=True)
+    time.sleep(0.05)  # five times the busy length: only the hold keeps it Updating
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Updating"
+    assert emulator.faults.step("ep") is True
+    described = sm.describe_endpoint(EndpointName="ep")
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "config-1")
+    assert emulator.faults.step("ep") is False
+    emulator.faults.release("ep")
 
 
 def test_scale_to_zero_then_update_brings_config_count(emulator: Emulator) -> None:
