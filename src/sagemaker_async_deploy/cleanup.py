@@ -20,6 +20,8 @@ from .outcome import RolloutOutcome
 from .state import TRANSITIONAL
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_sagemaker import SageMakerClient
 
 
@@ -142,28 +144,28 @@ class Cleanup:
             raise
 
     def _delete_config(self, name: str) -> None:
-        what = f"endpoint config {name}"
-        if what in self.refused or self._cancelled(what):
-            return
-        try:
-            aws.delete_endpoint_config(self.sm, name)
-            self.outcome.cleaned_up.append(what)
-            self.log.info(f"Deleted endpoint config {name}.")
-        except ClientError as error:
-            if not aws.is_not_found(error):
-                self._refused(what, error, f"aws sagemaker delete-endpoint-config --endpoint-config-name {name}")
+        self._delete(
+            f"endpoint config {name}",
+            lambda: aws.delete_endpoint_config(self.sm, name),
+            f"aws sagemaker delete-endpoint-config --endpoint-config-name {name}",
+        )
 
     def _delete_model(self, name: str) -> None:
-        what = f"model {name}"
+        self._delete(
+            f"model {name}", lambda: aws.delete_model(self.sm, name), f"aws sagemaker delete-model --model-name {name}"
+        )
+
+    def _delete(self, what: str, delete: Callable[[], object], command: str) -> None:
+        """One deletion: not asked again once refused in this run, nor after a cancel; gone already is fine."""
         if what in self.refused or self._cancelled(what):
             return
         try:
-            aws.delete_model(self.sm, name)
+            delete()
             self.outcome.cleaned_up.append(what)
-            self.log.info(f"Deleted model {name}.")
+            self.log.info(f"Deleted {what}.")
         except ClientError as error:
             if not aws.is_not_found(error):
-                self._refused(what, error, f"aws sagemaker delete-model --model-name {name}")
+                self._refused(what, error, command)
 
     def _refused(self, what: str, error: ClientError, command: str) -> None:
         """SageMaker refused one deletion (a role without the permission, say): it serves nothing and is left."""
