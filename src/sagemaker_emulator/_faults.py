@@ -96,6 +96,8 @@ class _Store:
     quotas: list[QuotaFault] = field(default_factory=list)
     lags: list[LagFault] = field(default_factory=list)
     holds_next_update: list[str | None] = field(default_factory=list)
+    holds_next_create: list[str | None] = field(default_factory=list)
+    holds_next_delete: list[str | None] = field(default_factory=list)
     invisibility: Invisibility | None = None
     extra_members: dict[str, dict[str, Any]] = field(default_factory=dict)
     following: list[FollowingUpdate] = field(default_factory=list)
@@ -291,6 +293,18 @@ class Faults:
         with self._lock:
             self._store.holds_next_update.append(endpoint_name)
 
+    def hold_next_create(self, endpoint_name: str | None = None) -> None:
+        """Hold the endpoint from the moment the next CreateEndpoint (of ``endpoint_name``) returns: it stays
+        Creating until ``release`` (or ``step``), however slow the test that watches it."""
+        with self._lock:
+            self._store.holds_next_create.append(endpoint_name)
+
+    def hold_next_delete(self, endpoint_name: str | None = None) -> None:
+        """Hold the endpoint from the moment the next DeleteEndpoint (of ``endpoint_name``) returns: it stays
+        Deleting until ``release`` (or ``step``)."""
+        with self._lock:
+            self._store.holds_next_delete.append(endpoint_name)
+
     # Consumption, used by the backend and the server.
 
     def take_expired(self) -> bool:
@@ -352,11 +366,15 @@ class Faults:
 
     def take_hold_next_update(self, endpoint_name: str) -> bool:
         with self._lock:
-            for name in self._store.holds_next_update:
-                if name in (None, endpoint_name):
-                    self._store.holds_next_update.remove(name)
-                    return True
-            return False
+            return _take_hold(self._store.holds_next_update, endpoint_name)
+
+    def take_hold_next_create(self, endpoint_name: str) -> bool:
+        with self._lock:
+            return _take_hold(self._store.holds_next_create, endpoint_name)
+
+    def take_hold_next_delete(self, endpoint_name: str) -> bool:
+        with self._lock:
+            return _take_hold(self._store.holds_next_delete, endpoint_name)
 
     def invisibility(self) -> Invisibility | None:
         with self._lock:
@@ -407,7 +425,17 @@ FAULT_NAMES = (
     "release",
     "step",
     "hold_next_update",
+    "hold_next_create",
+    "hold_next_delete",
 )
+
+
+def _take_hold(holds: list[str | None], endpoint_name: str) -> bool:
+    for name in holds:
+        if name in (None, endpoint_name):
+            holds.remove(name)
+            return True
+    return False
 
 
 def apply_fault(faults: Faults, spec: Any) -> None:

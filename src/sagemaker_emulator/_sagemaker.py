@@ -494,6 +494,8 @@ class SageMakerBackend:
                 endpoint.variants = [self._fleets.summary(region, t, now) for t in targets]
 
         endpoint.steps.append((now + self.timings.create, done))
+        if self.faults.take_hold_next_create(endpoint.name):
+            endpoint.held_since = now
         state.endpoints[key(endpoint.name)] = endpoint
         return {"EndpointArn": arn}
 
@@ -696,6 +698,8 @@ class SageMakerBackend:
             endpoint.deleted = True
 
         endpoint.steps.append((now + self.timings.delete, gone))
+        if self.faults.take_hold_next_delete(endpoint.name):
+            endpoint.held_since = now
         return {}
 
     def _list_endpoints(self, region: str, p: JSON, now: float) -> JSON:

@@ -21,8 +21,10 @@ def test_rollback_returns_to_old_config_through_rolling_back(emulator: Emulator)
     in_service_endpoint(sm)
     second_config(sm)
     emulator.faults.rollback_next_update("ep")
+    emulator.faults.hold_next_update("ep")
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
     assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Updating"
+    emulator.faults.release("ep")
     rolling = wait_for(sm, "ep", "RollingBack")
     assert rolling["EndpointConfigName"] == "config-1"
     done = wait_for(sm, "ep", "InService")

@@ -7,7 +7,7 @@ import time
 import urllib.request
 from typing import Any
 
-from sagemaker_emulator import Behaviour, Emulator
+from sagemaker_emulator import Behaviour, Emulator, Timings
 from tests.conftest import FAST_TIMINGS, boto_client
 
 from ..seed import seed_alarm
@@ -54,19 +54,36 @@ def test_a_held_update_stays_updating_until_released(emulator: Emulator) -> None
     assert done["LastModifiedTime"].timestamp() >= released + FAST_TIMINGS.update - 0.05
 
 
-def test_hold_freezes_any_endpoint_and_step_moves_it_on(emulator: Emulator) -> None:
-    """hold works on a Creating endpoint too; step applies the next phase now and keeps it held."""
+def test_a_held_create_stays_creating_until_released(emulator: Emulator) -> None:
+    """hold_next_create: Creating for as long as it is held; released, it ends one create-time later."""
     sm = boto_client(emulator, "sagemaker")
     model(sm, "model-1")
     config(sm, "config-1", "model-1")
+    control(emulator, {"fault": "hold_next_create", "endpoint_name": "ep"})
     sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
-    emulator.faults.hold("ep")
     time.sleep(FAST_TIMINGS.create * 2)
     assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Creating"
-    assert emulator.faults.step("ep") is True
-    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "InService"
-    assert emulator.faults.step("ep") is False
-    emulator.faults.release("ep")
+    released = time.time()
+    control(emulator, {"fault": "release", "endpoint_name": "ep"})
+    done = wait_for(sm, "ep", "InService")
+    assert done["LastModifiedTime"].timestamp() >= released + FAST_TIMINGS.create - 0.05
+
+
+def test_hold_freezes_any_endpoint_and_step_moves_it_on(emulator: Emulator) -> None:
+    """hold works on a Creating endpoint too; step applies the next phase now and keeps it held."""
+    emulator.stop()
+    # A create long enough that the hold surely lands while it is Creating, however slow the machine.
+    with Emulator(timings=Timings(create=60, update=0.3, rollback=0.3, delete=0.2)) as emu:
+        sm = boto_client(emu, "sagemaker")
+        model(sm, "model-1")
+        config(sm, "config-1", "model-1")
+        sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
+        emu.faults.hold("ep")
+        assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Creating"
+        assert emu.faults.step("ep") is True
+        assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "InService"
+        assert emu.faults.step("ep") is False
+        emu.faults.release("ep")
 
 
 def test_each_fleet_logs_to_new_streams(emulator: Emulator) -> None:

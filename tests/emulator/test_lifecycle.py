@@ -26,9 +26,11 @@ def test_create_goes_creating_then_in_service(emulator: Emulator) -> None:
     sm = boto_client(emulator, "sagemaker")
     model(sm, "model-1")
     config(sm, "config-1", "model-1", count=2)
+    emulator.faults.hold_next_create("ep")  # Creating for as long as the test looks, however slow the machine
     arn = sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")["EndpointArn"]
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep"
     assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Creating"
+    emulator.faults.release("ep")
     described = wait_for(sm, "ep", "InService")
     variant = described["ProductionVariants"][0]
     assert described["EndpointConfigName"] == "config-1"
@@ -46,6 +48,7 @@ def test_update_shows_old_config_and_pending_summary_then_switches(emulator: Emu
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm)
     second_config(sm)
+    emulator.faults.hold_next_update("ep")
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2", DeploymentConfig=BLUE_GREEN)
     updating = sm.describe_endpoint(EndpointName="ep")
     assert updating["EndpointStatus"] == "Updating"
@@ -56,6 +59,7 @@ def test_update_shows_old_config_and_pending_summary_then_switches(emulator: Emu
     assert pending["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
     assert pending["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"].endswith(":v2")
     assert "StartTime" in pending
+    emulator.faults.release("ep")
     done = wait_for(sm, "ep", "InService")
     assert done["EndpointConfigName"] == "config-2"
     assert done["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"].endswith(":v2")
@@ -113,11 +117,12 @@ def test_delete_goes_deleting_then_gone(emulator: Emulator) -> None:
     """DeleteEndpoint answers Deleting, then the endpoint no longer exists."""
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm)
+    emulator.faults.hold_next_delete("ep")
     sm.delete_endpoint(EndpointName="ep")
     assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Deleting"
-    time.sleep(0.3)
-    assert sm.list_endpoints()["Endpoints"] == []
+    emulator.faults.release("ep")
     sm.get_waiter("endpoint_deleted").wait(EndpointName="ep", WaiterConfig={"Delay": 0.1})
+    assert sm.list_endpoints()["Endpoints"] == []
 
 
 def test_ecr_tag_resolves_to_the_digest_moto_holds(emulator: Emulator) -> None:
@@ -186,6 +191,7 @@ def test_create_shows_a_pending_deployment_and_no_variants_yet(emulator: Emulato
     sm = boto_client(emulator, "sagemaker")
     model(sm, "model-1")
     config(sm, "config-1", "model-1", count=2)
+    emulator.faults.hold_next_create("ep")
     sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
     creating = sm.describe_endpoint(EndpointName="ep")
     assert "ProductionVariants" not in creating
@@ -194,6 +200,7 @@ def test_create_shows_a_pending_deployment_and_no_variants_yet(emulator: Emulato
     assert variant["VariantStatus"][0]["Status"] == "Creating"
     assert variant["VariantStatus"][0]["StatusMessage"] == "Launching 2 instance(s)."
     assert creating["PendingDeploymentSummary"]["EndpointConfigName"] == "config-1"
+    emulator.faults.release("ep")
     done = wait_for(sm, "ep", "InService")
     assert "PendingDeploymentSummary" not in done
     assert "VariantStatus" not in done["ProductionVariants"][0]
@@ -206,6 +213,7 @@ def test_variants_can_be_listed_while_creating(emulator: Emulator) -> None:
         sm = boto_client(emu, "sagemaker")
         model(sm, "model-1")
         config(sm, "config-1", "model-1", count=2)
+        emu.faults.hold_next_create("ep")
         sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
         (variant,) = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"]
         assert (variant["CurrentInstanceCount"], variant["DeployedImages"]) == (0, [])

@@ -207,8 +207,10 @@ def test_a_failed_update_can_leave_a_failed_endpoint_that_lists_its_variants(emu
     assert error_of(sm.update_endpoint, EndpointName="ep", EndpointConfigName="config-2")["Message"] == (
         f'Cannot update failed endpoint "{ARN}:endpoint/ep".'
     )
+    emulator.faults.hold_next_delete("ep")
     sm.delete_endpoint(EndpointName="ep")
     assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Deleting"
+    emulator.faults.release("ep")
 
 
 def test_a_failed_create_lists_no_variants(emulator: Emulator) -> None:
@@ -243,10 +245,13 @@ def test_delete_while_in_progress_can_be_allowed(emulator: Emulator) -> None:
         sm = boto_client(emu, "sagemaker")
         in_service_endpoint(sm)
         second_config(sm)
+        emu.faults.hold_next_update("ep")  # still Updating when the delete arrives, however slow the machine
+        emu.faults.hold_next_delete("ep")
         sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
         sm.delete_endpoint(EndpointName="ep")
         described = sm.describe_endpoint(EndpointName="ep")
         assert described["EndpointStatus"] == "Deleting" and "PendingDeploymentSummary" not in described
+        emu.faults.release("ep")
 
 
 def test_retained_count_is_the_desired_one(emulator: Emulator) -> None:

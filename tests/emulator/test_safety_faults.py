@@ -89,7 +89,7 @@ def test_lost_races_refuse_each_update_then_let_one_through(emulator: Emulator) 
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm)
     second_config(sm)
-    emulator.faults.lose_update_races(2, seconds=0.1, endpoint_name="ep")
+    emulator.faults.lose_update_races(2, seconds=1.0, endpoint_name="ep")  # outlasts the describe that follows
     for _ in range(2):
         with pytest.raises(ClientError) as caught:
             sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
