@@ -19,7 +19,7 @@ from mutate.run import scopes
 ROOT = Path(__file__).resolve().parent.parent
 
 MODULE = textwrap.dedent(
-    '''\
+    """\
     from __future__ import annotations
 
 
@@ -37,7 +37,7 @@ MODULE = textwrap.dedent(
 
         def other(self) -> int:
             return 4
-    '''
+    """
 )
 
 
@@ -60,7 +60,7 @@ def test_a_mutant_counts_inside_a_listed_function_and_outside_annotations() -> N
 
 
 def test_star_is_every_function_and_an_unknown_name_is_an_error() -> None:
-    """"*" covers each function of the module; a misspelt name stops the run instead of mutating nothing."""
+    """ "*" covers each function of the module; a misspelt name stops the run instead of mutating nothing."""
     assert len(scoping.in_scope(MODULE, ["*"])) == 3
     with pytest.raises(ValueError, match=r"no function Thing\.sizes in the module"):
         scoping.in_scope(MODULE, ["Thing.sizes"])
