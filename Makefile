@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # GitHub's Markdown stylesheet for the browser tests and the README's pictures, from the npm registry.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: all demo test unit lint static container-test bench system-deps pictures lock clean
+.PHONY: all demo test unit lint static container-test bench mutate system-deps pictures lock clean
 
 all: test
 
@@ -53,8 +53,8 @@ demo: $(STAMP)
 	$(PY) -m sagemaker_emulator.demo
 
 lint: $(STAMP) static
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench mutate
+	$(VENV)/bin/ruff format --check src tests bench mutate
 	$(VENV)/bin/mypy
 	@# The contract lives beside the repository (../shared), not in it: a plain clone elsewhere has no copy.
 	@if [ -f ../shared/tools/check-contract ]; then \
@@ -70,6 +70,13 @@ static: $(STAMP) system-deps
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(VENV)/bin/actionlint
 	$(VENV)/bin/zizmor --offline --color never --config .github/zizmor.yml --persona auditor .
+
+# Mutation testing of the safety-critical code (mutate/scope.toml), then the property test with more examples;
+# not part of `make test`. `make mutate SCOPE=verdict` runs one scope. It rewrites each module in place while
+# it runs (and puts it back): do not edit the scoped modules meanwhile.
+mutate: $(STAMP)
+	$(PY) -m mutate.run $(SCOPE)
+	$(if $(SCOPE),,$(PY) -m pytest -q --hypothesis-profile=mutate tests/action/test_properties.py)
 
 # The image built and run as the Actions runner runs it (buildah here, docker where an engine answers).
 container-test: $(STAMP) system-deps
