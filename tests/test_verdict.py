@@ -609,13 +609,17 @@ def earlier_run(lab: Lab, name: str) -> tuple[aws.Json, Plan]:
 
 def test_adopting_an_earlier_runs_rollout_reports_it_updated_and_removes_what_it_replaced(lab: Lab) -> None:
     """A run that finds an earlier run's update of what it asks for, and waits it out, reports 'updated' with
-    what served when it started as 'before', and deletes exactly the config and model that update replaced."""
+    what served when it started as 'before', and deletes exactly the config and model that update replaced, even
+    when someone else's update has started since (so no leftover of earlier runs is swept)."""
     old = lab.serving("adopted")
     first_read, earlier = earlier_run(lab, "adopted")
     now = lab.serving("adopted")
     run = lab.start("adopted", image=image(2))
-    lab.emu.clear_requests()
-    run.rollout._adopt(old.config_name, first_read, now)
+    lab.emu.faults.busy("adopted", 0.3, held=True)
+    try:
+        run.rollout._adopt(old.config_name, first_read, now)
+    finally:
+        lab.emu.faults.release("adopted")
     outcome = run.outcome
     assert run.lines[0] == f"Completed the rollout an earlier run started from {old.config_name}."
     assert outcome.result == "updated"
@@ -629,6 +633,7 @@ def test_adopting_an_earlier_runs_rollout_reports_it_updated_and_removes_what_it
     assert outcome.before.status == "Updating"
     assert outcome.cleaned_up == [f"endpoint config {old.config_name}", f"model {old.model_name}"]
     assert outcome.kept == []
+    assert "Leftovers of earlier runs not swept: the endpoint is Updating; the next run sweeps." in run.lines
     assert lab.configs("adopted") == {earlier.desired.config_name}
     assert lab.models("adopted") == {earlier.desired.model_name}
 
