@@ -60,3 +60,21 @@ def seed_ecr_image(emu: Emulator, repository: str, tag: str) -> str:
     ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
     described = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
     return str(described["imageDetails"][0]["imageDigest"])
+
+
+def seed_handmade_config(sm: Any, name: str, image: str, role: str, output_path: str) -> None:
+    """A model and an async config made by hand, as someone else would (no derived name, no tag of the
+    action's), both called ``name``: one g4dn.xlarge instance serving ``image``."""
+    sm.create_model(ModelName=name, PrimaryContainer={"Image": image}, ExecutionRoleArn=role)
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "InstanceType": "ml.g4dn.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": output_path}},
+    )

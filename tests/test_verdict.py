@@ -32,6 +32,7 @@ from sagemaker_emulator import Emulator
 
 from .conftest import ACCOUNT_ID, FAST_TIMINGS, REGION, emulator_env
 from .factories import REPO, ROLE, action_config, image
+from .seed import seed_handmade_config
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -170,19 +171,7 @@ class Lab:
 
     def someone_elses(self, name: str, served: str) -> None:
         """A model and an async config made by hand (no derived name, no tag of the action's)."""
-        self.sm.create_model(ModelName=name, PrimaryContainer={"Image": served}, ExecutionRoleArn=ROLE)
-        self.sm.create_endpoint_config(
-            EndpointConfigName=name,
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": name,
-                    "InstanceType": "ml.g4dn.xlarge",
-                    "InitialInstanceCount": 1,
-                }
-            ],
-            AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://bucket/out/"}},
-        )
+        seed_handmade_config(self.sm, name, served, ROLE, "s3://bucket/out/")
 
     def deletions(self) -> list[str]:
         """What was deleted since the request log was last cleared ("endpoint config X", "model Y")."""

@@ -16,7 +16,7 @@ from sagemaker_emulator import Behaviour, Emulator, RequestRecord
 
 from ..action_runner import ROLE, ActionRun, action_env, digest_image, finish, kill_when, start_action
 from ..conftest import ACCOUNT_ID, FAST_TIMINGS, boto_client
-from ..seed import ECR_REGISTRY, seed_alarm
+from ..seed import ECR_REGISTRY, seed_alarm, seed_handmade_config
 from .test_injection import ALLOWED_COMMANDS
 from .test_scenarios import Deployer
 
@@ -79,23 +79,6 @@ def polled_after(operation: str) -> Callable[[list[RequestRecord]], bool]:
     return seen
 
 
-def someone_elses_config(deployer: Deployer, name: str, image: str) -> None:
-    """A model and an async config made by hand (not by the action: no derived name, no tag of ours)."""
-    deployer.sm.create_model(ModelName=name, PrimaryContainer={"Image": image}, ExecutionRoleArn=ROLE)
-    deployer.sm.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": name,
-                "InstanceType": "ml.g4dn.xlarge",
-                "InitialInstanceCount": 1,
-            }
-        ],
-        AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://inference-bucket/whisper/out/"}},
-    )
-
-
 # --- the verdict ------------------------------------------------------------------------------------------------
 
 
@@ -104,7 +87,7 @@ def test_in_service_on_a_config_nobody_asked_for_fails_and_deletes_nothing(deplo
     'failed', exits non-zero, deletes nothing and reports what serves."""
     first = deployer.run()
     old_config, old_model = first.outputs["endpoint-config-name"], first.outputs["model-name"]
-    someone_elses_config(deployer, "whisper-hotfix", digest_image(9))
+    seed_handmade_config(deployer.sm, "whisper-hotfix", digest_image(9), ROLE, "s3://inference-bucket/whisper/out/")
     deployer.emu.faults.update_when_settled("whisper-hotfix", "whisper")
     run = deployer.run({"image": digest_image(2)})
     assert run.exit_code == 1, run.stdout + run.stderr
