@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 
 from sagemaker_async_deploy import aws
 from sagemaker_async_deploy._checks import ImageRef
@@ -51,17 +51,24 @@ def emulator(shared_emulator: Emulator) -> Emulator:
 @pytest.fixture(scope="module")
 def clients(shared_emulator: Emulator) -> aws.Clients:
     """The clients main builds: the endpoint's region, endpoint URL and credentials from the environment."""
-    return aws.Clients(REGION)
+    built = aws.Clients(REGION)
+    assert built.sagemaker.meta.region_name == REGION  # the session and SageMaker's model, loaded once
+    return built
 
 
-@pytest.fixture
-def cloudwatch_unreachable(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> aws.Clients:
-    """Clients whose CloudWatch endpoint refuses connections (botocore's EndpointConnectionError), one attempt."""
+def unreachable(service: str, clients: aws.Clients, monkeypatch: pytest.MonkeyPatch) -> aws.Clients:
+    """Clients of the same session whose ``service`` endpoint refuses connections (botocore's
+    EndpointConnectionError), tried once."""
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", f"http://127.0.0.1:{port}")
-    return aws.Clients(REGION, Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1))
+    monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service.upper()}", f"http://127.0.0.1:{port}")
+    return clients.hurried()
+
+
+@pytest.fixture
+def cloudwatch_unreachable(emulator: Emulator, clients: aws.Clients, monkeypatch: pytest.MonkeyPatch) -> aws.Clients:
+    return unreachable("cloudwatch", clients, monkeypatch)
 
 
 def seed_model(emu: Emulator, container_image: str) -> None:
@@ -142,6 +149,14 @@ def test_unknown_ecr_repository_is_the_image_inputs_problem(clients: aws.Clients
     """A repository that does not exist is refused the same way as an unknown tag."""
     given = f"{ECR_REGISTRY}/no-such-repo:v1"
     assert resolve_refused(action_config(image=given), clients) == [no_ecr_image(given)]
+
+
+def test_ecr_that_cannot_be_reached_is_not_the_images_fault(
+    emulator: Emulator, clients: aws.Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only ECR's "not found" is the input's problem: a connection failure propagates as itself."""
+    with pytest.raises(EndpointConnectionError):
+        resolve_image(action_config(image=f"{ECR_REGISTRY}/whisper:v1"), unreachable("ecr", clients, monkeypatch))
 
 
 def test_unknown_ecr_tag_comes_with_the_instance_type_and_resource_problems(
