@@ -448,6 +448,8 @@ class Rollout:
             outcome.result = "created" if previous is None else "updated"
             outcome.serving_config, outcome.serving_model = new_config, new_model
             live = final.get("ProductionVariants") or [{}]
+            # equivalent mutant core/NumberReplacer: live[-1] is live[0]; the config this run rolled out has one
+            # variant (the action manages single-variant endpoints only), so the endpoint settled on it lists one.
             outcome.serving_image = aws.deployed_image(live[0]) or desired.image
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
             if previous is not None:
@@ -475,6 +477,8 @@ class Rollout:
             self.cleanup.after_rollback(previous.config_name, previous.model_name, new_config, new_model)
             return
 
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_GtE: of SageMaker's endpoint statuses only Updating
+        # sorts after UpdateRollbackFailed, and the wait returns no transitional status.
         if status == "UpdateRollbackFailed":
             images = sorted(
                 {
