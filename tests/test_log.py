@@ -124,6 +124,8 @@ def test_safe_breaks_a_leading_command() -> None:
 def test_safe_breaks_a_command_after_leading_blanks() -> None:
     """The runner trims leading blanks before it looks for '::', so those count as the start too, and stay."""
     assert safe(" \t::add-mask::x") == f" \t:{J}:add-mask::x"
+    # Five blanks before a three-character command: the indent kept is exactly the blanks, however many.
+    assert safe("     ::x") == f"     :{J}:x"
 
 
 def test_safe_keeps_colons_inside_the_text() -> None:
