@@ -273,6 +273,18 @@ def test_mask_values_skips_a_value_holding_a_legacy_prefix() -> None:
     assert logged(lambda log: log.mask_values(["abc##[def", "ghijklm"])) == "::add-mask::ghijklm\n"
 
 
+def test_mask_values_holds_each_line_to_the_minimum() -> None:
+    """The runner also masks each trimmed line of a value on its own, so only lines long enough are masked."""
+    value = '{\n  "api_key": "sk-123456"\r\n}\n  1\n'
+    assert logged(lambda log: log.mask_values([value])) == '::add-mask::"api_key": "sk-123456"\n'
+
+
+def test_mask_values_trims_each_value() -> None:
+    """A value's surrounding blanks are trimmed, as the runner trims them, before its length is judged."""
+    output = logged(lambda log: log.mask_values(["  padded  ", " x    ", "\tabc##[def\nghijklm"]))
+    assert output == "::add-mask::padded\n::add-mask::ghijklm\n"
+
+
 def test_mask_values_of_none_writes_nothing() -> None:
     """No values, no masks."""
     assert logged(lambda log: log.mask_values([])) == ""
