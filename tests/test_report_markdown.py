@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -193,6 +194,15 @@ def test_code_span_escapes_pipes_only_in_tables() -> None:
     assert code_span("a|b", in_table=True) == "`a\\|b`"
     assert code_span("a|b") == "`a|b`"
     assert code_span("`a|b`", in_table=True) == "`` `a\\|b` ``"
+
+
+def test_table_context_is_only_ever_named() -> None:
+    """in_table is keyword-only and the text positional, so a call site always says which one it sets."""
+    with pytest.raises(TypeError, match="positional"):
+        code_span("a|b", True)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="positional"):
+        render(Code("a|b"), True)  # type: ignore[call-arg]
+    assert code_span("a|b", in_table=True) == render(Code("a|b"), in_table=True) == "`a\\|b`"
 
 
 # url
