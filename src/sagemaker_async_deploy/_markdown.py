@@ -141,6 +141,7 @@ def fold(text: str, width: int, *, keep_prefix: int = 0) -> str:
 def fence(text: str, info: str = "text") -> str:
     """A fenced code block holding ``text`` verbatim: its fence is longer than any backtick run inside."""
     body = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).rstrip("\n")
+    # equivalent mutant core/NumberReplacer: without a backtick the fence is max(3, default + 1), 3 for any default < 3
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     marker = "`" * max(3, longest + 1)
     opening = marker + re.sub(r"[^A-Za-z0-9_+-]", "", info)

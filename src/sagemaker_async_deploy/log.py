@@ -83,11 +83,15 @@ class Log:
 
     def mask_values(self, values: Iterable[str]) -> None:
         """Mask values that may be secrets (a model's environment: AWS validation errors echo values back).
-        Values shorter than MASK_MIN_LENGTH stay visible: masking '1' or 'true' would blank them log-wide."""
+        Values shorter than MASK_MIN_LENGTH stay visible: masking '1' or 'true' would blank them log-wide.
+        The runner masks each line of a value on its own, trimmed, so each trimmed line is held to that length
+        and masked alone: a JSON value's closing '}' stays visible."""
         for value in values:
-            # A value holding the legacy "##[" prefix would put it on the mask's own line; no real secret does.
-            if len(value) >= MASK_MIN_LENGTH and "##[" not in value:
-                self.mask(value)
+            for line in value.splitlines():
+                piece = line.strip()
+                # A piece holding the legacy "##[" prefix would put it on the mask's own line; no real secret does.
+                if len(piece) >= MASK_MIN_LENGTH and "##[" not in piece:
+                    self.mask(piece)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
