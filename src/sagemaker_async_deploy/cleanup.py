@@ -57,18 +57,17 @@ class Cleanup:
 
     def created_for_refused(self, created: list[str], existing_model: bool) -> list[str]:
         """After SageMaker refused the create or update they were made for: this run's new config and model
-        serve nothing (the refusal rolled nothing out). What was reused from an earlier run stays for it."""
+        serve nothing (the refusal rolled nothing out). What was reused from an earlier run stays for it.
+        Returns what is gone: what SageMaker refused to delete, or a cancel kept, is reported kept instead."""
         removed: list[str] = []
-        try:
-            for item in created:
-                kind, _, name = item.rpartition(" ")
-                if kind == "endpoint config":
-                    self._delete_config(name)
-                elif kind == "model" and not existing_model:
-                    self._delete_model(name)
+        for item in created:
+            kind, _, name = item.rpartition(" ")
+            if kind == "endpoint config":
+                gone = self._delete_config(name)
+            else:
+                gone = kind == "model" and not existing_model and self._delete_model(name)
+            if gone:
                 removed.append(item)
-        except ClientError as error:
-            self._failed(error)
         return removed
 
     def _failed(self, error: ClientError) -> None:
@@ -143,29 +142,33 @@ class Cleanup:
                 return False
             raise
 
-    def _delete_config(self, name: str) -> None:
-        self._delete(
+    def _delete_config(self, name: str) -> bool:
+        return self._delete(
             f"endpoint config {name}",
             lambda: aws.delete_endpoint_config(self.sm, name),
             f"aws sagemaker delete-endpoint-config --endpoint-config-name {name}",
         )
 
-    def _delete_model(self, name: str) -> None:
-        self._delete(
+    def _delete_model(self, name: str) -> bool:
+        return self._delete(
             f"model {name}", lambda: aws.delete_model(self.sm, name), f"aws sagemaker delete-model --model-name {name}"
         )
 
-    def _delete(self, what: str, delete: Callable[[], object], command: str) -> None:
-        """One deletion: not asked again once refused in this run, nor after a cancel; gone already is fine."""
+    def _delete(self, what: str, delete: Callable[[], object], command: str) -> bool:
+        """One deletion: not asked again once refused in this run, nor after a cancel; gone already is fine.
+        True when it is gone, False when it is still there (refused, or kept after a cancel)."""
         if what in self.refused or self._cancelled(what):
-            return
+            return False
         try:
             delete()
-            self.outcome.cleaned_up.append(what)
-            self.log.info(f"Deleted {what}.")
         except ClientError as error:
-            if not aws.is_not_found(error):
-                self._refused(what, error, command)
+            if aws.is_not_found(error):
+                return True
+            self._refused(what, error, command)
+            return False
+        self.outcome.cleaned_up.append(what)
+        self.log.info(f"Deleted {what}.")
+        return True
 
     def _refused(self, what: str, error: ClientError, command: str) -> None:
         """SageMaker refused one deletion (a role without the permission, say): it serves nothing and is left."""
