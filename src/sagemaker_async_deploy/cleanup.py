@@ -122,7 +122,9 @@ class Cleanup:
     def _cancelled(self, what: str) -> bool:
         """Nothing is deleted once the job was cancelled: the verdict stands, the next deploy sweeps what is left."""
         if cancel.requested():
-            self.outcome.kept.append(f"{what} (the job was cancelled before its cleanup)")
+            kept = f"{what} (the job was cancelled before its cleanup)"
+            if kept not in self.outcome.kept:  # the sweep meets the replaced config and model again
+                self.outcome.kept.append(kept)
             return True
         return False
 
