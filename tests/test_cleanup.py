@@ -521,6 +521,21 @@ def test_what_a_refused_update_created_and_someone_deleted_counts_as_removed(emu
     assert run.lines() == []
 
 
+def test_an_item_neither_a_config_nor_a_model_is_left_alone_for_a_refused_update(emulator: Emulator, sm: Any) -> None:
+    """Only an item whose kind is exactly "endpoint config" or "model" is deleted for a refused update: any other
+    kind (sorting before, between or after those two) deletes nothing and is not reported removed."""
+    make_pair(sm, EARLIER, EARLIER_MODEL)
+    run = make_run(emulator, sm)
+    created = [f"endpoint {EARLIER}", f"image {EARLIER_MODEL}", f"model package {EARLIER_MODEL}"]
+    removed = run.cleanup.created_for_refused(created, False)
+    assert removed == []
+    assert run.outcome.cleaned_up == []
+    assert run.outcome.kept == []
+    assert run.lines() == []
+    assert run.calls() == []
+    assert run.remaining() == ([EARLIER], [EARLIER_MODEL])
+
+
 # --- refusals and failed reads ----------------------------------------------------------------------------------
 
 
