@@ -84,31 +84,37 @@ class Cleanup:
         if not self.delete_previous:
             self.outcome.kept.append(f"endpoint config {previous_config} (delete-previous: false)")
             return
-        if previous_config and previous_config != serving_config:
+        # Read again right before the first deletion: since the verdict someone may have put another config on the
+        # endpoint or started rolling one out, the replaced one even. Whatever it references then is kept.
+        now = aws.describe_endpoint(self.sm, self.endpoint_name)
+        keep_configs, keep_models = self._in_use(now, serving_config, serving_model)
+        if previous_config and previous_config not in keep_configs:
             self._delete_config(previous_config)
-        if previous_model and previous_model != serving_model and self._created_by_us(previous_model):
+        if previous_model and previous_model not in keep_models and self._created_by_us(previous_model):
             self._delete_model(previous_model)
-        self._sweep(keep_configs={serving_config}, keep_models={serving_model})
-
-    def _sweep(self, keep_configs: set[str], keep_models: set[str]) -> None:
-        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive).
-
-        Not while an update is in flight: the config it rolls out (and its rollback's) may be one of them.
-        The endpoint is read again right before, as someone may have started one since the verdict.
-        """
-        endpoint = self.endpoint_name
-        now = aws.describe_endpoint(self.sm, endpoint)
+        # Leftovers wait for a settled endpoint: an update in flight may still roll back, to what it replaced.
         if now is None or now.get("EndpointStatus") in TRANSITIONAL or now.get("PendingDeploymentSummary"):
             status = (now or {}).get("EndpointStatus", "gone")
             self.log.info(f"Leftovers of earlier runs not swept: the endpoint is {safe(status)}; the next run sweeps.")
             return
-        # Whatever serves now is kept, even if another run put it there after this run's verdict.
-        serving = str(now.get("EndpointConfigName", ""))
-        serving_config = aws.describe_endpoint_config(self.sm, serving) if serving else None
-        keep_configs = keep_configs | {serving}
-        keep_models = keep_models | {
-            str(v.get("ModelName", "")) for v in (serving_config or {}).get("ProductionVariants", [])
-        }
+        self._sweep(keep_configs, keep_models)
+
+    def _in_use(self, now: aws.Json | None, serving_config: str, serving_model: str) -> tuple[set[str], set[str]]:
+        """What is kept: the verdict's serving pair, and whatever the endpoint references now, even if another run
+        put it there after this run's verdict: its config, the one an update rolls out, every model they name."""
+        endpoint = now or {}
+        pending = endpoint.get("PendingDeploymentSummary") or {}
+        names = {str(endpoint.get("EndpointConfigName", "")), str(pending.get("EndpointConfigName", ""))} - {""}
+        keep_models = {serving_model}
+        for name in sorted(names):
+            config = aws.describe_endpoint_config(self.sm, name) or {}
+            for variant in [*config.get("ProductionVariants", []), *config.get("ShadowProductionVariants", [])]:
+                keep_models.add(str(variant.get("ModelName", "")))
+        return {serving_config} | names, keep_models
+
+    def _sweep(self, keep_configs: set[str], keep_models: set[str]) -> None:
+        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive)."""
+        endpoint = self.endpoint_name
         prefix = name_prefix(endpoint)
         for name in aws.list_endpoint_config_names(self.sm, prefix):
             if name not in keep_configs and is_derived_name(endpoint, name) and self._config_created_by_us(name):
