@@ -19,7 +19,7 @@ from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_emulator import Emulator
 
-from .conftest import ACCOUNT_ID, REGION, boto_client
+from .conftest import ACCOUNT_ID, FAST_TIMINGS, REGION, boto_client
 from .factories import ROLE, image
 
 ENDPOINT = "whisper"
@@ -168,9 +168,26 @@ def checked(kind: str, name: str) -> list[str]:
     return [f"{describe} {name}", f"ListTags {kind}/{name}"]
 
 
+@pytest.fixture(scope="module")
+def started() -> Iterator[Emulator]:
+    """One emulator for the module: these tests run once per mutant, and a start and stop per test is most of
+    their time. Each test gets it reset (resources, faults, the request log)."""
+    emu = Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID).start(port=0)
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
 @pytest.fixture
-def sm(emulator: Emulator) -> Any:
-    return boto_client(emulator, "sagemaker")
+def emulator(started: Emulator) -> Emulator:
+    started.reset()
+    return started
+
+
+@pytest.fixture(scope="module")
+def sm(started: Emulator) -> Any:
+    return boto_client(started, "sagemaker")
 
 
 @pytest.fixture
@@ -194,8 +211,8 @@ def cancelling(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
 def test_after_success_deletes_the_replaced_pair_then_the_leftovers_and_keeps_the_rest(
     emulator: Emulator, sm: Any, previous: str, previous_model: str
 ) -> None:
-    """After an update, the replaced config and model go first, then this endpoint's tagged, derived, unused
-    leftovers (newest first); what serves, what is not ours and another endpoint's resources stay."""
+    """After an update the endpoint is read again, the replaced config and model go, then this endpoint's tagged,
+    derived, unused leftovers (newest first); what serves, what is not ours and another endpoint's resources stay."""
     make_pair(sm, LEFTOVER, LEFTOVER_MODEL)
     strangers(emulator, sm)
     updated(emulator, sm, previous, previous_model)
@@ -216,11 +233,11 @@ def test_after_success_deletes_the_replaced_pair_then_the_leftovers_and_keeps_th
     ]
     # Listed newest first: SERVING, then the strangers (CANARY is not ours by name, so it costs no read), LEFTOVER.
     assert run.calls() == [
+        f"DescribeEndpoint {ENDPOINT}",
+        f"DescribeEndpointConfig {SERVING}",
         f"DeleteEndpointConfig {previous}",
         *checked("model", previous_model),
         f"DeleteModel {previous_model}",
-        f"DescribeEndpoint {ENDPOINT}",
-        f"DescribeEndpointConfig {SERVING}",
         f"ListEndpointConfigs {ENDPOINT}",
         *checked("endpoint-config", TERRAFORM),
         *checked("endpoint-config", UNTAGGED),
@@ -302,10 +319,11 @@ def test_what_is_gone_already_is_fine(emulator: Emulator, sm: Any) -> None:
     assert run.outcome.cleaned_up == []
     assert run.outcome.kept == []
     assert run.lines() == []
-    assert run.calls()[:2] == [f"DeleteEndpointConfig {EARLIER} -> 400", f"DescribeModel {EARLIER_MODEL} -> 400"]
-    assert run.calls()[2:] == [
+    assert run.calls() == [
         f"DescribeEndpoint {ENDPOINT}",
         f"DescribeEndpointConfig {SERVING}",
+        f"DeleteEndpointConfig {EARLIER} -> 400",
+        f"DescribeModel {EARLIER_MODEL} -> 400",
         f"ListEndpointConfigs {ENDPOINT}",
         f"ListModels {ENDPOINT}",
     ]
@@ -358,39 +376,107 @@ def test_the_sweep_keeps_what_someone_else_put_on_the_endpoint_after_the_verdict
     assert run.remaining() == (sorted([SERVING, OTHERS]), sorted([SERVING_MODEL, OTHERS_MODEL]))
 
 
+def test_an_endpoint_gone_since_the_verdict_leaves_the_leftovers(emulator: Emulator, sm: Any) -> None:
+    """An endpoint deleted since the verdict references nothing: the replaced pair goes, the leftovers wait for
+    the next run, and the log says so."""
+    make_pair(sm, LEFTOVER, LEFTOVER_MODEL)
+    make_pair(sm, EARLIER, EARLIER_MODEL)
+    make_pair(sm, SERVING, SERVING_MODEL)
+    run = make_run(emulator, sm)
+    run.cleanup.after_success(EARLIER, EARLIER_MODEL, SERVING, SERVING_MODEL)
+    assert run.outcome.cleaned_up == [f"endpoint config {EARLIER}", f"model {EARLIER_MODEL}"]
+    assert run.outcome.kept == []
+    assert run.lines() == [
+        f"Deleted endpoint config {EARLIER}.",
+        f"Deleted model {EARLIER_MODEL}.",
+        "Leftovers of earlier runs not swept: the endpoint is gone; the next run sweeps.",
+    ]
+    assert run.calls() == [
+        f"DescribeEndpoint {ENDPOINT} -> 400",
+        f"DeleteEndpointConfig {EARLIER}",
+        *checked("model", EARLIER_MODEL),
+        f"DeleteModel {EARLIER_MODEL}",
+    ]
+    assert run.remaining() == (sorted([SERVING, LEFTOVER]), sorted([SERVING_MODEL, LEFTOVER_MODEL]))
+
+
 @pytest.mark.parametrize(
     ("status", "arrange"),
     [
-        ("gone", lambda emu, sm: None),
         ("Updating", lambda emu, sm: emu.faults.busy(ENDPOINT, 60, held=True)),
         (
             "Deleting",
             lambda emu, sm: (emu.faults.hold_next_delete(ENDPOINT), sm.delete_endpoint(EndpointName=ENDPOINT)),
         ),
-        ("Creating", lambda emu, sm: None),
     ],
 )
-def test_the_sweep_waits_for_an_endpoint_that_is_not_settled(
+def test_an_endpoint_not_settled_since_the_verdict_is_not_swept(
     emulator: Emulator, sm: Any, status: str, arrange: Callable[[Emulator, Any], object]
 ) -> None:
-    """An endpoint gone, or in a transitional status (with or without a pending deployment), is not swept; the
-    replaced pair still goes, and the log says why the leftovers stay."""
+    """An endpoint in a transitional status since the verdict (with a pending deployment of its own config, or
+    without one): the replaced pair, which it does not reference, goes; leftovers wait, and the log says why."""
     make_pair(sm, LEFTOVER, LEFTOVER_MODEL)
-    make_pair(sm, EARLIER, EARLIER_MODEL)
-    make_pair(sm, SERVING, SERVING_MODEL)
-    if status == "Creating":
-        emulator.faults.hold_next_create(ENDPOINT)
-        sm.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=SERVING)
-    elif status != "gone":
-        serve(emulator, sm, SERVING)
+    updated(emulator, sm, EARLIER, EARLIER_MODEL)
     arrange(emulator, sm)
     run = make_run(emulator, sm)
     run.cleanup.after_success(EARLIER, EARLIER_MODEL, SERVING, SERVING_MODEL)
     assert run.outcome.cleaned_up == [f"endpoint config {EARLIER}", f"model {EARLIER_MODEL}"]
     assert run.outcome.kept == []
     assert run.lines()[2:] == [f"Leftovers of earlier runs not swept: the endpoint is {status}; the next run sweeps."]
-    assert run.calls()[-1] == f"DescribeEndpoint {ENDPOINT}" + (" -> 400" if status == "gone" else "")
+    assert run.calls()[:2] == [f"DescribeEndpoint {ENDPOINT}", f"DescribeEndpointConfig {SERVING}"]
+    assert run.calls()[-1] == f"DeleteModel {EARLIER_MODEL}"
     assert run.remaining() == (sorted([SERVING, LEFTOVER]), sorted([SERVING_MODEL, LEFTOVER_MODEL]))
+
+
+def test_an_endpoint_created_again_since_the_verdict_is_not_swept(emulator: Emulator, sm: Any) -> None:
+    """An endpoint Creating since the verdict, with nothing replaced: nothing is deleted, and the log says why."""
+    make_pair(sm, LEFTOVER, LEFTOVER_MODEL)
+    make_pair(sm, SERVING, SERVING_MODEL)
+    emulator.faults.hold_next_create(ENDPOINT)
+    sm.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=SERVING)
+    run = make_run(emulator, sm)
+    run.cleanup.after_success("", "", SERVING, SERVING_MODEL)
+    assert run.outcome.cleaned_up == []
+    assert run.outcome.kept == []
+    assert run.lines() == ["Leftovers of earlier runs not swept: the endpoint is Creating; the next run sweeps."]
+    assert run.calls() == [f"DescribeEndpoint {ENDPOINT}", f"DescribeEndpointConfig {SERVING}"]
+
+
+def test_whatever_serves_now_is_kept_even_the_replaced_pair(emulator: Emulator, sm: Any) -> None:
+    """When the replaced config serves again by the time of the cleanup (someone else's update back to it has
+    finished), neither it nor its model is deleted."""
+    updated(emulator, sm, EARLIER, EARLIER_MODEL)
+    emulator.faults.hold_next_update(ENDPOINT)
+    sm.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName=EARLIER)
+    while emulator.faults.step(ENDPOINT):  # through every phase of that update, now
+        pass
+    emulator.faults.release(ENDPOINT)
+    assert sm.describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"] == "InService"
+    run = make_run(emulator, sm)
+    run.cleanup.after_success(EARLIER, EARLIER_MODEL, SERVING, SERVING_MODEL)
+    assert run.outcome.cleaned_up == []
+    assert run.outcome.kept == []
+    assert run.lines() == []
+    assert run.remaining() == (sorted([SERVING, EARLIER]), sorted([SERVING_MODEL, EARLIER_MODEL]))
+
+
+def test_a_model_a_shadow_variant_of_the_serving_config_names_is_kept(emulator: Emulator, sm: Any) -> None:
+    """Every model the serving config names is kept, a shadow variant's too, although it is ours and unused by
+    the production variant."""
+    make_model(sm, LEFTOVER_MODEL)
+    make_model(sm, SERVING_MODEL)
+    variant = {"ModelName": SERVING_MODEL, "InstanceType": "ml.g4dn.xlarge", "InitialInstanceCount": 1}
+    sm.create_endpoint_config(
+        EndpointConfigName=SERVING,
+        ProductionVariants=[{**variant, "VariantName": "AllTraffic"}],
+        ShadowProductionVariants=[{**variant, "VariantName": "Shadow", "ModelName": LEFTOVER_MODEL}],
+        Tags=tags(()),
+    )
+    serve(emulator, sm, SERVING)
+    run = make_run(emulator, sm)
+    run.cleanup.after_success("", "", SERVING, SERVING_MODEL)
+    assert run.outcome.cleaned_up == []
+    assert run.remaining() == ([SERVING], sorted([SERVING_MODEL, LEFTOVER_MODEL]))
 
 
 # --- after a rollback -------------------------------------------------------------------------------------------
@@ -598,23 +684,44 @@ def test_a_refused_model_deletion_is_asked_once_and_warned_once(emulator: Emulat
 
 
 def test_a_failed_read_stops_the_cleanup_with_one_warning(emulator: Emulator, sm: Any) -> None:
-    """A read SageMaker refuses (DescribeEndpoint before the sweep) stops the cleanup: what was deleted stays
+    """A read SageMaker refuses (ListEndpointConfigs, for the sweep) stops the cleanup: what was deleted stays
     deleted, the leftovers stay, one warning says so, and the report lists a leftover."""
     make_pair(sm, LEFTOVER, LEFTOVER_MODEL)
     updated(emulator, sm, EARLIER, EARLIER_MODEL)
-    emulator.faults.deny("DescribeEndpoint")
+    emulator.faults.deny("ListEndpointConfigs")
     run = make_run(emulator, sm)
     run.cleanup.after_success(EARLIER, EARLIER_MODEL, SERVING, SERVING_MODEL)
     assert run.outcome.cleaned_up == [f"endpoint config {EARLIER}", f"model {EARLIER_MODEL}"]
     assert run.outcome.kept == ["left over after a failed cleanup: see the warning"]
+    refusal = denied("ListEndpointConfigs", "endpoint-config", "x").replace(
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:endpoint-config/x", "*"
+    )
     assert run.lines() == [
         f"Deleted endpoint config {EARLIER}.",
         f"Deleted model {EARLIER_MODEL}.",
-        f"::warning::Cleanup stopped: AccessDeniedException: {denied('DescribeEndpoint', 'endpoint', ENDPOINT)}. "
+        f"::warning::Cleanup stopped: AccessDeniedException: {refusal}. "
         "Nothing that serves was touched; the next deploy removes what is left over.",
     ]
-    assert run.calls()[-1] == f"DescribeEndpoint {ENDPOINT} -> 400"
+    assert run.calls()[-1] == f"ListEndpointConfigs {ENDPOINT} -> 400"
+    emulator.faults.clear()
     assert run.remaining() == (sorted([SERVING, LEFTOVER]), sorted([SERVING_MODEL, LEFTOVER_MODEL]))
+
+
+def test_a_refused_read_of_the_endpoint_deletes_nothing(emulator: Emulator, sm: Any) -> None:
+    """A refused DescribeEndpoint, the read before the first deletion, stops the cleanup before it deletes
+    anything, with one warning."""
+    updated(emulator, sm, EARLIER, EARLIER_MODEL)
+    emulator.faults.deny("DescribeEndpoint")
+    run = make_run(emulator, sm)
+    run.cleanup.after_success(EARLIER, EARLIER_MODEL, SERVING, SERVING_MODEL)
+    assert run.outcome.cleaned_up == []
+    assert run.outcome.kept == ["left over after a failed cleanup: see the warning"]
+    assert run.lines() == [
+        f"::warning::Cleanup stopped: AccessDeniedException: {denied('DescribeEndpoint', 'endpoint', ENDPOINT)}. "
+        "Nothing that serves was touched; the next deploy removes what is left over."
+    ]
+    assert run.calls() == [f"DescribeEndpoint {ENDPOINT} -> 400"]
+    assert run.remaining() == (sorted([SERVING, EARLIER]), sorted([SERVING_MODEL, EARLIER_MODEL]))
 
 
 def test_a_refused_tag_read_stops_a_rollback_cleanup(emulator: Emulator, sm: Any) -> None:
@@ -710,7 +817,7 @@ def test_a_cancel_mid_cleanup_stops_at_the_next_deletion(
     """A signal right after the first deletion: that one stands, every later one is reported kept as cancelled."""
     make_pair(sm, LEFTOVER, LEFTOVER_MODEL)
     updated(emulator, sm, EARLIER, EARLIER_MODEL)
-    run = make_run(emulator, sm)
+    run = make_run(emulator, boto_client(emulator, "sagemaker"))  # its own client: the hook must not outlive the test
     run.sm.meta.events.register("after-call.sagemaker.DeleteEndpointConfig", lambda **_: cancelling())
     run.cleanup.after_success(EARLIER, EARLIER_MODEL, SERVING, SERVING_MODEL)
     assert cancel.signal_name() == "SIGINT"
@@ -749,3 +856,27 @@ def test_a_cancel_keeps_what_a_rollback_or_a_refused_update_left(
     assert run.lines() == []
     assert run.calls() == checked("model", EARLIER_MODEL)
     assert run.remaining() == (sorted([SERVING, EARLIER, LATER]), sorted([SERVING_MODEL, EARLIER_MODEL, LATER_MODEL]))
+
+
+def test_an_update_back_to_the_replaced_config_after_the_verdict_keeps_it(emulator: Emulator, sm: Any) -> None:
+    """Someone else's update to the replaced config, started after the verdict and still rolling out: neither
+    the config it rolls out nor its model is deleted, nor is anything swept."""
+    make_pair(sm, LEFTOVER, LEFTOVER_MODEL)
+    updated(emulator, sm, EARLIER, EARLIER_MODEL)
+    emulator.faults.hold_next_update(ENDPOINT)
+    sm.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName=EARLIER)
+    run = make_run(emulator, sm)
+    run.cleanup.after_success(EARLIER, EARLIER_MODEL, SERVING, SERVING_MODEL)
+    assert run.outcome.cleaned_up == []
+    assert run.outcome.kept == []
+    assert run.lines() == ["Leftovers of earlier runs not swept: the endpoint is Updating; the next run sweeps."]
+    # Both configs the endpoint references are read for their models, in name order.
+    assert run.calls() == [
+        f"DescribeEndpoint {ENDPOINT}",
+        f"DescribeEndpointConfig {EARLIER}",
+        f"DescribeEndpointConfig {SERVING}",
+    ]
+    assert run.remaining() == (
+        sorted([SERVING, EARLIER, LEFTOVER]),
+        sorted([SERVING_MODEL, EARLIER_MODEL, LEFTOVER_MODEL]),
+    )
