@@ -57,18 +57,17 @@ class Cleanup:
 
     def created_for_refused(self, created: list[str], existing_model: bool) -> list[str]:
         """After SageMaker refused the create or update they were made for: this run's new config and model
-        serve nothing (the refusal rolled nothing out). What was reused from an earlier run stays for it."""
+        serve nothing (the refusal rolled nothing out). What was reused from an earlier run stays for it.
+        Returns what is gone: what SageMaker refused to delete, or a cancel kept, is reported kept instead."""
         removed: list[str] = []
-        try:
-            for item in created:
-                kind, _, name = item.rpartition(" ")
-                if kind == "endpoint config":
-                    self._delete_config(name)
-                elif kind == "model" and not existing_model:
-                    self._delete_model(name)
+        for item in created:
+            kind, _, name = item.rpartition(" ")
+            if kind == "endpoint config":
+                gone = self._delete_config(name)
+            else:
+                gone = kind == "model" and not existing_model and self._delete_model(name)
+            if gone:
                 removed.append(item)
-        except ClientError as error:
-            self._failed(error)
         return removed
 
     def _failed(self, error: ClientError) -> None:
@@ -85,31 +84,37 @@ class Cleanup:
         if not self.delete_previous:
             self.outcome.kept.append(f"endpoint config {previous_config} (delete-previous: false)")
             return
-        if previous_config and previous_config != serving_config:
+        # Read again right before the first deletion: since the verdict someone may have put another config on the
+        # endpoint or started rolling one out, the replaced one even. Whatever it references then is kept.
+        now = aws.describe_endpoint(self.sm, self.endpoint_name)
+        keep_configs, keep_models = self._in_use(now, serving_config, serving_model)
+        if previous_config and previous_config not in keep_configs:
             self._delete_config(previous_config)
-        if previous_model and previous_model != serving_model and self._created_by_us(previous_model):
+        if previous_model and previous_model not in keep_models and self._created_by_us(previous_model):
             self._delete_model(previous_model)
-        self._sweep(keep_configs={serving_config}, keep_models={serving_model})
-
-    def _sweep(self, keep_configs: set[str], keep_models: set[str]) -> None:
-        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive).
-
-        Not while an update is in flight: the config it rolls out (and its rollback's) may be one of them.
-        The endpoint is read again right before, as someone may have started one since the verdict.
-        """
-        endpoint = self.endpoint_name
-        now = aws.describe_endpoint(self.sm, endpoint)
+        # Leftovers wait for a settled endpoint: an update in flight may still roll back, to what it replaced.
         if now is None or now.get("EndpointStatus") in TRANSITIONAL or now.get("PendingDeploymentSummary"):
             status = (now or {}).get("EndpointStatus", "gone")
             self.log.info(f"Leftovers of earlier runs not swept: the endpoint is {safe(status)}; the next run sweeps.")
             return
-        # Whatever serves now is kept, even if another run put it there after this run's verdict.
-        serving = str(now.get("EndpointConfigName", ""))
-        serving_config = aws.describe_endpoint_config(self.sm, serving) if serving else None
-        keep_configs = keep_configs | {serving}
-        keep_models = keep_models | {
-            str(v.get("ModelName", "")) for v in (serving_config or {}).get("ProductionVariants", [])
-        }
+        self._sweep(keep_configs, keep_models)
+
+    def _in_use(self, now: aws.Json | None, serving_config: str, serving_model: str) -> tuple[set[str], set[str]]:
+        """What is kept: the verdict's serving pair, and whatever the endpoint references now, even if another run
+        put it there after this run's verdict: its config, the one an update rolls out, every model they name."""
+        endpoint = now or {}
+        pending = endpoint.get("PendingDeploymentSummary") or {}
+        names = {str(endpoint.get("EndpointConfigName", "")), str(pending.get("EndpointConfigName", ""))} - {""}
+        keep_models = {serving_model}
+        for name in sorted(names):
+            config = aws.describe_endpoint_config(self.sm, name) or {}
+            for variant in [*config.get("ProductionVariants", []), *config.get("ShadowProductionVariants", [])]:
+                keep_models.add(str(variant.get("ModelName", "")))
+        return {serving_config} | names, keep_models
+
+    def _sweep(self, keep_configs: set[str], keep_models: set[str]) -> None:
+        """Remove what earlier crashed or cancelled runs of this endpoint left unused (names we derive)."""
+        endpoint = self.endpoint_name
         prefix = name_prefix(endpoint)
         for name in aws.list_endpoint_config_names(self.sm, prefix):
             if name not in keep_configs and is_derived_name(endpoint, name) and self._config_created_by_us(name):
@@ -123,7 +128,9 @@ class Cleanup:
     def _cancelled(self, what: str) -> bool:
         """Nothing is deleted once the job was cancelled: the verdict stands, the next deploy sweeps what is left."""
         if cancel.requested():
-            self.outcome.kept.append(f"{what} (the job was cancelled before its cleanup)")
+            kept = f"{what} (the job was cancelled before its cleanup)"
+            if kept not in self.outcome.kept:  # the sweep meets the replaced config and model again
+                self.outcome.kept.append(kept)
             return True
         return False
 
@@ -143,29 +150,33 @@ class Cleanup:
                 return False
             raise
 
-    def _delete_config(self, name: str) -> None:
-        self._delete(
+    def _delete_config(self, name: str) -> bool:
+        return self._delete(
             f"endpoint config {name}",
             lambda: aws.delete_endpoint_config(self.sm, name),
             f"aws sagemaker delete-endpoint-config --endpoint-config-name {name}",
         )
 
-    def _delete_model(self, name: str) -> None:
-        self._delete(
+    def _delete_model(self, name: str) -> bool:
+        return self._delete(
             f"model {name}", lambda: aws.delete_model(self.sm, name), f"aws sagemaker delete-model --model-name {name}"
         )
 
-    def _delete(self, what: str, delete: Callable[[], object], command: str) -> None:
-        """One deletion: not asked again once refused in this run, nor after a cancel; gone already is fine."""
+    def _delete(self, what: str, delete: Callable[[], object], command: str) -> bool:
+        """One deletion: not asked again once refused in this run, nor after a cancel; gone already is fine.
+        True when it is gone, False when it is still there (refused, or kept after a cancel)."""
         if what in self.refused or self._cancelled(what):
-            return
+            return False
         try:
             delete()
-            self.outcome.cleaned_up.append(what)
-            self.log.info(f"Deleted {what}.")
         except ClientError as error:
-            if not aws.is_not_found(error):
-                self._refused(what, error, command)
+            if aws.is_not_found(error):
+                return True
+            self._refused(what, error, command)
+            return False
+        self.outcome.cleaned_up.append(what)
+        self.log.info(f"Deleted {what}.")
+        return True
 
     def _refused(self, what: str, error: ClientError, command: str) -> None:
         """SageMaker refused one deletion (a role without the permission, say): it serves nothing and is left."""
