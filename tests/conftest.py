@@ -26,16 +26,16 @@ settings.register_profile("mutate", derandomize=True)
 FAST_TIMINGS = Timings(create=0.3, update=0.3, rollback=0.3, delete=0.2)
 
 
-def boto_client(emu: Emulator | str, service: str, **config: Any) -> Any:
+def boto_client(emu: Emulator | str, service: str, *, region: str = REGION, **config: Any) -> Any:
     """A boto3 client for ``service`` that talks to ``emu`` (or an emulator URL) with dummy credentials in
-    us-east-1.
+    ``region`` (us-east-1 unless told).
 
     ``config`` overrides botocore Config options (e.g. ``retries=...``, ``parameter_validation=False``).
     """
     return boto3.client(
         service,
         endpoint_url=emu if isinstance(emu, str) else emu.url,
-        region_name=REGION,
+        region_name=region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         config=Config(**{"retries": {"mode": "standard", "total_max_attempts": 3}, **config}),

@@ -41,13 +41,13 @@ def seed_topic(emu: Emulator, name: str) -> str:
     return str(boto_client(emu, "sns").create_topic(Name=name)["TopicArn"])
 
 
-def seed_ecr_image(emu: Emulator, repository: str, tag: str) -> str:
-    """An image pushed to ECR under ``repository:tag``; returns its digest.
+def seed_ecr_image(emu: Emulator, repository: str, tag: str, *, region: str = REGION) -> str:
+    """An image pushed to ECR (of ``region``) under ``repository:tag``; returns its digest.
 
     moto derives a digest from the manifest's layers, so each tag gets a layer of its own: images pushed with
     no layers would all share one digest and look unchanged.
     """
-    ecr = boto_client(emu, "ecr")
+    ecr = boto_client(emu, "ecr", region=region)
     with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
         ecr.create_repository(repositoryName=repository)
     layer = "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()

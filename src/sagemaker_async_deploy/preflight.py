@@ -24,6 +24,9 @@ def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
     if image.digest:
         return config
     # ECR answers for its own region: a repository elsewhere is asked there.
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: where `is` is false for two equal region strings,
+    # the endpoint's own region gets new Clients of that region, built from the same environment as the given
+    # ones: the same ECR, the same answer.
     ecr = clients.ecr if image.ecr_region == config.region else aws.Clients(image.ecr_region).ecr
     # Not found is the input's fault; AccessDenied, throttling or expired credentials are not, and go the way
     # of every AWS refusal.
@@ -42,6 +45,8 @@ def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
     return config.with_image(image.resolved(digest))
 
 
+# equivalent mutant core/ReplaceBinaryOperator_Mul_Div: every caller passes instance_type by keyword and the
+# rest by position, which a "/" marker accepts as "*" does.
 def _also_wrong(config: ActionConfig, clients: aws.Clients, *, instance_type: bool) -> list[InputProblem]:
     """The other remote checks, when one has already failed the run.
 
