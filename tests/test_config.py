@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from sagemaker_async_deploy._checks import ImageRef, image_digest
 from sagemaker_async_deploy.config import INPUT_DEFAULTS, ActionConfig, parse_config, read_inputs
 from sagemaker_async_deploy.errors import InputError
 from sagemaker_async_deploy.fields import ENVIRONMENT, FIELDS, INSTANCE_COUNT, MAX_CONCURRENT, STEP_SIZE
@@ -288,6 +289,45 @@ def test_ecr_tag_image_is_kept_for_resolution() -> None:
     image = parse(image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/whisper:v7").image
     assert (image.digest, image.tag) == ("", "v7")
     assert (image.ecr_account, image.ecr_region, image.ecr_repository) == ("123456789012", "eu-west-1", "team/whisper")
+
+
+REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/whisper"
+DIGEST = "sha256:" + "1" * 64
+
+
+@pytest.mark.parametrize(
+    ("reference", "digest"),
+    [
+        (IMAGE, DIGEST),
+        (f"{REPOSITORY}:v7", ""),
+        (f"{REPOSITORY}@md5:abc", ""),
+        (DIGEST, ""),
+    ],
+)
+def test_image_digest_is_the_sha256_after_the_at(reference: str, digest: str) -> None:
+    """Only a reference pinned by @sha256: has a digest: a tag, another algorithm or a bare digest has none."""
+    assert image_digest(reference) == digest
+
+
+def test_a_serving_image_pinned_by_digest_splits_at_the_at() -> None:
+    """An image a serving model names by digest is its repository and that digest, shown as registry/repo@sha256."""
+    served = ImageRef.serving(IMAGE)
+    assert served == ImageRef(given=IMAGE, repository=REPOSITORY, digest=DIGEST)
+    assert served.reference == IMAGE
+
+
+def test_a_serving_image_named_by_tag_has_no_digest_and_shows_as_written() -> None:
+    """A tag reference from a serving model is never resolved: no digest, and it is shown as it was written."""
+    served = ImageRef.serving(f"{REPOSITORY}:v7")
+    assert served == ImageRef(given=f"{REPOSITORY}:v7", repository=f"{REPOSITORY}:v7", digest="")
+    assert served.reference == f"{REPOSITORY}:v7"
+
+
+def test_a_resolved_tag_is_referenced_by_its_digest() -> None:
+    """Once preflight knows the digest, the reference is registry/repo@sha256 rather than the tag typed."""
+    tagged = parse(image=f"{REPOSITORY}:v7").image
+    assert tagged.reference == f"{REPOSITORY}:v7"
+    assert tagged.resolved(DIGEST).reference == IMAGE
 
 
 @pytest.mark.parametrize(

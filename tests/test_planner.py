@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -11,8 +12,16 @@ from sagemaker_async_deploy._checks import MODEL_NAME_RE, NAME_MAX, ImageRef
 from sagemaker_async_deploy.builders import derived_name, is_derived_name
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import PlanError
-from sagemaker_async_deploy.fields import STEP_SIZE
-from sagemaker_async_deploy.planner import Desired, Plan, desired_from, plan
+from sagemaker_async_deploy.fields import IMAGE, STEP_SIZE
+from sagemaker_async_deploy.planner import (
+    Change,
+    Desired,
+    Plan,
+    _starts_rollout,
+    desired_from,
+    plan,
+    refuse_unsupported,
+)
 from sagemaker_async_deploy.state import ServingState
 
 from .factories import OTHER_ROLE, REPO, ROLE, SHAPES, TOPIC, action_config, digest, image, serving_state
@@ -29,6 +38,12 @@ def plan_for(current: ServingState | None, **inputs: str) -> Plan:
 
 def fields(the_plan: Plan) -> list[str]:
     return [c.field for c in the_plan.changes]
+
+
+def described(text: str) -> str:
+    """``text`` as a description parsed from JSON holds it: equal to an input's text, never the same object."""
+    value: str = json.loads(json.dumps(text))
+    return value
 
 
 def created(**inputs: str) -> Desired:
@@ -142,6 +157,35 @@ def test_same_model_name_given_is_unchanged() -> None:
     assert plan_for(current, model_name="terraform-model").action == "unchanged"
 
 
+def test_model_name_is_compared_by_its_text() -> None:
+    """The serving model's name, read from a description, equal to model-name is no change."""
+    the_plan = plan_for(serving_state(model_name=described("terraform-model")), model_name="terraform-model")
+    assert (the_plan.action, the_plan.changes) == ("unchanged", ())
+
+
+def test_a_model_name_change_is_listed_after_the_image() -> None:
+    """A new model-name follows the image change, ahead of the settings after it, and alarms are still compared."""
+    the_plan = plan_for(
+        serving_state(model_name="terraform-model-1"), model_name="terraform-model-2", image=image(2), alarms="p99"
+    )
+    assert the_plan.action == "update"
+    assert [c.as_dict() for c in the_plan.changes] == [
+        {"field": "image", "from": image(1), "to": image(2)},
+        {"field": "model-name", "from": "terraform-model-1", "to": "terraform-model-2"},
+        {"field": "alarms", "from": "", "to": "p99"},
+        {"field": "bake-seconds", "from": "0", "to": "300"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "starts"),
+    [("model-name", True), ("image", True), ("environment", True), ("alarms", False), ("step-size", False)],
+)
+def test_a_change_starts_a_rollout_by_its_field_name(field: str, starts: bool) -> None:
+    """Whether a change starts a rollout follows from its field's name, whichever string carries it."""
+    assert _starts_rollout(Change(described(field), "a", "b")) is starts
+
+
 def test_environment_change_is_an_update_without_the_values() -> None:
     """A changed environment is an update; the change names the variables but never shows their values."""
     the_plan = plan_for(
@@ -185,6 +229,40 @@ def test_tag_image_in_serving_model_against_a_digest_is_an_update() -> None:
     the_plan = plan_for(serving_state(image=f"{REPO}:v1", deployed=False))
     assert the_plan.action == "update"
     assert [c.as_dict() for c in the_plan.changes] == [{"field": "image", "from": f"{REPO}:v1", "to": image(1)}]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "same"),
+    [
+        (image(1), image(1, "registry.example/mirror"), True),
+        (image(1), image(2), False),
+        (image(2), image(1), False),
+        (f"{REPO}:v1", f"{REPO}:v1", True),
+        (f"{REPO}:v1", f"{REPO}:v2", False),
+        (f"{REPO}:v2", f"{REPO}:v1", False),
+        (image(1), f"{REPO}:v1", False),
+    ],
+)
+def test_images_are_the_same_by_digest_else_by_reference(before: str, after: str, same: bool) -> None:
+    """Two digests decide alone; without both, the references as written are compared for equality."""
+    serving, asked = ImageRef.serving(described(before)), ImageRef.serving(described(after))
+    assert serving.same_image(asked) is same
+    assert IMAGE.differs(serving, asked) is not same
+
+
+def test_an_image_without_a_known_digest_is_compared_as_written() -> None:
+    """A reference whose digest was not split out matches the identical reference, even against one that was."""
+    text = f"{REPO}@sha256:abc"  # too short to be a digest check.image accepts: it keeps the text whole
+    unsplit = ImageRef(given=text, repository=text, digest="")
+    assert ImageRef.serving(described(text)).same_image(unsplit)
+    assert unsplit.same_image(ImageRef.serving(described(text)))
+
+
+def test_an_image_on_one_side_only_differs() -> None:
+    """No image on one side and one on the other is a difference, in either direction."""
+    assert IMAGE.differs(None, ImageRef.serving(image(1)))
+    assert IMAGE.differs(ImageRef.serving(image(1)), None)
+    assert not IMAGE.differs(None, None)
 
 
 def test_scaled_to_zero_reads_the_image_from_the_model() -> None:
@@ -273,29 +351,91 @@ def test_desired_takes_the_resolved_digest_reference() -> None:
 # --- endpoints this action cannot manage ----------------------------------------------------------------
 
 
+SERVING_MODEL = "whisper-bbbbbbbbbbbb"
+
+
 @pytest.mark.parametrize(
-    ("current", "inputs", "pattern"),
+    ("current", "inputs", "message"),
     [
-        ({"variant_name": "Primary"}, {}, r"^variant-name: .*set variant-name: Primary"),
-        ({"extra_variants": ("Shadow",)}, {}, r"^endpoint-name: .*2 production variants"),
-        ({"has_async_config": False}, {}, r"^endpoint-name: .*real-time"),
-        ({"variant_extra": {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1}}}, {}, "serverless"),
-        ({"config_extra": {"ShadowProductionVariants": [{"VariantName": "s"}]}}, {}, "shadow"),
+        (
+            {"variant_name": "Primary"},
+            {},
+            "variant-name: the endpoint's variant is 'Primary', not 'AllTraffic'; set variant-name: Primary "
+            "(blue/green guardrails need the same variant name)",
+        ),
+        (
+            {},
+            {"variant_name": "Primary"},
+            "variant-name: the endpoint's variant is 'AllTraffic', not 'Primary'; set variant-name: AllTraffic "
+            "(blue/green guardrails need the same variant name)",
+        ),
+        (
+            {"extra_variants": ("Shadow",)},
+            {},
+            "endpoint-name: the endpoint serves 2 production variants (AllTraffic, Shadow); "
+            "this action manages single-variant endpoints",
+        ),
+        (
+            {"has_async_config": False},
+            {},
+            "endpoint-name: the endpoint is a real-time endpoint (its config has no AsyncInferenceConfig); "
+            "SageMaker cannot turn it into an asynchronous one by an update",
+        ),
+        (
+            {"variant_extra": {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1}}},
+            {},
+            "endpoint-name: the endpoint is a serverless endpoint; asynchronous inference runs on instances: "
+            "deploy to a new endpoint name",
+        ),
+        (
+            {"config_extra": {"ShadowProductionVariants": [{"VariantName": "s"}]}},
+            {},
+            "endpoint-name: the endpoint config has shadow variants (a shadow test); this action manages "
+            "single-variant endpoints: end the shadow test first",
+        ),
         (
             {"model_extra": {"PrimaryContainer": None, "Containers": [{"Image": "a"}, {"Image": "b"}]}},
             {},
-            r"^model-name: .*inference pipeline of 2 containers",
+            f"model-name: the serving model '{SERVING_MODEL}' is an inference pipeline of 2 containers; the action "
+            "replaces the image of a single-container model. Build the pipeline model yourself and deploy it "
+            "with model-name",
         ),
-        ({"container_extra": {"ModelPackageName": "acme-pkg/3"}}, {}, r"^model-name: .*model package 'acme-pkg/3'"),
-        ({"container_extra": {"Mode": "MultiModel"}}, {}, r"^model-name: .*MultiModel"),
+        (
+            {"container_extra": {"ModelPackageName": "acme-pkg/3"}},
+            {},
+            f"model-name: the serving model '{SERVING_MODEL}' deploys the model package 'acme-pkg/3', which has "
+            "no image to replace. Create a model from the new package version and deploy it with model-name",
+        ),
+        (
+            {"container_extra": json.loads('{"Mode": "MultiModel"}')},
+            {},
+            f"model-name: the serving model '{SERVING_MODEL}' is a multi-model endpoint's model (Mode: MultiModel); "
+            "new models are added to its S3 prefix, not rolled out. Deploy a model of your own with model-name",
+        ),
     ],
 )
 def test_what_cannot_be_carried_is_refused_with_the_way_out(
-    current: dict[str, Any], inputs: dict[str, str], pattern: str
+    current: dict[str, Any], inputs: dict[str, str], message: str
 ) -> None:
     """Endpoints an update cannot carry safely are refused by the planner, before anything is written."""
-    with pytest.raises(PlanError, match=pattern):
+    with pytest.raises(PlanError) as refused:
         desired(serving_state(**current), **inputs)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    "current",
+    [
+        dataclasses.replace(serving_state(), config=None),
+        serving_state(variant_name=described("AllTraffic")),
+        serving_state(model_extra={"PrimaryContainer": None, "Containers": [{"Image": image(1)}]}),
+        serving_state(model_extra={"PrimaryContainer": None}),
+    ],
+    ids=["config-gone", "same-variant-name", "one-of-containers", "no-container"],
+)
+def test_what_an_update_can_carry_is_not_refused(current: ServingState) -> None:
+    """A gone config, the same variant name, or a model of at most one container leaves nothing to refuse."""
+    assert refuse_unsupported(current, variant_name="AllTraffic", creates_model=True) is None
 
 
 def test_settings_the_sdk_does_not_know_block_an_update_only() -> None:
@@ -304,6 +444,18 @@ def test_settings_the_sdk_does_not_know_block_an_update_only() -> None:
     assert plan_for(current).action == "unchanged"
     with pytest.raises(PlanError, match=r"^endpoint-name: .*FutureSetting.*newer release"):
         plan_for(current, image=image(2))
+
+
+def test_an_update_refused_for_unknown_settings_names_the_first_five() -> None:
+    """The refusal names the first five settings the SDK does not know, so the message stays short."""
+    current = serving_state(unknown_members=tuple(f"ProductionVariants[].Future{n}" for n in range(1, 7)))
+    with pytest.raises(PlanError) as refused:
+        plan_for(current, image=image(2))
+    shown = ", ".join(f"ProductionVariants[].Future{n}" for n in range(1, 6))
+    assert str(refused.value) == (
+        "endpoint-name: the serving endpoint holds settings the AWS SDK in this version of the action does not "
+        f"know ({shown}); an update would drop them. Use a newer release of the action"
+    )
 
 
 def test_a_pipeline_model_is_no_obstacle_to_deploying_a_model_of_ones_own() -> None:

@@ -108,6 +108,8 @@ class Field(Generic[T]):
 
     def differs(self, before: T | None, after: T | None) -> bool:
         if _empty(before) or _empty(after):
+            # equivalent mutant ReplaceComparisonOperator_NotEq_IsNot: _empty gives True or False, and each is one
+            # object, so `is not` tells them apart exactly as `!=` does
             return _empty(before) != _empty(after)
         return not self.same(before, after)  # type: ignore[arg-type]
 

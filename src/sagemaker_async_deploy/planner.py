@@ -208,6 +208,8 @@ def _fleet(current: ServingState, values: Mapping[str, Any]) -> int:
     return retained if retained is not None else int(serving_count or 0)
 
 
+# equivalent mutant ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets these be passed by position too;
+# every call names them, so no call behaves differently
 def refuse_unsupported(current: ServingState, *, variant_name: str, creates_model: bool) -> None:
     """What an update cannot carry safely, refused before anything is written: with the reason and the way out.
 
@@ -227,11 +229,14 @@ def refuse_unsupported(current: ServingState, *, variant_name: str, creates_mode
             "the endpoint config has shadow variants (a shadow test); this action manages single-variant "
             "endpoints: end the shadow test first",
         )
-    if names and variant_name != names[0]:
+    # The config's one variant; with the config gone there is none, and the asked name stands.
+    # equivalent mutant NumberReplacer: more than one name was refused above, so names[0] is names[-1]
+    served = names[0] if names else variant_name
+    if variant_name != served:
         raise PlanError(
             "variant-name",
-            f"the endpoint's variant is '{names[0]}', not '{variant_name}'; "
-            f"set variant-name: {names[0]} (blue/green guardrails need the same variant name)",
+            f"the endpoint's variant is '{served}', not '{variant_name}'; "
+            f"set variant-name: {served} (blue/green guardrails need the same variant name)",
         )
     if current.variant.get("ServerlessConfig"):
         raise PlanError(
