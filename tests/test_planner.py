@@ -177,6 +177,34 @@ def test_a_model_name_change_is_listed_after_the_image() -> None:
     ]
 
 
+def test_settings_after_the_created_model_ones_are_compared_with_model_name() -> None:
+    """With model-name the created model's settings are skipped, and the rollout settings listed after them are
+    still compared."""
+    the_plan = plan_for(
+        serving_state(model_name="terraform-model-1", alarms=("old-alarm",), bake_seconds=300),
+        model_name="terraform-model-2",
+        alarms="new-alarm",
+        bake_seconds="60",
+    )
+    assert the_plan.action == "update"
+    assert [c.as_dict() for c in the_plan.changes] == [
+        {"field": "model-name", "from": "terraform-model-1", "to": "terraform-model-2"},
+        {"field": "alarms", "from": "old-alarm", "to": "new-alarm"},
+        {"field": "bake-seconds", "from": "300", "to": "60"},
+    ]
+
+
+def test_without_an_image_change_model_name_comes_first() -> None:
+    """model-name takes the image's place at the head of the list when the image is the same."""
+    the_plan = plan_for(
+        serving_state(model_name="terraform-model-1"), model_name="terraform-model-2", instance_type="ml.g5.xlarge"
+    )
+    assert [c.as_dict() for c in the_plan.changes] == [
+        {"field": "model-name", "from": "terraform-model-1", "to": "terraform-model-2"},
+        {"field": "instance-type", "from": "ml.g4dn.xlarge", "to": "ml.g5.xlarge"},
+    ]
+
+
 @pytest.mark.parametrize(
     ("field", "starts"),
     [("model-name", True), ("image", True), ("environment", True), ("alarms", False), ("step-size", False)],
