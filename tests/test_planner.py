@@ -770,3 +770,16 @@ def test_bakes_longer_than_the_timeout_are_warned_about() -> None:
         deployment_strategy="linear",
     )
     assert any("bakes 4 time(s) 1200 s" in w for w in wanted.warnings)
+
+
+def test_a_serving_model_that_is_gone_is_refused_even_with_a_role() -> None:
+    """A model deleted behind the endpoint's back cannot be carried over: a role alone would make a bare model
+    that lacks the serving one's artifact, environment and network settings."""
+    with pytest.raises(PlanError) as refused:
+        desired(serving_state(read_model=False), image=image(2), execution_role_arn=ROLE)
+    assert str(refused.value) == (
+        "model-name: the serving model 'whisper-bbbbbbbbbbbb' no longer exists (it was deleted while the endpoint "
+        "uses it); the action makes the next model from the serving one's role, artifact, environment and network "
+        "settings, and cannot read them. Create the model again under that name, or deploy a model of your own "
+        "with model-name"
+    )

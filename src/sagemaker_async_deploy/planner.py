@@ -252,6 +252,16 @@ def refuse_unsupported(current: ServingState, *, variant_name: str, creates_mode
             "the endpoint is a real-time endpoint (its config has no AsyncInferenceConfig); "
             "SageMaker cannot turn it into an asynchronous one by an update",
         )
+    if creates_model and current.model is None and current.model_name:
+        # Without it the next model would be made from the inputs alone, silently dropping its artifact,
+        # environment and network settings.
+        raise PlanError(
+            "model-name",
+            f"the serving model '{current.model_name}' no longer exists (it was deleted while the endpoint uses "
+            "it); the action makes the next model from the serving one's role, artifact, environment and network "
+            "settings, and cannot read them. Create the model again under that name, or deploy a model of your "
+            "own with model-name",
+        )
 
 
 def _refuse_model(current: ServingState) -> None:
