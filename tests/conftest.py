@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,6 +52,20 @@ def emulator_env(emu: Emulator) -> dict[str, str]:
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
     }
+
+
+@contextlib.contextmanager
+def started_emulator(*, environ: bool = False) -> Iterator[Emulator]:
+    """An emulator with empty state and short timings, stopped afterwards. With ``environ`` the process
+    environment points unmodified boto3 code at it meanwhile (module-scoped fixtures cannot use monkeypatch)."""
+    emu = Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID).start(port=0)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            for variable, value in (emulator_env(emu) if environ else {}).items():
+                env.setenv(variable, value)
+            yield emu
+    finally:
+        emu.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_emulator import Emulator
 
-from .conftest import ACCOUNT_ID, FAST_TIMINGS, REGION, boto_client
+from .conftest import ACCOUNT_ID, REGION, boto_client, started_emulator
 from .factories import ROLE, image
 
 ENDPOINT = "whisper"
@@ -172,11 +172,8 @@ def checked(kind: str, name: str) -> list[str]:
 def started() -> Iterator[Emulator]:
     """One emulator for the module: these tests run once per mutant, and a start and stop per test is most of
     their time. Each test gets it reset (resources, faults, the request log)."""
-    emu = Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID).start(port=0)
-    try:
+    with started_emulator() as emu:
         yield emu
-    finally:
-        emu.stop()
 
 
 @pytest.fixture

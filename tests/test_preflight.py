@@ -16,7 +16,7 @@ from sagemaker_async_deploy.errors import InputError, InputProblem
 from sagemaker_async_deploy.preflight import check_instance_type, check_resources, resolve_image
 from sagemaker_emulator import Emulator
 
-from .conftest import ACCOUNT_ID, FAST_TIMINGS, REGION, boto_client, emulator_env
+from .conftest import ACCOUNT_ID, REGION, boto_client, started_emulator
 from .factories import ROLE, action_config, image
 from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
 
@@ -31,14 +31,8 @@ NOT_HOSTED = "is not an instance type SageMaker hosts endpoints on; expected e.g
 # clients (botocore loading SageMaker's service model) costs more than every request of a test together.
 @pytest.fixture(scope="module")
 def shared_emulator() -> Iterator[Emulator]:
-    emu = Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID).start(port=0)
-    try:
-        with pytest.MonkeyPatch.context() as env:
-            for name, value in emulator_env(emu).items():
-                env.setenv(name, value)
-            yield emu
-    finally:
-        emu.stop()
+    with started_emulator(environ=True) as emu:
+        yield emu
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.state import TRANSITIONAL, ServingState, read_serving
 from sagemaker_emulator import Emulator
 
-from .conftest import ACCOUNT_ID, FAST_TIMINGS, REGION, emulator_env
+from .conftest import ACCOUNT_ID, REGION, started_emulator
 from .factories import REPO, ROLE, action_config, image
 from .seed import seed_handmade_config
 
@@ -188,16 +188,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    emu = Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID).start(port=0)
-    try:
-        with pytest.MonkeyPatch.context() as env:
-            for variable, value in emulator_env(emu).items():
-                env.setenv(variable, value)
-            the_lab = Lab(emu)
-            the_lab.seed()
-            yield the_lab
-    finally:
-        emu.stop()
+    with started_emulator(environ=True) as emu:
+        the_lab = Lab(emu)
+        the_lab.seed()
+        yield the_lab
 
 
 def in_service(name: str, config_name: str, variants: list[aws.Json]) -> aws.Json:
