@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol, TypeVar
 UpdateFaultKind = Literal["rollback", "fail", "rollback_failed", "unhealthy"]
 FailedUpdateEnd = Literal["InService", "Failed"]
 QuotaCall = Literal["update", "create"]
+HeldCall = Literal["create", "update", "delete"]
 RejectedCode = Literal["UnrecognizedClientException", "InvalidClientTokenId"]
 
 
@@ -95,9 +96,8 @@ class _Store:
     creates: list[CreateFault] = field(default_factory=list)
     quotas: list[QuotaFault] = field(default_factory=list)
     lags: list[LagFault] = field(default_factory=list)
-    holds_next_update: list[str | None] = field(default_factory=list)
-    holds_next_create: list[str | None] = field(default_factory=list)
-    holds_next_delete: list[str | None] = field(default_factory=list)
+    # (the call whose answer starts the hold, the endpoint it is for or None for any)
+    holds_next: list[tuple[HeldCall, str | None]] = field(default_factory=list)
     invisibility: Invisibility | None = None
     extra_members: dict[str, dict[str, Any]] = field(default_factory=dict)
     following: list[FollowingUpdate] = field(default_factory=list)
@@ -290,20 +290,21 @@ class Faults:
     def hold_next_update(self, endpoint_name: str | None = None) -> None:
         """Hold the endpoint right after the next UpdateEndpoint (of ``endpoint_name``) returns: it stays Updating
         until ``release``."""
-        with self._lock:
-            self._store.holds_next_update.append(endpoint_name)
+        self._hold_next("update", endpoint_name)
 
     def hold_next_create(self, endpoint_name: str | None = None) -> None:
         """Hold the endpoint from the moment the next CreateEndpoint (of ``endpoint_name``) returns: it stays
         Creating until ``release`` (or ``step``), however slow the test that watches it."""
-        with self._lock:
-            self._store.holds_next_create.append(endpoint_name)
+        self._hold_next("create", endpoint_name)
 
     def hold_next_delete(self, endpoint_name: str | None = None) -> None:
         """Hold the endpoint from the moment the next DeleteEndpoint (of ``endpoint_name``) returns: it stays
         Deleting until ``release`` (or ``step``)."""
+        self._hold_next("delete", endpoint_name)
+
+    def _hold_next(self, call: HeldCall, endpoint_name: str | None) -> None:
         with self._lock:
-            self._store.holds_next_delete.append(endpoint_name)
+            self._store.holds_next.append((call, endpoint_name))
 
     # Consumption, used by the backend and the server.
 
@@ -364,17 +365,14 @@ class Faults:
         with self._lock:
             return _take(self._store.lags, endpoint_name)
 
-    def take_hold_next_update(self, endpoint_name: str) -> bool:
+    def take_hold_next(self, call: HeldCall, endpoint_name: str) -> bool:
+        """Whether a hold_next_<call> was armed for this endpoint (or any); consumed if so."""
         with self._lock:
-            return _take_hold(self._store.holds_next_update, endpoint_name)
-
-    def take_hold_next_create(self, endpoint_name: str) -> bool:
-        with self._lock:
-            return _take_hold(self._store.holds_next_create, endpoint_name)
-
-    def take_hold_next_delete(self, endpoint_name: str) -> bool:
-        with self._lock:
-            return _take_hold(self._store.holds_next_delete, endpoint_name)
+            for armed in self._store.holds_next:
+                if armed[0] == call and armed[1] in (None, endpoint_name):
+                    self._store.holds_next.remove(armed)
+                    return True
+            return False
 
     def invisibility(self) -> Invisibility | None:
         with self._lock:
@@ -428,14 +426,6 @@ FAULT_NAMES = (
     "hold_next_create",
     "hold_next_delete",
 )
-
-
-def _take_hold(holds: list[str | None], endpoint_name: str) -> bool:
-    for name in holds:
-        if name in (None, endpoint_name):
-            holds.remove(name)
-            return True
-    return False
 
 
 def apply_fault(faults: Faults, spec: Any) -> None:

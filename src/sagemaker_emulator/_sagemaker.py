@@ -494,7 +494,7 @@ class SageMakerBackend:
                 endpoint.variants = [self._fleets.summary(region, t, now) for t in targets]
 
         endpoint.steps.append((now + self.timings.create, done))
-        if self.faults.take_hold_next_create(endpoint.name):
+        if self.faults.take_hold_next("create", endpoint.name):
             endpoint.held_since = now
         state.endpoints[key(endpoint.name)] = endpoint
         return {"EndpointArn": arn}
@@ -629,7 +629,7 @@ class SageMakerBackend:
         following = self.faults.take_following_update(endpoint.name)
         if following is not None:
             self._follow(region, endpoint, following.config_name)
-        if self.faults.take_hold_next_update(endpoint.name):
+        if self.faults.take_hold_next("update", endpoint.name):
             endpoint.held_since = now
         return {"EndpointArn": endpoint.arn}
 
@@ -698,7 +698,7 @@ class SageMakerBackend:
             endpoint.deleted = True
 
         endpoint.steps.append((now + self.timings.delete, gone))
-        if self.faults.take_hold_next_delete(endpoint.name):
+        if self.faults.take_hold_next("delete", endpoint.name):
             endpoint.held_since = now
         return {}
 
