@@ -303,9 +303,11 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
         if setting.differs(before, after):
             changes.append(Change(setting.input, *setting.change(before, after)))
     if desired.existing_model and current.model_name != desired.existing_model:
-        # Right after the image, as on create; first when the image is the same.
-        image_changes = IMAGE.differs(current.value(IMAGE), desired.values[IMAGE.input])
-        changes.insert(int(image_changes), Change("model-name", current.model_name, desired.existing_model))
+        # Right after the image (FIELDS' first row), as on create; first when the image is the same.
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: a Change's field is its row's input string
+        # itself, so an image change holds the very object IMAGE.input is
+        after_image = int(bool(changes) and changes[0].field == IMAGE.input)
+        changes.insert(after_image, Change("model-name", current.model_name, desired.existing_model))
 
     # Alarms and bake govern how a rollout is watched, not what serves: they never start a rollout on their
     # own, but when one happens they are part of it and shown.
