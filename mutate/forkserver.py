@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 PROJECT = ("sagemaker_async_deploy", "sagemaker_emulator", "tests", "mutate", "bench")
@@ -99,6 +100,23 @@ def serve(path: Path) -> None:
         connection, _ = server.accept()
         with connection:
             _serve_one(connection)
+
+
+@contextlib.contextmanager
+def running(path: Path, root: Path) -> Iterator[None]:
+    """A fork server on ``path``, started from the project at ``root`` and ready, stopped afterwards."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mutate.forkserver", "serve", str(path)], cwd=root, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        if server.stdout.readline().strip() != "ready":
+            raise RuntimeError("the fork server did not start")
+        yield
+    finally:
+        server.terminate()
+        server.wait()
+        path.unlink(missing_ok=True)
 
 
 def run(path: Path, args: list[str]) -> int:

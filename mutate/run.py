@@ -27,7 +27,7 @@ from cosmic_ray.mutating import mutate_and_test
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkItem, WorkResult
 
-from . import scoping
+from . import forkserver, scoping
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutate"
@@ -98,7 +98,6 @@ def run_scope(scope: Scope) -> tuple[Tally, list[tuple[WorkItem, WorkResult]]]:
     scope_spans = scoping.in_scope(source, scope.functions)
     annotations = scoping.annotation_spans(source)
     timeout = max(20.0, 4 * baseline(scope))
-    WORK.mkdir(exist_ok=True)
     session = WORK / f"{scope.name}.sqlite"
     session.unlink(missing_ok=True)
     tally = Tally()
@@ -153,14 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown scope {', '.join(unknown)}; scopes: {', '.join(s.name for s in every)}")
     chosen = [s for s in every if not args.scope or s.name in args.scope]
     WORK.mkdir(exist_ok=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mutate.forkserver", "serve", str(SOCKET)], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert server.stdout is not None
-        if server.stdout.readline().strip() != "ready":
-            sys.exit("the fork server did not start")
-        results = []
+    results = []
+    with forkserver.running(SOCKET, ROOT):
         for scope in chosen:
             print(f"{scope.name}: {scope.module.relative_to(ROOT)} {', '.join(scope.functions)}", flush=True)
             started = time.monotonic()
@@ -168,10 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {scope.name}: {time.monotonic() - started:.0f} s", flush=True)
             report(scope, survivors)
             results.append((scope, tally))
-    finally:
-        server.terminate()
-        server.wait()
-        SOCKET.unlink(missing_ok=True)
     print("\nscope      mutants the tests must kill")
     for scope, tally in results:
         print(tally.line(scope.name))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mutate import scoping
+from mutate import forkserver, scoping
 from mutate.run import scopes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,16 +87,8 @@ def test_every_scope_names_functions_that_exist_and_tests_that_exist() -> None:
 @pytest.fixture
 def fork_server(tmp_path: Path) -> Iterator[Path]:
     socket = tmp_path / "fork.sock"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mutate.forkserver", "serve", str(socket)], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert server.stdout is not None
-        assert server.stdout.readline().strip() == "ready"
+    with forkserver.running(socket, ROOT):
         yield socket
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def test_fork_server_runs_see_each_edit_of_the_source(fork_server: Path, tmp_path: Path) -> None:
