@@ -44,6 +44,10 @@ IAM_PREFIX = {
 IMPLIED = {
     # CreateModel's ExecutionRoleArn: the caller must be allowed to pass the role to SageMaker.
     "iam:PassRole": ("sagemaker", "CreateModel"),
+    # A config with a KmsKeyId (an update carries the serving one over): CreateEndpoint and UpdateEndpoint need
+    # kms:CreateGrant so that SageMaker can use the key for the new fleet's volumes, per the SageMaker API
+    # permissions reference (docs.aws.amazon.com/sagemaker/latest/dg/api-permissions-reference.html).
+    "kms:CreateGrant": ("sagemaker", "UpdateEndpoint"),
     # Tags on CreateModel / CreateEndpointConfig / CreateEndpoint are authorized as sagemaker:AddTags.
     "sagemaker:AddTags": ("sagemaker", "CreateEndpointConfig"),
     # RegisterScalableTarget checks that the caller may scale the variant itself.
