@@ -254,6 +254,7 @@ REFUSED = {
     ("container", "MultiModelConfig"): "multi-model endpoints are refused",
     ("config", "ShadowProductionVariants"): "a shadow test is a second variant (refused)",
     ("variant", "ServerlessConfig"): "async inference runs on instances (refused)",
+    ("variant", "InstancePools"): "one instance type per variant; pools are refused",
 }
 IDENTITY = {("model", "ModelName"), ("model", "Tags"), ("config", "EndpointConfigName"), ("config", "Tags")}
 IDENTITY |= {("model", "PrimaryContainer"), ("config", "ProductionVariants"), ("config", "AsyncInferenceConfig")}

@@ -416,6 +416,20 @@ SERVING_MODEL = "whisper-bbbbbbbbbbbb"
             "deploy to a new endpoint name",
         ),
         (
+            {
+                "variant_extra": {
+                    "InstancePools": [
+                        {"InstanceType": "ml.g5.xlarge", "Priority": 1},
+                        {"InstanceType": "ml.g6.xlarge", "Priority": 2},
+                    ]
+                }
+            },
+            {},
+            "endpoint-name: the endpoint's variant runs on instance pools (ml.g5.xlarge, ml.g6.xlarge); this action "
+            "manages one instance-type per variant: change the pools where they were made (Terraform, the console) "
+            "or deploy to a new endpoint name",
+        ),
+        (
             {"config_extra": {"ShadowProductionVariants": [{"VariantName": "s"}]}},
             {},
             "endpoint-name: the endpoint config has shadow variants (a shadow test); this action manages "

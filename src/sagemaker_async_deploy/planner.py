@@ -244,6 +244,16 @@ def refuse_unsupported(current: ServingState, *, variant_name: str, creates_mode
             "the endpoint is a serverless endpoint; asynchronous inference runs on instances: deploy to a new "
             "endpoint name",
         )
+    if current.variant.get("InstancePools"):
+        # A heterogeneous variant names its instance types in pools, not in InstanceType: instance-type would
+        # be compared with nothing and planned as a change on every run, and the request would then hold both.
+        types = ", ".join(str(pool.get("InstanceType")) for pool in current.variant["InstancePools"])
+        raise PlanError(
+            "endpoint-name",
+            f"the endpoint's variant runs on instance pools ({types}); this action manages one instance-type "
+            "per variant: change the pools where they were made (Terraform, the console) or deploy to a new "
+            "endpoint name",
+        )
     if creates_model and current.model is not None:
         _refuse_model(current)
     if current.config is not None and not current.has_async_config:
