@@ -66,10 +66,16 @@ def test_failed_update_shows_the_new_fleets_traceback_not_the_old_fleets_lines(o
     assert report.run.result == "failed"
     new = [s for s in streams(on.emu) if s not in old]
     assert old and new
+    # The old fleet went on logging health checks during the update, so its lines are there to be mistaken.
+    logs = boto_client(on.emu, "logs")
+    group = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+    old_lines = [e["message"] for e in logs.get_log_events(logGroupName=group, logStreamName=old[0])["events"]]
+    assert any("GET /ping" in line for line in old_lines)
     for document in (report.summary, report.comment):
         assert TRACEBACK_END in document
         assert new[0] in document
         assert not [s for s in old if s in document]
+        assert "GET /ping" not in document
         # The start-up lines were written by both fleets: only the new fleet's count.
         assert document.count("Starting the inference server") == 1
     group = next(i for i, line in enumerate(report.run.lines) if line.startswith("::group::Container log"))

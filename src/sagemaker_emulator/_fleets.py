@@ -88,8 +88,10 @@ class Fleets:
 
     def write_logs(
         self, endpoint: Endpoint, targets: list[tuple[Target, int]], at: float, lines: tuple[str, ...] = ()
-    ) -> None:
-        """A new fleet's instances start: their streams get the start-up lines (and ``lines``)."""
+    ) -> list[str]:
+        """A new fleet's instances start: their streams get the start-up lines (and ``lines``), while the serving
+        fleet's streams go on with health checks. Returns the new fleet's streams."""
+        _logs.write_pings(self.account_id, endpoint.region, endpoint.name, endpoint.serving_streams, at)
         endpoint.fleets += 1
         streams = [
             f"{target.spec['VariantName']}/{instance}"
@@ -97,6 +99,7 @@ class Fleets:
             for instance in _logs.instance_ids(endpoint.arn, target.spec["VariantName"], endpoint.fleets, count)
         ]
         _logs.write_fleet(self.account_id, endpoint.region, endpoint.name, streams, at, lines)
+        return streams
 
 
 def _repository(reference: str) -> str:

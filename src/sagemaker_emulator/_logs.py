@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Sequence
 
 from moto.logs.exceptions import ResourceAlreadyExistsException
@@ -26,6 +27,18 @@ STARTUP_LINES = (
     "[INFO] Using worker: sync",
     "[INFO] Booting worker with pid: 15",
 )
+
+# The fleet that serves keeps answering SageMaker's health checks while a new one starts, and a typical serving
+# stack logs each of them: nginx's access-log line with SageMaker's pinger as the client ("GET /ping HTTP/1.1"
+# 400 3 "-" "AHC/2.0", sagemaker-python-sdk #1554), every 5 seconds (sagemaker-inference-toolkit #70). These
+# lines are what a diagnosis must not mistake for the new fleet's. The emulator's timings are compressed, so
+# the few written while a fleet launches come 10 ms apart rather than 5 s.
+PINGS_PER_LAUNCH = 3
+
+
+def ping_line(at: float) -> str:
+    stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(at))
+    return f'10.32.0.2 - - [{stamp}] "GET /ping HTTP/1.1" 200 1 "-" "AHC/2.0"'
 
 
 def log_group(endpoint_name: str) -> str:
@@ -62,4 +75,17 @@ def write_fleet(
         with contextlib.suppress(ResourceAlreadyExistsException):
             backend.create_log_stream(group, stream)
         events = [{"timestamp": start + 10 * i, "message": line} for i, line in enumerate(lines)]
+        backend.put_log_events(group, stream, events)
+
+
+def write_pings(account: str, region: str, endpoint_name: str, streams: Sequence[str], at: float) -> None:
+    """The serving fleet's streams get the health checks it answers from ``at`` on (see PINGS_PER_LAUNCH)."""
+    backend = logs_backends[account][region]
+    group = log_group(endpoint_name)
+    existing = backend.groups.get(group)
+    for stream in streams:
+        if existing is None or stream not in existing.streams:
+            continue  # deleted behind the endpoint's back (a test does that): nothing to append to
+        times = [at + 0.01 * i for i in range(PINGS_PER_LAUNCH)]
+        events = [{"timestamp": int(t * 1000), "message": ping_line(t)} for t in times]
         backend.put_log_events(group, stream, events)

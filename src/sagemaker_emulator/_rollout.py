@@ -77,6 +77,7 @@ class Rollout:
         self.start = now
         self.fault = fault
         self.old_variants = copy.deepcopy(endpoint.variants)
+        self.new_streams: list[str] = []
         self.ladders = [plan.steps(t.count, deployment) for t in targets]
         self.step_count = max(len(ladder) for ladder in self.ladders)
         timings = self.timings
@@ -136,7 +137,7 @@ class Rollout:
     def _launching(self, at: float, batches: list[tuple[Target, int]], running: list[int] | None = None) -> None:
         """New instances start: VariantStatus Creating "Launching X instance(s).", and their container logs."""
         lines = self.fault.log_lines if self.fault is not None and self.fault.kind == "unhealthy" else ()
-        self.fleets.write_logs(self.endpoint, batches, at, lines)
+        self.new_streams += self.fleets.write_logs(self.endpoint, batches, at, lines)
         counts = dict(enumerate(n for _, n in batches))
 
         def status(index: int, target: Target) -> tuple[int, list[JSON]]:
@@ -277,6 +278,7 @@ class Rollout:
     def _succeed(self, at: float) -> None:
         region = self.endpoint.region
         self.endpoint.config = self.new
+        self.endpoint.serving_streams = self.new_streams
         self._settle(at, "InService", None, variants=[self.fleets.summary(region, t, self.start) for t in self.targets])
 
     def _schedule_blue_green(self) -> None:

@@ -479,7 +479,7 @@ class SageMakerBackend:
             ],
             "StartTime": now,
         }
-        self._fleets.write_logs(endpoint, [(t, t.count) for t in targets], now)
+        streams = self._fleets.write_logs(endpoint, [(t, t.count) for t in targets], now)
         fault = self.faults.take_create_fault(endpoint.name)
 
         def done(at: float) -> None:
@@ -492,6 +492,7 @@ class SageMakerBackend:
             else:
                 endpoint.status = "InService"
                 endpoint.variants = [self._fleets.summary(region, t, now) for t in targets]
+                endpoint.serving_streams = streams
 
         endpoint.steps.append((now + self.timings.create, done))
         if self.faults.take_hold_next("create", endpoint.name):

@@ -72,6 +72,8 @@ class Endpoint:
     held_since: float | None = None
     # Fleets launched so far: each new fleet (or rolling batch) runs on new instance ids.
     fleets: int = 0
+    # The container log streams of the fleet that serves (it keeps logging while a new fleet starts).
+    serving_streams: list[str] = field(default_factory=list)
     # Faults.lag_reads: what DescribeEndpoint keeps answering (None: "Could not find endpoint"), and until when.
     stale: tuple[JSON | None, float] | None = None
 

@@ -88,7 +88,7 @@ def test_hold_freezes_any_endpoint_and_step_moves_it_on(emulator: Emulator) -> N
 
 def test_each_fleet_logs_to_new_streams(emulator: Emulator) -> None:
     """Create and update each bring up instances of their own: streams <variant>/<instance-id>, start-up lines at
-    the fleet's start, the old fleet's streams left as they were."""
+    the fleet's start; meanwhile only the fleet that serves logs health checks."""
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm, count=2)
     created = sm.describe_endpoint(EndpointName="ep")["CreationTime"].timestamp()
@@ -103,6 +103,16 @@ def test_each_fleet_logs_to_new_streams(emulator: Emulator) -> None:
     wait_for(sm, "ep", "InService")
     both = streams(emulator)
     assert len(both) == 4 and set(first) < set(both)
+    second = sorted(set(both) - set(first))
+    # The serving fleet answered health checks while the new one started; the new fleet has not served yet.
+    pings = {s: sum("GET /ping" in m for m in messages(emulator, s)) for s in both}
+    assert all(pings[s] > 0 for s in first) and not any(pings[s] for s in second)
+    config(sm, "config-3", "model-2", count=2)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-3")
+    wait_for(sm, "ep", "InService")
+    # Now the second fleet serves: it is the one that logs during the third fleet's start.
+    after = {s: sum("GET /ping" in m for m in messages(emulator, s)) for s in both}
+    assert all(after[s] == pings[s] for s in first) and all(after[s] > 0 for s in second)
 
 
 def test_an_unhealthy_fleet_logs_its_traceback_and_the_old_fleet_keeps_serving(emulator: Emulator) -> None:
