@@ -314,7 +314,8 @@ def test_rollback_says_what_still_serves_what_was_cleaned_up_and_what_to_do() ->
     desired = desired_from(config, outcome.before, SHAPES)
     rendered = parse(report.summary(outcome, config))
     assert rendered.paragraphs[0] == (
-        "SageMaker rolled the update back after 8m 11s; the endpoint still serves whisper@sha256:1a2b3c4d5e6f."
+        "SageMaker rolled back the update to whisper@sha256:9f8e7d6c5b4a after 8m 11s; the endpoint still serves "
+        "whisper@sha256:1a2b3c4d5e6f."
     )
     assert table_after(rendered, "Attempted")[0] == ["", "Before, still serving", "Attempted"]
     cleaned = next(p for p in rendered.paragraphs if p.startswith("Cleaned up:"))
@@ -341,7 +342,8 @@ def test_rollback_names_the_alarm_that_fired_and_its_reason(document: str) -> No
     )
     rendered = parse(markdown)
     assert rendered.paragraphs[0] == (
-        "SageMaker rolled the update back after 8m 11s because alarm whisper-5xx went to ALARM; "
+        "SageMaker rolled back the update to whisper@sha256:9f8e7d6c5b4a after 8m 11s because alarm whisper-5xx "
+        "went to ALARM; "
         "the endpoint still serves whisper@sha256:1a2b3c4d5e6f."
     )
     assert "Alarm whisper-5xx went to ALARM at 22:19:40 UTC:" in rendered.paragraphs
@@ -388,7 +390,8 @@ def test_failed_rollout_shows_its_failure_reason_and_where_to_look() -> None:
     config = make_config()
     rendered = parse(report.summary(failed_before_traffic(config), config))
     assert rendered.paragraphs[0] == (
-        "The new fleet failed before it took traffic, after 8m 11s; the endpoint still serves "
+        "The new fleet of whisper@sha256:9f8e7d6c5b4a failed before it took traffic, after 8m 11s; the endpoint "
+        "still serves "
         "whisper@sha256:1a2b3c4d5e6f."
     )
     assert REASON in rendered.paragraphs and "blockquote" in rendered.tags

@@ -296,9 +296,14 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         )
     elif result == "rolled-back":
         fired = diagnosis.fired[0] if diagnosis.fired else None
-        cause: Inline = (" because alarm ", Code(shorten(fired.name, NAME_MAX)), " went to ALARM") if fired else ""
+        cause: Inline = ""
+        if fired:
+            how = " was in ALARM already when the update started" if fired.before_rollout else " went to ALARM"
+            cause = (" because alarm ", Code(shorten(fired.name, NAME_MAX)), how)
         doc.paragraph(
-            f"SageMaker rolled the update back after {took}",
+            "SageMaker rolled back the update",
+            *_to_image(outcome),
+            f" after {took}",
             cause,
             "; the endpoint still serves ",
             serving,
@@ -310,12 +315,29 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         doc.paragraph(f"The job was cancelled after {took}.")
     elif _failed_before_traffic(outcome):
         doc.paragraph(
-            f"The new fleet failed before it took traffic, after {took}; the endpoint still serves ", serving, "."
+            "The new fleet",
+            *_to_image(outcome, " of "),
+            f" failed before it took traffic, after {took}; the endpoint still serves ",
+            serving,
+            ".",
         )
     else:
-        doc.paragraph(f"The rollout failed after {took}: ", _sentence(outcome.message) or "see below.")
+        doc.paragraph(
+            "The rollout",
+            *_to_image(outcome, " of "),
+            f" failed after {took}: ",
+            _sentence(outcome.message) or "see below.",
+        )
     if outcome.message and not view.went_wrong:
         doc.paragraph(_sentence(outcome.message))
+
+
+def _to_image(outcome: RolloutOutcome, word: str = " to ") -> list[Inline]:
+    """The image the update tried, when it is not the one that serves: a rollout is reviewed by its image."""
+    tried = outcome.plan.desired.image if outcome.plan else ""
+    if not tried or tried == outcome.serving_image:
+        return []
+    return [word, _image(tried)]
 
 
 def _how(outcome: RolloutOutcome) -> str:
