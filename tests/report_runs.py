@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sagemaker_emulator import Emulator, Timings
+from sagemaker_emulator import Behaviour, Emulator, Timings
 
 from .action_runner import ActionRun, run_action
 from .conftest import ACCOUNT_ID, boto_client
@@ -62,9 +62,9 @@ class Report:
 
 
 @contextmanager
-def stage(tmp: Path) -> Iterator[Stage]:
+def stage(tmp: Path, behaviour: Behaviour | None = None) -> Iterator[Stage]:
     """An emulator and a GitHub API server with the pull request, for a series of runs."""
-    emu = Emulator(timings=TIMINGS, account_id=ACCOUNT_ID).start(port=0)
+    emu = Emulator(timings=TIMINGS, account_id=ACCOUNT_ID, behaviour=behaviour).start(port=0)
     try:
         with GitHubServer() as github:
             github.add_pull(REPO, PULL, head_sha=SHA)

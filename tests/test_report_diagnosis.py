@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy import diagnosis, preflight
 from sagemaker_async_deploy.config import INPUT_DEFAULTS, parse_config
-from sagemaker_emulator import Emulator
+from sagemaker_emulator import Behaviour, Emulator
 
 from .conftest import boto_client
 from .report_html import parse
@@ -186,6 +186,31 @@ def test_an_alarm_in_alarm_already_is_warned_about(on: Stage) -> None:
     boto_client(on.emu, "cloudwatch").set_alarm_state(AlarmName="guard", StateValue="ALARM", StateReason="errors")
     run = on.run({**BASE, "mode": "plan", "alarms": "guard"}).run
     assert [line for line in run.lines if line.startswith("::warning") and "it is in ALARM already" in line]
+
+
+@pytest.mark.parametrize("reading", ["rolls-back", "ignored"])
+def test_an_update_guarded_by_an_alarm_in_alarm_already(tmp_path: Path, reading: str) -> None:
+    """AWS's pages read either way (Behaviour.alarm_in_alarm_at_start); under both the apply run warns first, in
+    the log and in the report, and the verdict says what happened: a rollback blamed on the alarm being in ALARM
+    since before the update, or an update."""
+    with stage(tmp_path, Behaviour(alarm_in_alarm_at_start=reading)) as on:  # type: ignore[arg-type]
+        seed_alarm(on.emu, "guard", endpoint=ENDPOINT, TreatMissingData="breaching")
+        inputs = {**BASE, "alarms": "guard"}
+        assert on.run(inputs).run.result == "created"
+        boto_client(on.emu, "cloudwatch").set_alarm_state(AlarmName="guard", StateValue="ALARM", StateReason="5xx")
+        report = on.run({**inputs, "image": image("v2")})
+        warnings = [line for line in report.run.lines if line.startswith("::warning")]
+        assert [w for w in warnings if "it is in ALARM already" in w], warnings
+        assert report.run.result == ("rolled-back" if reading == "rolls-back" else "updated")
+        for document in (report.summary, report.comment):
+            rendered = parse(document)
+            assert "⚠️ Warnings" in rendered.headings
+            assert "it is in ALARM already" in rendered.text
+            if reading == "rolls-back":
+                assert "because alarm guard was in ALARM already when the update started" in rendered.paragraphs[0]
+                assert "went to ALARM" not in rendered.text
+            else:
+                assert rendered.paragraphs[0].startswith("Updated (")
 
 
 def test_a_well_set_alarm_gives_no_warning(on: Stage) -> None:

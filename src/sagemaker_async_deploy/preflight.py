@@ -225,10 +225,12 @@ def _alarm_problems(config: ActionConfig, alarm: aws.Json) -> list[str]:
     problems: list[str] = []
     if alarm.get("StateValue") == "ALARM":
         # Developer guide, "deployment-guardrails-configuration": an alarm that trips during the deployment,
-        # on the old fleet too, ends it; SageMaker rolls back when any of the alarms is tripped.
+        # on the old fleet too, ends it. Whether one in ALARM before the deployment counts is not written down
+        # (AWS's pages read either way), so the warning says what to expect, not what will happen.
         problems.append(
-            "it is in ALARM already. SageMaker rolls back a deployment while any of its alarms is in ALARM, "
-            "whichever fleet tripped it: expect this rollout to be rolled back unless the alarm returns to OK first."
+            "it is in ALARM already. SageMaker rolls back a deployment when any of its alarms trips, whichever "
+            "fleet tripped it, and an alarm that is in ALARM as the deployment starts is likely to count: expect "
+            "this rollout to be rolled back unless the alarm returns to OK first."
         )
     stats = _metric_stats(alarm)
     for namespace, metric, _ in stats:

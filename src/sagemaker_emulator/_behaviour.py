@@ -59,6 +59,15 @@ class Behaviour:
     # itself. Default "removed": the policy's ARN leaves the alarms' actions; "kept": it stays, naming nothing.
     step_alarm_actions_after_deregister: Literal["removed", "kept"] = "removed"
 
+    # An auto-rollback alarm that is in ALARM already when the update starts (tripped by the old fleet). "If any
+    # alarms are tripped during a deployment, SageMaker rolls back" (AutoRollbackConfig API reference), and "if your
+    # old fleet trips the alarm during deployment, SageMaker AI ends your deployment" (deployment-guardrails-
+    # configuration): read as a state, such an alarm rolls back at the first bake's end. CloudFormation's
+    # AutoRollbackConfiguration says alarms "that trigger automatic rollback if they enter the ALARM state during
+    # deployment": read as a transition, it does not. Default "rolls-back"; "ignored" counts only alarms that went
+    # to ALARM after the update started.
+    alarm_in_alarm_at_start: Literal["rolls-back", "ignored"] = "rolls-back"
+
 
 def behaviour_from_flags(pairs: list[str]) -> Behaviour:
     """A Behaviour from ``name=value`` strings (the CLI's ``--behaviour``), checked against the field types."""
@@ -90,6 +99,7 @@ def check(behaviour: Behaviour) -> None:
         "delete_in_progress": ("refuse", "allow"),
         "variants_while_creating": ("absent", "listed"),
         "step_alarm_actions_after_deregister": ("removed", "kept"),
+        "alarm_in_alarm_at_start": ("rolls-back", "ignored"),
     }
     for name, values in allowed.items():
         if getattr(behaviour, name) not in values:

@@ -217,7 +217,9 @@ class Rollout:
 
     def _alarms_in_alarm(self, at: float) -> list[str]:
         found = _cloudwatch.states(self.fleets.account_id, self.endpoint.region, self.plan.alarms)
-        return [name for name, (state, since) in found.items() if state == "ALARM" and since <= at]
+        # An alarm in ALARM since before the update: see Behaviour.alarm_in_alarm_at_start.
+        counts_from = self.start if self.behaviour.alarm_in_alarm_at_start == "ignored" else float("-inf")
+        return [name for name, (state, since) in found.items() if state == "ALARM" and counts_from <= since <= at]
 
     def _checkpoint(self, at: float, i: int) -> None:
         """The end of step ``i``'s bake: roll back if an alarm is in ALARM (or the fault says so)."""
