@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .container.engine import DOCKERFILE, dockerfile_base, dockerfile_instructions
+from .container.engine import DOCKERFILE, dockerfile_base, dockerfile_instructions, pullable
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
@@ -88,6 +88,23 @@ def test_default_base_is_read_through_the_stage_it_names(dockerfile: str, base: 
     """The default base is the ARG's value, or the image of the stage it names; only a digest passes the pin."""
     assert dockerfile_base(dockerfile) == base
     assert bool(DIGEST_PINNED.match(base)) == ("@sha256:" in base)
+
+
+@pytest.mark.parametrize(
+    ("reference", "pulled"),
+    [
+        # The tag beside a digest is for readers: a pull by digest alone gets the pinned bytes, tag or not.
+        ("python:3.11-slim-bookworm@sha256:" + "a" * 64, "docker.io/library/python@sha256:" + "a" * 64),
+        ("python:3.11-slim-bookworm", "docker.io/library/python:3.11-slim-bookworm"),
+        ("acme/base@sha256:" + "b" * 64, "docker.io/acme/base@sha256:" + "b" * 64),
+        ("ghcr.io/acme/base:1@sha256:" + "c" * 64, "ghcr.io/acme/base@sha256:" + "c" * 64),
+        ("registry:5000/base:1", "registry:5000/base:1"),
+        ("localhost/sagemaker-async-deploy-base:abc", "localhost/sagemaker-async-deploy-base:abc"),
+    ],
+)
+def test_the_image_tests_pull_the_dockerfiles_base_by_its_digest(reference: str, pulled: str) -> None:
+    """What buildah is asked to pull (before it falls back to the stand-in) is the pinned base, fully named."""
+    assert pullable(reference) == pulled
 
 
 def test_image_installs_the_runtime_lock_requiring_hashes() -> None:
