@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sagemaker_emulator import Behaviour, Emulator, Timings
@@ -48,10 +49,15 @@ TRACEBACK = (
     "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 22.19 GiB total capacity; "
     "21.02 GiB already allocated)",
 )
-ALARM_REASON = (
-    "Threshold Crossed: 1 out of the last 1 datapoints [4.0 (26/11/26 10:41:00)] was greater than or equal to the "
-    "threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition)."
-)
+
+
+def alarm_reason() -> str:
+    """CloudWatch's StateReason for a crossed threshold, its datapoint the last whole minute (dd/mm/yy, UTC)."""
+    datapoint = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%d/%m/%y %H:%M:00")
+    return (
+        f"Threshold Crossed: 1 out of the last 1 datapoints [4.0 ({datapoint})] was greater than or equal to the "
+        "threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition)."
+    )
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,7 @@ def four_reports(tmp: Path) -> dict[str, Report]:
                 "alarms": f"{ALARM}\nwhisper-invocations",
             }
         )
-        on.emu.faults.rollback_next_update(alarm=ALARM, reason=ALARM_REASON)
+        on.emu.faults.rollback_next_update(alarm=ALARM, reason=alarm_reason())
         reports["rollback"] = on.run({**BASE, "image": image("v3")})
         # The errors stopped with the rollback: the alarm is back to OK before the next rollout.
         boto_client(on.emu, "cloudwatch").set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="back to 0")
