@@ -808,6 +808,19 @@ def test_kept_settings_are_folded_and_are_not_changes() -> None:
     assert "VPC" not in diff
 
 
+def test_a_long_kept_list_says_how_many_it_leaves_out() -> None:
+    """The folded list stops at its cap and says how many more the log holds, instead of silently ending."""
+    outcome, config = updated()
+    assert outcome.plan is not None
+    kept = tuple(Kept(f"Environment variable VAR_{i}", "set") for i in range(report.LIST_MAX + 7))
+    outcome.plan = replace(outcome.plan, kept=kept)
+    markdown = report.comment_body(outcome, config)
+    summary = f"<summary>Kept from the serving endpoint ({report.LIST_MAX + 7} settings)</summary>"
+    folded = markdown.split(summary, 1)[1].split("</details>")[0]
+    assert len([line for line in folded.splitlines() if line.startswith("- ")]) == report.LIST_MAX
+    assert "… and 7 more (the step's log lists them all)." in parse(folded).paragraphs
+
+
 def test_the_timeline_says_which_step_the_rollout_was_in() -> None:
     """A canary's bake reads as the new fleet's step and instances, in SageMaker's words."""
     outcome, config = updated()

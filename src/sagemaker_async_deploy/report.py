@@ -601,6 +601,8 @@ def _kept_settings(doc: Document, outcome: RolloutOutcome) -> None:
     inner.bullets(
         (Strong(shorten(item.label, NAME_MAX)), ": ", Code(shorten(item.value, VALUE_MAX))) for item in kept[:LIST_MAX]
     )
+    if len(kept) > LIST_MAX:
+        inner.paragraph(f"… and {len(kept) - LIST_MAX} more (the step's log lists them all).")
     doc.details(f"Kept from the serving endpoint ({len(kept)} setting{'s' if len(kept) != 1 else ''})", inner)
 
 
