@@ -258,6 +258,20 @@ def test_a_refused_log_read_is_one_sentence_with_the_permission() -> None:
     assert "ReadTheNewFleetsContainerLog" in note
 
 
+@pytest.mark.parametrize(
+    ("operation", "statement"),
+    [("DescribeAlarmHistory", "ReadWhichAlarmFired"), ("DescribeAlarms", "PreflightChecks")],
+)
+def test_a_refused_alarm_read_names_the_statement_that_grants_it(operation: str, statement: str) -> None:
+    """Each refused alarm read points at the README statement that grants exactly that action."""
+    error = ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, operation)
+    note = diagnosis._alarm_read_note(error, operation)
+    assert f"grant its role cloudwatch:{operation} (statement {statement} of the README's IAM policy)" in note
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    granted = readme.split(f'"Sid": "{statement}"', 1)[1].split('"Sid"', 1)[0]
+    assert f"cloudwatch:{operation}" in granted
+
+
 def test_alarm_history_outside_the_window_does_not_count(emulator: Emulator) -> None:
     """An alarm that went to ALARM and back to OK before the rollout started is not named as the one that fired."""
     seed_alarm(emulator, "guard", endpoint=ENDPOINT)

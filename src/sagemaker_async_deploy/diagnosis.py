@@ -207,11 +207,15 @@ def _to_alarm(item: aws.Json) -> tuple[float, str] | None:
     return at, str(new_state.get("stateReason") or item.get("HistorySummary") or "")
 
 
+# Where each read is granted in the README's IAM policy: DescribeAlarms is a preflight read too.
+_STATEMENT = {"DescribeAlarmHistory": "ReadWhichAlarmFired", "DescribeAlarms": "PreflightChecks"}
+
+
 def _alarm_read_note(error: ClientError, operation: str) -> str:
     code = aws.error_code(error)
     if code in DENIED:
         return (
             f"The action may not read which alarm fired: grant its role cloudwatch:{operation} "
-            "(statement ReadWhichAlarmFired of the README's IAM policy)."
+            f"(statement {_STATEMENT[operation]} of the README's IAM policy)."
         )
     return f"Which alarm fired could not be read: {code}: {aws.error_message(error)}"
