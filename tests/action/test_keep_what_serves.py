@@ -280,8 +280,21 @@ INSTANCES = {"InstanceType": "ml.g4dn.xlarge", "InitialInstanceCount": 1}
             "endpoint-name",
             "shadow",
         ),
+        (
+            {"PrimaryContainer": {"Image": digest_image(1)}},
+            {
+                "InitialInstanceCount": 1,
+                "InstancePools": [
+                    {"InstanceType": "ml.g5.xlarge", "Priority": 1},
+                    {"InstanceType": "ml.g6.xlarge", "Priority": 2},
+                ],
+            },
+            {},
+            "endpoint-name",
+            "instance pools (ml.g5.xlarge, ml.g6.xlarge)",
+        ),
     ],
-    ids=["pipeline", "model-package", "multi-model", "serverless", "shadow"],
+    ids=["pipeline", "model-package", "multi-model", "serverless", "shadow", "instance-pools"],
 )
 def test_what_cannot_be_carried_is_refused_before_any_write(
     emulator: Emulator,
@@ -292,7 +305,8 @@ def test_what_cannot_be_carried_is_refused_before_any_write(
     names: str,
     says: str,
 ) -> None:
-    """Pipelines, model packages, multi-model, serverless and shadow endpoints are refused with the reason."""
+    """Pipelines, model packages, multi-model, serverless, shadow and instance-pool endpoints are refused with the
+    reason."""
     _seed(emulator, model=model, variant=variant, config=config)
     emulator.clear_requests()
     run = Deployer(emulator, tmp_path).run({"image": digest_image(2), "execution-role-arn": ""})
@@ -311,3 +325,22 @@ def test_a_setting_newer_than_the_actions_sdk_is_refused_before_any_write(emulat
     assert any("FutureGuardrailSetting" in line and "newer release" in line for line in run.errors()), run.errors()
     # The same endpoint with the same image is still unchanged: nothing would be carried, nothing is refused.
     assert deployer.run().result == "unchanged"
+
+
+def test_an_endpoint_of_two_variants_is_refused_before_any_write(emulator: Emulator, tmp_path: Path) -> None:
+    """Two production variants (an A/B split) cannot be rolled blue/green as one: refused, nothing written."""
+    sm = boto_client(emulator, "sagemaker")
+    sm.create_model(ModelName="whisper-odd", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": digest_image(1)})
+    sm.create_endpoint_config(
+        EndpointConfigName="whisper-odd",
+        ProductionVariants=[
+            {"VariantName": "A", "ModelName": "whisper-odd", "InitialVariantWeight": 1.0, **INSTANCES},
+            {"VariantName": "B", "ModelName": "whisper-odd", "InitialVariantWeight": 1.0, **INSTANCES},
+        ],
+    )
+    sm.create_endpoint(EndpointName="whisper", EndpointConfigName="whisper-odd")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="whisper", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    emulator.clear_requests()
+    run = Deployer(emulator, tmp_path).run({"image": digest_image(2), "execution-role-arn": ""})
+    assert_refused(run, emulator, "endpoint-name")
+    assert any("serves 2 production variants (A, B)" in line for line in run.errors()), run.errors()
