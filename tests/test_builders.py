@@ -95,6 +95,59 @@ def test_create_config_with_timeouts_sets_them_on_the_variant() -> None:
     assert set(empty["ProductionVariants"][0]) == {"VariantName", "ModelName", "InstanceType", "InitialInstanceCount"}
 
 
+def test_an_update_config_request_is_the_serving_config_with_only_the_model_replaced() -> None:
+    """A Terraform-made config (KMS, data capture, volume, timeouts, 2 instances, concurrency 4, the response in
+    the error topic only) updated to a new image: the request is that config, the new model and the tag."""
+    kms = "arn:aws:kms:us-east-1:123456789012:key/1111"
+    capture = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 20,
+        "DestinationS3Uri": "s3://capture/whisper/",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    }
+    notification = {"SuccessTopic": TOPIC, "ErrorTopic": ERROR_TOPIC, "IncludeInferenceResponseIn": [ERROR]}
+    current = serving_state(
+        initial_instance_count=2,
+        current_instance_count=2,
+        max_concurrent_invocations=4,
+        success_topic=TOPIC,
+        error_topic=ERROR_TOPIC,
+        config_extra={"KmsKeyId": kms, "DataCaptureConfig": capture},
+        variant_extra={
+            "VolumeSizeInGB": 200,
+            "ContainerStartupHealthCheckTimeoutInSeconds": 1800,
+            "ModelDataDownloadTimeoutInSeconds": 1200,
+        },
+        async_extra={
+            "OutputConfig": {"S3OutputPath": "s3://bucket/out/", "KmsKeyId": kms, "NotificationConfig": notification},
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 4},
+        },
+    )
+    wanted = desired_from(action_config(image=image(2), success_topic=TOPIC, error_topic=ERROR_TOPIC), current, SHAPES)
+    assert wanted.model_name != "whisper-bbbbbbbbbbbb"
+    assert wanted.config_request == {
+        "EndpointConfigName": wanted.config_name,
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": wanted.model_name,
+                "InstanceType": "ml.g4dn.xlarge",
+                "InitialInstanceCount": 2,
+                "VolumeSizeInGB": 200,
+                "ContainerStartupHealthCheckTimeoutInSeconds": 1800,
+                "ModelDataDownloadTimeoutInSeconds": 1200,
+            }
+        ],
+        "DataCaptureConfig": capture,
+        "KmsKeyId": kms,
+        "AsyncInferenceConfig": {
+            "OutputConfig": {"S3OutputPath": "s3://bucket/out/", "KmsKeyId": kms, "NotificationConfig": notification},
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 4},
+        },
+        "Tags": [{"Key": "managed-by", "Value": "sagemaker-async-deploy"}],
+    }
+
+
 @pytest.mark.parametrize(
     ("serving", "inputs", "included"),
     [
