@@ -27,6 +27,17 @@ def update_of(current: ServingState, **inputs: str) -> tuple[dict[str, Any], dic
     return wanted.config_content, wanted.model_content
 
 
+def variant(model_name: str, count: int, **members: Any) -> dict[str, Any]:
+    """The production variant a request holds for the default instance type, plus ``members``."""
+    return {
+        "VariantName": "AllTraffic",
+        "ModelName": model_name,
+        "InstanceType": "ml.g4dn.xlarge",
+        "InitialInstanceCount": count,
+        **members,
+    }
+
+
 # --- exact payloads --------------------------------------------------------------------------------------
 
 
@@ -56,14 +67,7 @@ def test_create_config_includes_the_response_in_every_topic_it_notifies() -> Non
     )  # fmt: skip
     assert wanted.config_request == {
         "EndpointConfigName": wanted.config_name,
-        "ProductionVariants": [
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": wanted.model_name,
-                "InstanceType": "ml.g4dn.xlarge",
-                "InitialInstanceCount": 1,
-            }
-        ],
+        "ProductionVariants": [variant(wanted.model_name, 1)],
         "AsyncInferenceConfig": {
             "OutputConfig": {
                 "S3OutputPath": "s3://bucket/out/",
@@ -128,15 +132,13 @@ def test_an_update_config_request_is_the_serving_config_with_only_the_model_repl
     assert wanted.config_request == {
         "EndpointConfigName": wanted.config_name,
         "ProductionVariants": [
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": wanted.model_name,
-                "InstanceType": "ml.g4dn.xlarge",
-                "InitialInstanceCount": 2,
-                "VolumeSizeInGB": 200,
-                "ContainerStartupHealthCheckTimeoutInSeconds": 1800,
-                "ModelDataDownloadTimeoutInSeconds": 1200,
-            }
+            variant(
+                wanted.model_name,
+                2,
+                VolumeSizeInGB=200,
+                ContainerStartupHealthCheckTimeoutInSeconds=1800,
+                ModelDataDownloadTimeoutInSeconds=1200,
+            )
         ],
         "DataCaptureConfig": capture,
         "KmsKeyId": kms,
