@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy import aws, builders
 from sagemaker_async_deploy.builders import Shapes
@@ -492,6 +493,31 @@ def test_an_update_that_ends_failed_or_out_of_service_keeps_everything(
         "kept": [f"endpoint config {desired.config_name}"] + ([f"model {desired.model_name}"] if model_kept else []),
     }
     assert lab.emu.write_calls() == []
+
+
+@pytest.mark.parametrize(("status", "code"), [(500, "InternalFailure"), (503, "ServiceUnavailable")])
+def test_a_server_error_on_the_update_deletes_nothing_it_may_be_rolling_out(lab: Lab, status: int, code: str) -> None:
+    """A 5xx left after botocore's retries is no refusal: the update may have started, so the config and model
+    made for it stay, and the error says so instead of reporting them removed."""
+    run = lab.start("settled", image=image(2))
+    the_plan = lab.planned(run)
+    desired = the_plan.desired
+    created = [f"endpoint config {desired.config_name}", f"model {desired.model_name}"]
+    error = ClientError(
+        {"Error": {"Code": code, "Message": "We encountered an internal error."},
+         "ResponseMetadata": {"HTTPStatusCode": status}},
+        "UpdateEndpoint",
+    )  # fmt: skip
+    lab.emu.clear_requests()
+    refusal = run.rollout._refused(error, the_plan, created)
+    assert lab.emu.write_calls() == []
+    assert desired.config_name in lab.configs("settled")
+    assert desired.model_name in lab.models("settled")
+    assert f"SageMaker answered UpdateEndpoint with {code}" in str(refusal)
+    assert "nothing was deleted" in str(refusal)
+    assert "Removed" not in str(refusal)
+    lab.sm.delete_endpoint_config(EndpointConfigName=desired.config_name)
+    lab.sm.delete_model(ModelName=desired.model_name)
 
 
 def test_a_create_that_ends_failed_is_failed_and_keeps_what_it_made(lab: Lab) -> None:

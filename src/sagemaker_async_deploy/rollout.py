@@ -362,6 +362,14 @@ class Rollout:
         """SageMaker refused CreateEndpoint / UpdateEndpoint: nothing was rolled out, so what this run created
         for it serves nothing and is removed; the error says why, and what to do."""
         code, message = aws.error_code(error), aws.error_message(error)
+        if int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500:
+            # A server error, after botocore's retries, is no proof of a refusal: SageMaker may have taken the
+            # request. What this run made may be rolling out, so nothing is deleted; the next run adopts it.
+            return DeployError(
+                f"SageMaker answered {safe(error.operation_name)} with {safe(code)}: {safe(message)}. Whether it "
+                "started is unknown, so nothing was deleted; run again: the next run waits for any update it "
+                "started and cleans up what nothing uses.",
+            )
         removed = self.cleanup.created_for_refused(created, the_plan.desired.existing_model != "")
         note = f" Removed what this run created for it: {', '.join(removed)}." if removed else ""
         current = the_plan.current
@@ -382,12 +390,22 @@ class Rollout:
             if quota
             else ("a quota or the capacity of the instance type")
         )
-        second_fleet = (
-            f"A blue/green update ({desired.strategy}) runs a second fleet of {fleet} "
-            f"{safe(desired.instance_type)} instance(s) beside the serving one until it finishes."
-            if desired.values.get("deployment-strategy") != "rolling"
-            else "A rolling update needs capacity for one batch beside the serving fleet."
-        )
+        rolling = desired.values.get("deployment-strategy") == "rolling"
+        if current is None:
+            needs = f"The new endpoint needs {fleet} {safe(desired.instance_type)} instance(s)."
+            way_out = "Nothing was created; the endpoint does not exist yet."
+        elif rolling:
+            needs = "A rolling update needs capacity for one batch beside the serving fleet."
+            way_out = "A smaller step-size needs less. Nothing was rolled out; the endpoint serves as before."
+        else:
+            needs = (
+                f"A blue/green update ({desired.strategy}) runs a second fleet of {fleet} "
+                f"{safe(desired.instance_type)} instance(s) beside the serving one until it finishes."
+            )
+            way_out = (
+                "deployment-strategy: rolling replaces the fleet in batches and needs no second fleet. Nothing was "
+                "rolled out; the endpoint serves as before."
+            )
         ask = (
             "Ask for more in Service Quotas: aws service-quotas list-service-quotas --service-code sagemaker "
             f"--query \"Quotas[?QuotaName=='{safe(quota['quota'])}']\" gives its quota code, then "
@@ -397,9 +415,8 @@ class Rollout:
             else "Check the account's SageMaker quotas in Service Quotas."
         )
         return DeployError(
-            f"SageMaker refused {safe(error.operation_name)} for lack of capacity: {what}. {second_fleet} {ask} "
-            "deployment-strategy: rolling replaces the fleet in batches and needs no second fleet. Nothing was "
-            f"rolled out; the endpoint serves as before.{note} SageMaker's words: {safe(message)}",
+            f"SageMaker refused {safe(error.operation_name)} for lack of capacity: {what}. {needs} {ask} "
+            f"{way_out}{note} SageMaker's words: {safe(message)}",
             kind="capacity",
         )
 

@@ -151,6 +151,35 @@ def test_a_quota_refusal_names_the_quota_and_leaves_nothing_behind(deployer: Dep
     assert deployer.endpoint()["EndpointConfigName"] in before[0]
 
 
+def test_a_quota_refusal_of_a_first_deploy_says_so_and_leaves_nothing_behind(deployer: Deployer) -> None:
+    """ResourceLimitExceeded on CreateEndpoint: no second fleet, no serving endpoint, no rolling advice; the
+    config and model made for it are removed."""
+    deployer.emu.faults.quota_next_create()
+    run = deployer.run()
+    assert run.exit_code != 0
+    assert run.result == "failed"
+    message = " ".join(run.errors())
+    assert "SageMaker refused CreateEndpoint for lack of capacity" in message, message
+    assert "The new endpoint needs 1 ml.g4dn.xlarge instance(s)." in message, message
+    assert "the endpoint does not exist yet" in message, message
+    for wrong in ("second fleet", "serves as before", "deployment-strategy: rolling"):
+        assert wrong not in message, message
+    assert deployer.configs() == set()
+    assert deployer.models() == set()
+
+
+def test_a_quota_refusal_of_a_rolling_update_does_not_advise_rolling(deployer: Deployer) -> None:
+    """A rolling update refused for capacity needs room for one batch: the advice is a smaller step, not rolling."""
+    deployer.run({"initial-instance-count": "2"})
+    deployer.emu.faults.quota_next_update()
+    run = deployer.run({"image": digest_image(2), "deployment-strategy": "rolling", "step-size": "1"})
+    assert run.result == "failed", run.stdout + run.stderr
+    message = " ".join(run.errors())
+    assert "A rolling update needs capacity for one batch" in message, message
+    assert "A smaller step-size needs less." in message, message
+    assert "deployment-strategy: rolling" not in message, message
+
+
 # --- read after create ----------------------------------------------------------------------------------------
 
 
