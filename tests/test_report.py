@@ -323,7 +323,17 @@ def test_rollback_says_what_still_serves_what_was_cleaned_up_and_what_to_do() ->
     assert "Kept: endpoint config whisper-aaaaaaaaaaaa (serving)." in rendered.paragraphs
     assert "What to do next" in rendered.headings
     assert "Look at the rollback alarms (links below): which metric crossed its threshold, and when." in rendered.text
-    assert "which is what an auto-rollback alarm firing during the bake looks like" in rendered.text
+    assert "no alarm is shown to have fired, so the cause is unknown" in rendered.text
+
+
+def test_a_rollback_with_a_failure_reason_and_no_alarm_seen_blames_no_alarm() -> None:
+    """SageMaker's FailureReason is the cause it gives: no sentence about alarms follows it."""
+    config = make_config()
+    outcome = outcome_for("rolled-back", config, serving(), failure_reason=REASON)
+    rendered = parse(report.summary(outcome, config))
+    assert REASON in rendered.paragraphs
+    assert "no alarm is shown to have fired" not in rendered.text
+    assert "The alarms that guard the rollout" not in rendered.text
 
 
 FIRED = FiredAlarm(
@@ -348,7 +358,7 @@ def test_rollback_names_the_alarm_that_fired_and_its_reason(document: str) -> No
     )
     assert "Alarm whisper-5xx went to ALARM at 22:19:40 UTC:" in rendered.paragraphs
     assert FIRED.reason in rendered.paragraphs  # the blockquote's paragraph
-    assert "which is what an auto-rollback alarm firing" not in rendered.text
+    assert "the cause is unknown" not in rendered.text
     assert (
         f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#alarmsV2:alarm/whisper-5xx",
         "whisper-5xx",

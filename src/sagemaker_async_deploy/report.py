@@ -398,10 +398,11 @@ def _what_happened(
     for fired in diagnosis.fired[:LIST_MAX]:
         _fired(doc, fired, layout, config.region)
     if outcome.result == "rolled-back" and not diagnosis.fired:
-        if config.alarms:
+        # Without a FailureReason or an alarm seen in ALARM nothing names the cause: say so, never guess one.
+        if config.alarms and not outcome.failure_reason:
             doc.paragraph(
-                "SageMaker gave no FailureReason, which is what an auto-rollback alarm firing during the bake "
-                "looks like. The alarms that guard the rollout: ",
+                "SageMaker gave no FailureReason and no alarm is shown to have fired, so the cause is unknown; an "
+                "alarm that fired during the bake is the usual one. The alarms that guard the rollout: ",
                 _joined([Link(a, _alarm_url(config.region, a)) for a in config.alarms], LIST_MAX),
                 ".",
             )

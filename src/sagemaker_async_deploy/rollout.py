@@ -1,8 +1,9 @@
 """Applying a plan: model, endpoint config, create or blue/green update, the wait, the verdict, cleanup.
 
-Success is only ``InService`` **on the new config**. ``InService`` on the old config after an update is an
-alarm rollback (AWS leaves FailureReason empty then). Nothing that serves is ever deleted: cleanup runs
-after the verdict and touches only what the verdict proves unused.
+Success is only ``InService`` **on the new config**. ``InService`` on the old config after an update is a
+rollback when traffic moved (or no FailureReason says otherwise), a new fleet that failed before taking traffic
+when a FailureReason says why and none moved. Nothing that serves is ever deleted: cleanup runs after the verdict
+and touches only what the verdict proves unused.
 """
 
 from __future__ import annotations
