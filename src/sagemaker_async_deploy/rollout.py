@@ -134,11 +134,11 @@ class Rollout:
                 endpoint = self.waiter.wait(cfg.endpoint_name, "Waiting for the endpoint to settle", settling=True)
                 if not is_derived_name(cfg.endpoint_name, pending):
                     adopted_from = ""
+            current = self._current(endpoint)  # an endpoint SageMaker will not update is refused before any write
             if endpoint is not None and not scaling_checked:
                 # An interrupted run may have left the variant's autoscaling deregistered and recorded on the endpoint.
                 self.scaling.recover(endpoint, apply=cfg.mode == "apply")
                 scaling_checked = True
-            current = self._current(endpoint)
             the_plan = plan(current, desired_from(cfg, current, shapes))
             self.outcome.plan, self.outcome.before = the_plan, current
             if current is not None:

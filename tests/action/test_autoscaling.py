@@ -343,6 +343,29 @@ def test_a_run_killed_after_deregistering_is_restored_by_the_next(
     assert "An earlier run was interrupted" in rerun.stdout
 
 
+def test_a_recorded_setup_on_an_endpoint_that_cannot_be_updated_is_left_for_later(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """The interrupted run's record is not restored on an endpoint the run then refuses (its serving config
+    deleted behind its back): the refusal comes before any write, and the record stays for the run that can."""
+    deployer = Deployer(emulator, tmp_path)
+    deployer.run()
+    _seed_scale_from_zero(emulator)
+    _kill_after_deregistering(emulator, tmp_path)
+    emulator.faults.release("whisper")  # the killed run's update, if it got that far, ends
+    deployer.sm.get_waiter("endpoint_in_service").wait(
+        EndpointName="whisper", WaiterConfig={"Delay": 0.1, "MaxAttempts": 300}
+    )
+    deployer.sm.delete_endpoint_config(EndpointConfigName=deployer.endpoint()["EndpointConfigName"])
+    emulator.faults.clear()
+    emulator.clear_requests()
+    run = deployer.run({"instance-type": "ml.g5.xlarge"})
+    assert run.exit_code != 0
+    assert any("no longer exists" in line for line in run.errors()), run.errors()
+    assert emulator.write_calls() == [], [r.operation for r in emulator.write_calls()]
+    assert _record_tags(deployer)
+
+
 def test_plan_run_announces_a_recorded_setup_without_restoring_it(emulator: Emulator, tmp_path: Path) -> None:
     """A plan run finds the record and says an apply run restores it; it writes nothing."""
     deployer = Deployer(emulator, tmp_path)
