@@ -766,6 +766,26 @@ def test_an_instance_step_outside_the_limits_of_the_fleet_is_refused(
         )
 
 
+@pytest.mark.parametrize(
+    ("strategy", "step", "suggest"),
+    [("canary", "3", "step-size 1 to 2"), ("linear", "3", "step-size 1 to 2"), ("rolling", "3", "step-size 1 to 2")],
+)
+def test_a_first_deploy_refuses_a_step_outside_the_limits_of_its_initial_count(
+    strategy: str, step: str, suggest: str
+) -> None:
+    """On create the fleet is initial-instance-count: 3 of 4 is refused now, not at the first update."""
+    with pytest.raises(PlanError, match=rf"^step-size: 3 instance\(s\) of 4 instances is 75%; .*{suggest}"):
+        desired(None, deployment_strategy=strategy, step_size=step, initial_instance_count="4")
+
+
+@pytest.mark.parametrize("strategy", ["canary", "linear", "rolling"])
+def test_a_first_deploy_on_one_instance_stores_the_strategy_as_asked(strategy: str) -> None:
+    """One instance cannot be split; the strategy is kept for later updates, fitted to the fleet they find."""
+    wanted = desired(None, deployment_strategy=strategy, step_size="1", execution_role_arn=ROLE)
+    assert wanted.values["deployment-strategy"] == strategy
+    assert wanted.warnings == ()
+
+
 def test_the_fleet_is_the_retained_count_or_the_new_initial_count() -> None:
     """Autoscaled to 4: a canary of 2 fits; a new initial count of 2 is what the update has, and 2 of 2 does not."""
     current = serving_state(current_instance_count=4)

@@ -150,7 +150,13 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
             values[setting.input] = None
     values[BAKE.input] = config.bake_seconds
     fleet = _fleet(current, values) if current is not None else None
-    fitted = strategy.fit(values[STRATEGY.input], values[STEP_SIZE.input], fleet)
+    # A first deploy only stores the strategy for later updates, whose fleet autoscaling may have changed; a
+    # step outside AWS's limits for the fleet it starts with is still refused now, not at the first update.
+    # One instance cannot be split at all, so the strategy is stored as asked and fitted when an update runs.
+    starting = int(values[INSTANCE_COUNT.input] or 1) if current is None else None
+    fitted = strategy.fit(
+        values[STRATEGY.input], values[STEP_SIZE.input], fleet if starting is None or starting < 2 else starting
+    )
     values[STRATEGY.input], values[STEP_SIZE.input] = fitted.strategy, fitted.step
     warnings = list(fitted.warnings)
     bakes = strategy.steps(fitted.strategy, fitted.step, fleet or 1)

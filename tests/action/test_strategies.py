@@ -164,6 +164,14 @@ def test_steps_outside_aws_limits_are_refused_before_any_write(
     assert_refused(run, fleet.emu, names)
 
 
+def test_a_first_deploy_with_a_step_outside_aws_limits_is_refused_before_any_write(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """On create the step is judged against initial-instance-count: nothing is created for a canary of 3 of 4."""
+    run = Deployer(emulator, tmp_path).run({**FLEET, "deployment-strategy": "canary", "step-size": "3"})
+    assert_refused(run, emulator, "step-size")
+
+
 def test_rolling_on_one_instance_is_refused_and_canary_falls_back(emulator: Emulator, tmp_path: Path) -> None:
     """One instance: rolling is refused (it would need what all at once needs); canary shifts all at once,
     warned, with the same capacity."""
