@@ -412,6 +412,25 @@ def test_failed_rollout_shows_its_failure_reason_and_where_to_look() -> None:
     assert (logs, "/aws/sagemaker/Endpoints/whisper") in rendered.links
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Unable to provision requested ML compute capacity due to InsufficientInstanceCapacity error.",
+        "CapacityError: Unable to provision requested ML compute capacity. Please retry using a different ML "
+        "instance type.",
+    ],
+)
+def test_a_fleet_aws_had_no_capacity_for_says_it_is_not_the_image(reason: str) -> None:
+    """No capacity for the new fleet is AWS's shortage: the next steps say retry, another type, or rolling."""
+    config = make_config()
+    rendered = parse(report.summary(failed_before_traffic(config, failure_reason=reason), config))
+    assert reason in rendered.paragraphs
+    steps = rendered.text.split("What to do next", 1)[1]
+    assert "AWS had no ml.g5.xlarge capacity for the new fleet when it launched" in steps
+    assert "deployment-strategy: rolling needs capacity for one batch" in steps
+    assert "container log" not in steps.split("Changes", 1)[0]
+
+
 @pytest.mark.parametrize("document", ["summary", "comment"])
 def test_failed_rollout_shows_the_new_fleets_last_log_lines_folded(document: str) -> None:
     """The container log's last lines are in a <details> block with the stream and a console link; the last

@@ -509,6 +509,23 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig, vi
                 ("If rollouts of this model take longer, raise ", Code("deployment-timeout-minutes"), "."),
             )
         )
+    elif _out_of_capacity(outcome.failure_reason):
+        doc.bullets(
+            (
+                (
+                    "AWS had no ",
+                    Code(outcome.plan.desired.instance_type if outcome.plan else "instance"),
+                    " capacity for the new fleet when it launched: a shortage on AWS's side, not a fault of the "
+                    "image. Run the job again later; capacity is often back within hours.",
+                ),
+                ("Or pick another ", Code("instance-type"), " (a GPU of another family or size)."),
+                (
+                    Code("deployment-strategy: rolling"),
+                    " needs capacity for one batch instead of a whole second fleet.",
+                ),
+                "Nothing that served before was deleted.",
+            )
+        )
     else:
         read_log: Inline = (
             "Read the new fleet's container log above: a container that fails its health check (/ping) or "
@@ -527,6 +544,15 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig, vi
                 "Fix, then push again; nothing that served before was deleted.",
             )
         )
+
+
+def _out_of_capacity(failure_reason: str) -> bool:
+    """SageMaker could not launch the instances: "Unable to provision requested ML compute capacity due to
+    InsufficientInstanceCapacity error." (as quoted in aws/deep-learning-containers#6673), or "CapacityError:
+    Unable to provision requested ML compute capacity." (DIAGNijmegen/rse-grand-challenge#2631)."""
+    return "Unable to provision requested ML compute capacity" in failure_reason or (
+        "InsufficientInstanceCapacity" in failure_reason
+    )
 
 
 def _changes(doc: Document, outcome: RolloutOutcome, view: View, layout: Layout) -> None:
