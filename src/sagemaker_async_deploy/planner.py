@@ -163,8 +163,14 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
     if config.bake_seconds * bakes > config.deployment_timeout_seconds:
         warnings.append(
             f"The update bakes {bakes} time(s) {config.bake_seconds} s (bake-seconds), longer than "
-            f"deployment-timeout-minutes ({config.deployment_timeout_seconds / 60:g}): the action will stop "
-            "waiting before SageMaker finishes. Raise deployment-timeout-minutes or lower bake-seconds"
+            f"deployment-timeout-minutes ({config.deployment_timeout_seconds / 60:g}): "
+            + (
+                # The rolling policy's MaximumExecutionTimeoutInSeconds is that timeout (builders.deployment_config).
+                "SageMaker stops the rolling update at that timeout and rolls it back. "
+                if fitted.strategy == "rolling"
+                else "the action will stop waiting before SageMaker finishes. "
+            )
+            + "Raise deployment-timeout-minutes or lower bake-seconds"
         )
     if config.creates_model and not values.get(EXECUTION_ROLE.input):
         raise PlanError(
