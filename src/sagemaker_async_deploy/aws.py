@@ -168,6 +168,11 @@ def is_already_existing(error: ClientError) -> bool:
     return "already existing" in error_message(error) or "already exists" in error_message(error)
 
 
+def is_server_error(error: ClientError) -> bool:
+    """A 5xx: the service failed to answer, which says nothing about whether it acted on the request."""
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500
+
+
 # --- SageMaker ------------------------------------------------------------------------------------------
 
 

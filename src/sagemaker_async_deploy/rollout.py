@@ -21,7 +21,7 @@ from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
 from .config import ActionConfig
 from .errors import DeployError
-from .fields import INSTANCE_COUNT
+from .fields import INSTANCE_COUNT, STRATEGY
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
@@ -361,9 +361,10 @@ class Rollout:
 
     def _refused(self, error: ClientError, the_plan: Plan, created: list[str]) -> DeployError:
         """SageMaker refused CreateEndpoint / UpdateEndpoint: nothing was rolled out, so what this run created
-        for it serves nothing and is removed; the error says why, and what to do."""
+        for it serves nothing and is removed; the error says why, and what to do. A server error is no refusal
+        and removes nothing."""
         code, message = aws.error_code(error), aws.error_message(error)
-        if int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500:
+        if aws.is_server_error(error):
             # A server error, after botocore's retries, is no proof of a refusal: SageMaker may have taken the
             # request. What this run made may be rolling out, so nothing is deleted; the next run adopts it.
             return DeployError(
@@ -391,11 +392,10 @@ class Rollout:
             if quota
             else ("a quota or the capacity of the instance type")
         )
-        rolling = desired.values.get("deployment-strategy") == "rolling"
         if current is None:
             needs = f"The new endpoint needs {fleet} {safe(desired.instance_type)} instance(s)."
             way_out = "Nothing was created; the endpoint does not exist yet."
-        elif rolling:
+        elif desired.value(STRATEGY) == "rolling":
             needs = "A rolling update needs capacity for one batch beside the serving fleet."
             way_out = "A smaller step-size needs less. Nothing was rolled out; the endpoint serves as before."
         else:
