@@ -150,12 +150,8 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
             values[setting.input] = None
     values[BAKE.input] = config.bake_seconds
     fleet = _fleet(current, values) if current is not None else None
-    # A first deploy only stores the strategy for later updates, whose fleet autoscaling may have changed; a
-    # step outside AWS's limits for the fleet it starts with is still refused now, not at the first update.
-    # One instance cannot be split at all, so the strategy is stored as asked and fitted when an update runs.
-    starting = int(values[INSTANCE_COUNT.input] or 1) if current is None else None
     fitted = strategy.fit(
-        values[STRATEGY.input], values[STEP_SIZE.input], fleet if starting is None or starting < 2 else starting
+        values[STRATEGY.input], values[STEP_SIZE.input], fleet if current is not None else _starting_fleet(values)
     )
     values[STRATEGY.input], values[STEP_SIZE.input] = fitted.strategy, fitted.step
     warnings = list(fitted.warnings)
@@ -207,6 +203,15 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         warnings=tuple(warnings),
         timeout_seconds=config.deployment_timeout_seconds,
     )
+
+
+def _starting_fleet(values: Mapping[str, Any]) -> int | None:
+    """The fleet a first deploy's strategy is checked against. A first deploy only stores the strategy for later
+    updates, whose fleet autoscaling may have changed; a step outside AWS's limits for the fleet it starts with
+    is still refused now, not at the first update. One instance cannot be split at all (None: not fitted), so the
+    strategy is stored as asked and fitted when an update runs."""
+    initial = int(values.get(INSTANCE_COUNT.input) or 1)
+    return initial if initial >= 2 else None
 
 
 def _fleet(current: ServingState, values: Mapping[str, Any]) -> int:
