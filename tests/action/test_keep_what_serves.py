@@ -226,12 +226,23 @@ def test_timeouts_out_of_range_are_refused_by_name(emulator: Emulator, tmp_path:
 # --- what cannot be carried --------------------------------------------------------------------------------
 
 
-def _seed(emu: Emulator, *, model: dict[str, Any], variant: dict[str, Any], config: dict[str, Any]) -> None:
+def _seed(
+    emu: Emulator,
+    *,
+    model: dict[str, Any],
+    variant: dict[str, Any],
+    config: dict[str, Any],
+    more_variants: tuple[str, ...] = (),
+) -> None:
+    """An endpoint serving config and model "whisper-odd"; ``more_variants`` are named variants beside AllTraffic,
+    each like it."""
     sm = boto_client(emu, "sagemaker")
     sm.create_model(ModelName="whisper-odd", ExecutionRoleArn=ROLE, **model)
     sm.create_endpoint_config(
         EndpointConfigName="whisper-odd",
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "whisper-odd", **variant}],
+        ProductionVariants=[
+            {"VariantName": name, "ModelName": "whisper-odd", **variant} for name in ("AllTraffic", *more_variants)
+        ],
         **config,
     )
     sm.create_endpoint(EndpointName="whisper", EndpointConfigName="whisper-odd")
@@ -329,18 +340,14 @@ def test_a_setting_newer_than_the_actions_sdk_is_refused_before_any_write(emulat
 
 def test_an_endpoint_of_two_variants_is_refused_before_any_write(emulator: Emulator, tmp_path: Path) -> None:
     """Two production variants (an A/B split) cannot be rolled blue/green as one: refused, nothing written."""
-    sm = boto_client(emulator, "sagemaker")
-    sm.create_model(ModelName="whisper-odd", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": digest_image(1)})
-    sm.create_endpoint_config(
-        EndpointConfigName="whisper-odd",
-        ProductionVariants=[
-            {"VariantName": "A", "ModelName": "whisper-odd", "InitialVariantWeight": 1.0, **INSTANCES},
-            {"VariantName": "B", "ModelName": "whisper-odd", "InitialVariantWeight": 1.0, **INSTANCES},
-        ],
+    _seed(
+        emulator,
+        model={"PrimaryContainer": {"Image": digest_image(1)}},
+        variant={"InitialVariantWeight": 1.0, **INSTANCES},
+        config=ASYNC,
+        more_variants=("B",),
     )
-    sm.create_endpoint(EndpointName="whisper", EndpointConfigName="whisper-odd")
-    sm.get_waiter("endpoint_in_service").wait(EndpointName="whisper", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
     emulator.clear_requests()
     run = Deployer(emulator, tmp_path).run({"image": digest_image(2), "execution-role-arn": ""})
     assert_refused(run, emulator, "endpoint-name")
-    assert any("serves 2 production variants (A, B)" in line for line in run.errors()), run.errors()
+    assert any("serves 2 production variants (AllTraffic, B)" in line for line in run.errors()), run.errors()
