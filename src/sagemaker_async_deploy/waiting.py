@@ -15,8 +15,9 @@ deleted, on a read that may lag behind.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import aws, cancel
 from .errors import DeployError
@@ -36,6 +37,14 @@ class Since:
     modified: Any = None  # LastModifiedTime before the call (None: a create, the endpoint did not exist)
 
 
+class PollWatcher(Protocol):
+    """Something that looks at each poll of this run's own rollout: what the new fleet logs, a smoke test.
+    Called after the poll's DescribeEndpoint (``None``: not visible yet), before the wait decides whether the
+    endpoint settled; it may raise to end the wait (a cancel, an error that must stop the run)."""
+
+    def on_poll(self, endpoint: aws.Json | None, now: float) -> None: ...
+
+
 @dataclass
 class Waiter:
     sm: SageMakerClient
@@ -46,12 +55,19 @@ class Waiter:
     poll_interval: float
 
     def wait(
-        self, endpoint_name: str, title: str, *, settling: bool = False, since: Since | None = None
+        self,
+        endpoint_name: str,
+        title: str,
+        *,
+        settling: bool = False,
+        since: Since | None = None,
+        watchers: Sequence[PollWatcher] = (),
     ) -> aws.Json | None:
         """Poll until the endpoint settles (None: it is gone); a group of progress lines in the log.
 
         ``settling``: the update waited for is someone else's, which changes the timeout's message.
         ``since``: the update is this run's own; a settled status counts only once it shows that update.
+        ``watchers``: each sees every poll's description, in order.
         """
         started = time.time()
         seen_transitional = False
@@ -61,6 +77,8 @@ class Waiter:
                 with cancel.interruptible():  # a cancelled job stops waiting at once
                     endpoint = aws.describe_endpoint(self.sm, endpoint_name)
                 now = time.time()
+                for watcher in watchers:
+                    watcher.on_poll(endpoint, now)
                 elapsed = f"  {now - started:6.0f}s  "
                 if endpoint is None and not (since is not None and since.modified is None and not seen_transitional):
                     self.log.info(elapsed + "endpoint gone")
