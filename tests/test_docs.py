@@ -1,4 +1,4 @@
-"""What users copy from the README must be true: the inputs and outputs tables, the IAM policy, the examples."""
+"""What users copy from the README must be true: the inputs and outputs tables, the IAM policies, the examples."""
 
 from __future__ import annotations
 
@@ -106,10 +106,62 @@ def inputs_disagreements(readme_rows: Iterable[list[str]], action: dict[str, Any
     return problems
 
 
+def _plain(text: str) -> str:
+    """Text as a reader sees it in either place: no code marks, an en dash read as a hyphen, spaces collapsed."""
+    return " ".join(text.replace("`", "").replace("–", "-").split())
+
+
+def description_disagreements(readme_rows: Iterable[list[str]], action: dict[str, Any]) -> list[str]:
+    """Each input whose README meaning does not start with its action.yml description (what editors and the
+    Marketplace show), so the two cannot drift: the README may add to it, never say something else."""
+    problems: list[str] = []
+    for row in readme_rows:
+        name = _code(row[0])
+        spec = action["inputs"].get(name)
+        if spec is None:
+            continue
+        description = _plain(str(spec.get("description", "")))
+        if not description or not _plain(row[3]).startswith(description):
+            problems.append(f"{name}: the README's meaning does not start with action.yml's description")
+    return problems
+
+
 def test_readme_inputs_table_matches_action_yml() -> None:
     """Every input of action.yml appears in the README's table in order, with the same required flag and default."""
     action = yaml.safe_load(ACTION_YML.read_text())
     assert inputs_disagreements(_section_table(README.read_text(), "Inputs"), action) == []
+
+
+def test_readme_input_meanings_start_with_action_yml_descriptions() -> None:
+    """Each input's meaning in the README starts with its description in action.yml."""
+    action = yaml.safe_load(ACTION_YML.read_text())
+    assert description_disagreements(_section_table(README.read_text(), "Inputs"), action) == []
+
+
+def test_the_description_check_catches_a_meaning_that_drifted() -> None:
+    """A README meaning that says something else than action.yml, or only part of it, is reported."""
+    action = yaml.safe_load(ACTION_YML.read_text())
+    rows = _section_table(README.read_text(), "Inputs")
+    bake = next(i for i, row in enumerate(rows) if _code(row[0]) == "bake-seconds")
+    rows[bake] = [*rows[bake][:3], "Seconds to bake, 0 when no alarms."]
+    rows[0] = [*rows[0][:3], rows[0][3][:-1]]  # the description's last character dropped
+    assert description_disagreements(rows, action) == [
+        "endpoint-name: the README's meaning does not start with action.yml's description",
+        "bake-seconds: the README's meaning does not start with action.yml's description",
+    ]
+
+
+def test_action_yml_states_the_limits_the_readme_states() -> None:
+    """The descriptions editors show carry the limits users trip on: a first deploy's role, the model's own image,
+    at most 10 existing alarms, the endpoint's variant name, one bake default and what 0 means."""
+    inputs = yaml.safe_load(ACTION_YML.read_text())["inputs"]
+    assert "first deploy needs it" in inputs["execution-role-arn"]["description"]
+    assert "image must be that model's own image" in inputs["model-name"]["description"]
+    assert "at most 10" in inputs["alarms"]["description"] and "must exist" in inputs["alarms"]["description"]
+    assert "must be the endpoint's own variant name" in inputs["variant-name"]["description"]
+    bake = inputs["bake-seconds"]["description"]
+    assert "default 300" in bake and "0 finishes without watching" in bake and "0 when" not in bake
+    assert "Rarely needed" in inputs["poll-interval-seconds"]["description"]
 
 
 def test_the_action_reads_and_writes_what_action_yml_declares() -> None:
@@ -355,6 +407,46 @@ def test_readme_links_every_iam_file() -> None:
         assert f"(docs/{path.name})" in readme, path.name
 
 
+# --- links between the documents ---------------------------------------------------------------------------
+
+MARKDOWN = [README, ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
+
+
+def _anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings: lower case, punctuation but hyphens dropped, spaces as hyphens."""
+    markdown = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    headings = re.findall(r"^#+\s+(.+?)\s*$", markdown, re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def link_problems(path: Path) -> list[str]:
+    """Each relative link of a Markdown file whose file does not exist, or whose #anchor names no heading there."""
+    problems: list[str] = []
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue  # a URL elsewhere
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
+            problems.append(f"{path.name}: {target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked.read_text()):
+            problems.append(f"{path.name}: {target}: no such heading")
+    return problems
+
+
+@pytest.mark.parametrize("document", MARKDOWN, ids=lambda path: path.name)
+def test_every_relative_link_resolves(document: Path) -> None:
+    """A section that moves between the README and docs/ leaves no link pointing at where it was."""
+    assert link_problems(document) == []
+
+
+def test_the_link_check_catches_a_moved_section(tmp_path: Path) -> None:
+    """A link to a heading that is gone, or to a file that is not there, is reported."""
+    (tmp_path / "a.md").write_text("# A\n\n## Kept here\n\n[x](#kept-here) [y](#moved-away) [z](gone.md)\n")
+    assert link_problems(tmp_path / "a.md") == ["a.md: #moved-away: no such heading", "a.md: gone.md: no such file"]
+
+
 # --- the example workflows ----------------------------------------------------------------------------------
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yml"))
@@ -368,10 +460,30 @@ def test_there_are_examples_for_each_use() -> None:
     assert any("model-name:" in text for text in texts.values())
 
 
-def test_readme_quick_start_is_the_checked_example() -> None:
-    """The quick start workflow in the README is examples/deploy.yml, which actionlint checks below."""
-    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
+def _readme_section(heading: str) -> str:
+    return README.read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_full_workflow_is_the_checked_example() -> None:
+    """The full workflow in the README is examples/deploy.yml, which actionlint checks below."""
+    blocks = re.findall(r"```yaml\n(.*?)```", _readme_section("Full workflow"), re.S)
     assert blocks and blocks[0] == (EXAMPLES / "deploy.yml").read_text()
+
+
+def test_readme_minimal_workflow_is_the_example_apply_job_trimmed() -> None:
+    """The minimal snippet's steps are the example's apply job with fewer inputs, every required one given: what
+    it passes to each action is what the checked example passes."""
+    (block,) = re.findall(r"```yaml\n(.*?)```", _readme_section("Minimal workflow"), re.S)
+    steps = yaml.safe_load(block)
+    assert len(block.strip().splitlines()) <= 15
+    example = yaml.safe_load((EXAMPLES / "deploy.yml").read_text())["jobs"]["apply"]["steps"]
+    for step in steps:
+        same = next(s for s in example if s.get("uses") == step["uses"])
+        assert step["with"].items() <= same["with"].items(), step["uses"]
+    action = yaml.safe_load(ACTION_YML.read_text())
+    ours = next(s for s in steps if s["uses"].startswith("org/sagemaker-async-deploy@"))
+    required = {name for name, spec in action["inputs"].items() if spec.get("required")}
+    assert required <= set(ours["with"])
 
 
 @pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda path: path.name)
