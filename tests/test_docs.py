@@ -351,6 +351,8 @@ def test_autoscaling_policy_adds_exactly_what_an_instance_type_change_of_an_auto
     called = recorded.called("autoscaling")
     implied = {p for p, call in IMPLIED.items() if call in recorded.seen("autoscaling")} - deploy
     assert not deploy & extra, "the optional statements repeat the deploy policy"
+    statements = json.loads(POLICY_FILES["autoscaling"].read_text())["Statement"]
+    assert all(s["Sid"].startswith("Optional") for s in statements), "each statement says it is optional"
     assert sorted(called - deploy - extra) == [], "the two policies miss operations the change calls"
     assert sorted(extra - called - implied) == [], "the autoscaling policy grants operations the change never needs"
     assert sorted(implied - extra) == [], "the autoscaling policy misses permissions AWS checks besides the calls"
