@@ -154,7 +154,9 @@ def test_an_update_config_request_is_the_serving_config_with_only_the_model_repl
     ("serving", "inputs", "included"),
     [
         # As it serves, for the topics that remain.
-        ([SUCCESS, ERROR], {"success_topic": TOPIC}, [SUCCESS]),
+        ([SUCCESS, ERROR], {"success_topic": TOPIC, "error_topic": "none"}, [SUCCESS]),
+        # An empty topic input keeps the serving topic, and with it the topic's place in the list.
+        ([SUCCESS, ERROR], {"success_topic": TOPIC}, [SUCCESS, ERROR]),
         ([ERROR], {"success_topic": TOPIC, "error_topic": ERROR_TOPIC}, [ERROR]),
         # Notifications that never carried the response keep not carrying it.
         (None, {"success_topic": TOPIC, "error_topic": ERROR_TOPIC}, None),
@@ -188,7 +190,7 @@ def test_topics_added_by_an_update_carry_the_response_like_a_create() -> None:
 
 def test_removing_every_topic_removes_the_notification_config() -> None:
     """With no topic left there is nothing to notify: the whole NotificationConfig goes."""
-    config, _ = update_of(serving_state(success_topic=TOPIC))
+    config, _ = update_of(serving_state(success_topic=TOPIC), success_topic="none")
     assert config["AsyncInferenceConfig"]["OutputConfig"] == {"S3OutputPath": "s3://bucket/out/"}
 
 
@@ -350,7 +352,8 @@ def _where(setting_part: Part, path: tuple[str, ...]) -> str:
 
 
 # The table's settings that an update sets from the inputs (required ones, or "none" when empty); the
-# "keep" ones survive an update with empty inputs like any carried member, and are tested with them.
+# "keep" ones (failure path and topics included) survive an update with empty inputs like any carried member,
+# and are tested with them.
 MANAGED = {
     (_where(f.part, f.path), f.path[-1])
     for f in FIELDS
@@ -400,7 +403,7 @@ def _serving_with(part: str, member: str) -> tuple[ServingState, Any, dict[str, 
     notify = part == "async-notification"
     output: dict[str, Any] = {"S3OutputPath": "s3://bucket/out/"}
     if notify:
-        # Notification settings exist only beside a topic; the inputs name the same topic.
+        # Notification settings exist only beside a topic, which the empty topic inputs keep.
         output["NotificationConfig"] = {"SuccessTopic": TOPIC, member: value}
     else:
         output[member] = value
@@ -409,4 +412,4 @@ def _serving_with(part: str, member: str) -> tuple[ServingState, Any, dict[str, 
         found = c["AsyncInferenceConfig"]["OutputConfig"]
         return (found.get("NotificationConfig") or {}).get(member) if notify else found.get(member)
 
-    return serving_state(async_extra={"OutputConfig": output}), find, {"success_topic": TOPIC} if notify else {}
+    return serving_state(async_extra={"OutputConfig": output}), find, {}

@@ -446,3 +446,19 @@ def test_step_sizes_parse_as_percent_or_instances(text: str, shown: str) -> None
     """N% is a share of the variant's capacity, N a number of instances."""
     config = parse(deployment_strategy="rolling", step_size=text)
     assert str(config.given(STEP_SIZE)) == shown
+
+
+@pytest.mark.parametrize("name", ["failure-path", "success-topic", "error-topic"])
+def test_none_asks_to_remove_and_empty_asks_nothing(name: str) -> None:
+    """``none`` for a failure path or topic is a removal, not a value; empty is neither a value nor a removal."""
+    setting = next(f for f in FIELDS if f.input == name)
+    removing = parse(**{name.replace("-", "_"): "none"})
+    assert removing.removes(setting) and removing.given(setting) is None
+    keeping = parse()
+    assert not keeping.removes(setting) and keeping.given(setting) is None
+
+
+@pytest.mark.parametrize("name", ["output-path", "model-data-url", "execution-role-arn"])
+def test_none_is_no_removal_where_the_setting_cannot_go(name: str) -> None:
+    """Only the failure path and the topics can be removed: ``none`` elsewhere is a bad value, named as such."""
+    assert "none" in problems(**{name.replace("-", "_"): "none"})[name][0]

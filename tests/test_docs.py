@@ -1,4 +1,4 @@
-"""What users copy from the README must be true: the inputs and outputs tables, the IAM policy, the examples."""
+"""What users copy from the README must be true: the inputs and outputs tables, the IAM policies, the examples."""
 
 from __future__ import annotations
 
@@ -20,12 +20,13 @@ from sagemaker_emulator import Emulator, RequestRecord
 from .action.test_autoscaling import _seed_scale_from_zero
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
+from .conftest import started_emulator
 from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 ACTION_YML = ROOT / "action.yml"
-POLICY = ROOT / "docs" / "iam-policy.json"
+DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
 
 # The IAM prefix of each service as the emulator names it (its SigV4 signing name; CloudWatch's is "monitoring").
@@ -105,10 +106,62 @@ def inputs_disagreements(readme_rows: Iterable[list[str]], action: dict[str, Any
     return problems
 
 
+def _plain(text: str) -> str:
+    """Text as a reader sees it in either place: no code marks, an en dash read as a hyphen, spaces collapsed."""
+    return " ".join(text.replace("`", "").replace("–", "-").split())
+
+
+def description_disagreements(readme_rows: Iterable[list[str]], action: dict[str, Any]) -> list[str]:
+    """Each input whose README meaning does not start with its action.yml description (what editors and the
+    Marketplace show), so the two cannot drift: the README may add to it, never say something else."""
+    problems: list[str] = []
+    for row in readme_rows:
+        name = _code(row[0])
+        spec = action["inputs"].get(name)
+        if spec is None:
+            continue
+        description = _plain(str(spec.get("description", "")))
+        if not description or not _plain(row[3]).startswith(description):
+            problems.append(f"{name}: the README's meaning does not start with action.yml's description")
+    return problems
+
+
 def test_readme_inputs_table_matches_action_yml() -> None:
     """Every input of action.yml appears in the README's table in order, with the same required flag and default."""
     action = yaml.safe_load(ACTION_YML.read_text())
     assert inputs_disagreements(_section_table(README.read_text(), "Inputs"), action) == []
+
+
+def test_readme_input_meanings_start_with_action_yml_descriptions() -> None:
+    """Each input's meaning in the README starts with its description in action.yml."""
+    action = yaml.safe_load(ACTION_YML.read_text())
+    assert description_disagreements(_section_table(README.read_text(), "Inputs"), action) == []
+
+
+def test_the_description_check_catches_a_meaning_that_drifted() -> None:
+    """A README meaning that says something else than action.yml, or only part of it, is reported."""
+    action = yaml.safe_load(ACTION_YML.read_text())
+    rows = _section_table(README.read_text(), "Inputs")
+    bake = next(i for i, row in enumerate(rows) if _code(row[0]) == "bake-seconds")
+    rows[bake] = [*rows[bake][:3], "Seconds to bake, 0 when no alarms."]
+    rows[0] = [*rows[0][:3], rows[0][3][:-1]]  # the description's last character dropped
+    assert description_disagreements(rows, action) == [
+        "endpoint-name: the README's meaning does not start with action.yml's description",
+        "bake-seconds: the README's meaning does not start with action.yml's description",
+    ]
+
+
+def test_action_yml_states_the_limits_the_readme_states() -> None:
+    """The descriptions editors show carry the limits users trip on: a first deploy's role, the model's own image,
+    at most 10 existing alarms, the endpoint's variant name, one bake default and what 0 means."""
+    inputs = yaml.safe_load(ACTION_YML.read_text())["inputs"]
+    assert "first deploy needs it" in inputs["execution-role-arn"]["description"]
+    assert "image must be that model's own image" in inputs["model-name"]["description"]
+    assert "at most 10" in inputs["alarms"]["description"] and "must exist" in inputs["alarms"]["description"]
+    assert "must be the endpoint's own variant name" in inputs["variant-name"]["description"]
+    bake = inputs["bake-seconds"]["description"]
+    assert "default 300" in bake and "0 finishes without watching" in bake and "0 when" not in bake
+    assert "Rarely needed" in inputs["poll-interval-seconds"]["description"]
 
 
 def test_the_action_reads_and_writes_what_action_yml_declares() -> None:
@@ -142,7 +195,7 @@ def test_the_table_check_catches_a_wrong_default_and_a_missing_input() -> None:
     assert any(p.startswith("input names or order") for p in problems)
 
 
-# --- the IAM policy -----------------------------------------------------------------------------------------
+# --- the IAM policies -----------------------------------------------------------------------------------------
 
 
 def _policy_actions(policy: dict[str, Any]) -> set[str]:
@@ -163,65 +216,96 @@ def _seed_preflight_resources(emu: Emulator) -> tuple[str, str, str]:
 
 
 class _Recorder:
-    """Runs the action through a Deployer and keeps every request the emulator saw during each run."""
+    """Runs the action through a Deployer and keeps every request the emulator saw during each run, by the
+    policy file that must grant it: plan runs, apply runs, and apply runs that change autoscaling."""
 
     def __init__(self, deployer: Deployer) -> None:
         self.deployer = deployer
-        self.requests: list[RequestRecord] = []
+        self.requests: dict[str, list[RequestRecord]] = {"plan": [], "apply": [], "autoscaling": []}
 
-    def run(self, inputs: dict[str, str], expected: str) -> ActionRun:
+    def run(self, inputs: dict[str, str], expected: str, *, kind: str = "") -> ActionRun:
         run = self.deployer.run(inputs)  # clears the emulator's log first: seeding calls are not counted
-        self.requests += self.deployer.emu.requests
+        kind = kind or ("plan" if inputs.get("mode") == "plan" else "apply")
+        self.requests[kind] += self.deployer.emu.requests
         assert run.result == expected, run.stdout + run.stderr
         return run
 
+    def called(self, *kinds: str) -> set[str]:
+        """The IAM actions of every call the runs of these kinds made."""
+        called: set[str] = set()
+        for request in (r for kind in kinds for r in self.requests[kind]):
+            assert request.service in IAM_PREFIX, f"a call to an unexpected service: {request.service}"
+            called.add(f"{IAM_PREFIX[request.service]}:{request.operation}")
+        return called
 
-def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp_path: Path) -> None:
-    """Every AWS operation the integration scenarios make is granted, and nothing is granted that none needs."""
-    record = _Recorder(Deployer(emulator, tmp_path))
-    record.run({"mode": "plan"}, "would-create")
-    record.run({}, "created")
-    record.run({}, "unchanged")
-    success, error, tag_image = _seed_preflight_resources(emulator)
-    record.run(
-        {
-            "image": tag_image,
-            "alarms": "whisper-5xx",
-            "bake-seconds": "0",
-            "success-topic": success,
-            "error-topic": error,
-        },
-        "updated",
-    )
-    record.run({"mode": "plan", "image": digest_image(3)}, "would-update")
-    emulator.faults.rollback_next_update(alarm="whisper-5xx")
-    record.run({"image": digest_image(3), "alarms": "whisper-5xx"}, "rolled-back")
-    # A new fleet that fails its health check after logging: the report reads its container log.
-    emulator.faults.unhealthy_next_update(["Traceback (most recent call last):", "RuntimeError: no GPU"])
-    record.run({"image": digest_image(4)}, "failed")
-    autoscaling, _, _ = _seed_scale_from_zero(emulator)  # a tagged target, a step policy, alarms naming it
-    autoscaling.put_scheduled_action(
-        ServiceNamespace="sagemaker",
-        ScheduledActionName="nightly-zero",
-        ResourceId="endpoint/whisper/variant/AllTraffic",
-        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
-        Schedule="cron(0 22 * * ? *)",
-        ScalableTargetAction={"MinCapacity": 0, "MaxCapacity": 0},
-    )
-    record.run({"image": digest_image(3), "instance-type": "ml.g5.xlarge"}, "updated")
-    record.deployer.sm.create_model(
-        ModelName="terraform-whisper", PrimaryContainer={"Image": digest_image(7)}, ExecutionRoleArn=ROLE
-    )
-    record.run(
-        {"model-name": "terraform-whisper", "image": digest_image(7), "execution-role-arn": ""},
-        "updated",
-    )
+    def seen(self, *kinds: str) -> set[tuple[str, str]]:
+        return {(r.service, r.operation) for kind in kinds for r in self.requests[kind]}
 
-    called: set[str] = set()
-    for request in record.requests:
-        assert request.service in IAM_PREFIX, f"a call to an unexpected service: {request.service}"
-        called.add(f"{IAM_PREFIX[request.service]}:{request.operation}")
-    # The scenarios reach every AWS feature the action has; a scenario that stopped doing so would hide a gap.
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> _Recorder:
+    """Every AWS feature the action has, each run once: plan and apply, create, unchanged, an update with alarms,
+    topics and an ECR tag, a rollback, a crashed new fleet, an instance-type change of an autoscaled variant
+    (planned, then applied) and an existing model-name."""
+    tmp_path = tmp_path_factory.mktemp("iam")
+    with started_emulator() as emulator:
+        record = _Recorder(Deployer(emulator, tmp_path))
+        record.run({"mode": "plan"}, "would-create")
+        record.run({}, "created")
+        record.run({}, "unchanged")
+        success, error, tag_image = _seed_preflight_resources(emulator)
+        watched = {"alarms": "whisper-5xx", "bake-seconds": "0", "success-topic": success, "error-topic": error}
+        record.run({"mode": "plan", "image": tag_image, "execution-role-arn": ROLE, **watched}, "would-update")
+        record.run({"image": tag_image, **watched}, "updated")
+        emulator.faults.rollback_next_update(alarm="whisper-5xx")
+        record.run({"image": digest_image(3), "alarms": "whisper-5xx"}, "rolled-back")
+        # A new fleet that fails its health check after logging: the report reads its container log.
+        emulator.faults.unhealthy_next_update(["Traceback (most recent call last):", "RuntimeError: no GPU"])
+        record.run({"image": digest_image(4)}, "failed")
+        autoscaling, _, _ = _seed_scale_from_zero(emulator)  # a tagged target, a step policy, alarms naming it
+        autoscaling.put_scheduled_action(
+            ServiceNamespace="sagemaker",
+            ScheduledActionName="nightly-zero",
+            ResourceId="endpoint/whisper/variant/AllTraffic",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+            Schedule="cron(0 22 * * ? *)",
+            ScalableTargetAction={"MinCapacity": 0, "MaxCapacity": 0},
+        )
+        new_type = {"image": digest_image(3), "instance-type": "ml.g5.xlarge"}
+        record.run({**new_type, "mode": "plan"}, "would-update")
+        record.run(new_type, "updated", kind="autoscaling")
+        record.deployer.sm.create_model(
+            ModelName="terraform-whisper", PrimaryContainer={"Image": digest_image(7)}, ExecutionRoleArn=ROLE
+        )
+        record.run(
+            # The instance type it serves now: an existing model, no autoscaling to move.
+            {
+                "model-name": "terraform-whisper",
+                "image": digest_image(7),
+                "execution-role-arn": "",
+                "instance-type": "ml.g5.xlarge",
+            },
+            "updated",
+        )
+    return record
+
+
+POLICY_FILES = {
+    "deploy": DOCS / "iam-policy.json",
+    "autoscaling": DOCS / "iam-policy-autoscaling.json",
+    "plan": DOCS / "iam-plan-policy.json",
+}
+
+
+def _granted(name: str) -> set[str]:
+    actions = _policy_actions(json.loads(POLICY_FILES[name].read_text()))
+    assert not [a for a in actions if "*" in a], f"{name}: the policy lists actions one by one"
+    return actions
+
+
+def test_the_scenarios_reach_every_aws_feature(recorded: _Recorder) -> None:
+    """The runs the policies are checked against make each kind of call; a scenario that stopped would hide a gap."""
+    called = recorded.called("plan", "apply", "autoscaling")
     for expected in (
         "sagemaker:UpdateEndpoint",
         "sagemaker:DeleteModel",
@@ -240,20 +324,55 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "cloudwatch:DescribeAlarmHistory",
     ):
         assert expected in called, f"no scenario made {expected}"
+    plan_called = recorded.called("plan")
+    for expected in ("cloudwatch:DescribeAlarms", "sns:GetTopicAttributes", "ecr:DescribeImages"):
+        assert expected in plan_called, f"no plan run made {expected}"
+    requests = [r for kind in recorded.requests.values() for r in kind]
+    assert any(r.operation == "CreateModel" and r.params.get("ExecutionRoleArn") for r in requests)
+    assert any(r.operation.startswith("Create") and r.params.get("Tags") for r in requests)
 
-    policy = json.loads(POLICY.read_text())
-    granted = _policy_actions(policy)
-    assert not [a for a in granted if "*" in a], "the policy lists actions one by one"
-    assert sorted(called - granted) == [], "the policy misses operations the action calls"
-    assert sorted(granted - called - set(IMPLIED)) == [], "the policy grants operations the action never calls"
-    assert sorted(set(IMPLIED) - granted) == [], "the policy misses permissions AWS checks besides the calls"
-    seen = {(r.service, r.operation) for r in record.requests}
+
+def test_deploy_policy_grants_exactly_what_runs_without_autoscaling_call(recorded: _Recorder) -> None:
+    """docs/iam-policy.json alone covers every plan and apply run that changes no autoscaled instance type, and
+    grants nothing else but the permissions AWS checks besides those calls."""
+    called, granted = recorded.called("plan", "apply"), _granted("deploy")
+    implied = {p for p, call in IMPLIED.items() if call in recorded.seen("plan", "apply")}
+    assert sorted(called - granted) == [], "the deploy policy misses operations the action calls"
+    assert sorted(granted - called - implied) == [], "the deploy policy grants operations no run needs"
+    assert sorted(implied - granted) == [], "the deploy policy misses permissions AWS checks besides the calls"
+
+
+def test_autoscaling_policy_adds_exactly_what_an_instance_type_change_of_an_autoscaled_variant_calls(
+    recorded: _Recorder,
+) -> None:
+    """docs/iam-policy-autoscaling.json, beside the deploy policy, covers the autoscaled instance-type change, and
+    grants nothing the deploy policy has or that change does not need."""
+    deploy, extra = _granted("deploy"), _granted("autoscaling")
+    called = recorded.called("autoscaling")
+    implied = {p for p, call in IMPLIED.items() if call in recorded.seen("autoscaling")} - deploy
+    assert not deploy & extra, "the optional statements repeat the deploy policy"
+    statements = json.loads(POLICY_FILES["autoscaling"].read_text())["Statement"]
+    assert all(s["Sid"].startswith("Optional") for s in statements), "each statement says it is optional"
+    assert sorted(called - deploy - extra) == [], "the two policies miss operations the change calls"
+    assert sorted(extra - called - implied) == [], "the autoscaling policy grants operations the change never needs"
+    assert sorted(implied - extra) == [], "the autoscaling policy misses permissions AWS checks besides the calls"
+    seen = recorded.seen("plan", "apply", "autoscaling")
     for permission, (service, operation) in IMPLIED.items():
         assert (service, operation) in seen, f"{permission} is granted for {operation}, which no scenario made"
-    assert any(r.operation == "CreateModel" and r.params.get("ExecutionRoleArn") for r in record.requests)
-    assert any(r.operation.startswith("Create") and r.params.get("Tags") for r in record.requests)
 
-    # The container log is read from the endpoints' own log groups, nothing else of CloudWatch Logs.
+
+def test_plan_policy_covers_every_plan_run_and_grants_no_write(recorded: _Recorder) -> None:
+    """docs/iam-plan-policy.json grants exactly the calls of the plan runs, all of them reads of the deploy policy."""
+    granted = _granted("plan")
+    assert granted == recorded.called("plan")
+    reads = re.compile(r"[a-z-]+:(Describe|List|Get)[A-Za-z]+")
+    assert [a for a in sorted(granted) if not reads.fullmatch(a)] == [], "the plan policy grants a write"
+    assert granted <= _granted("deploy")
+
+
+def test_the_deploy_policy_narrows_what_it_can() -> None:
+    """The container log is read from the endpoints' own log groups only; PassRole names one role, for SageMaker."""
+    policy = json.loads(POLICY_FILES["deploy"].read_text())
     logs = next(s for s in policy["Statement"] if "logs:GetLogEvents" in s["Action"])
     assert logs["Resource"] == "arn:aws:logs:*:*:log-group:/aws/sagemaker/Endpoints/*"
     pass_role = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")
@@ -261,11 +380,73 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
     assert ":role/" in pass_role["Resource"] and "*" not in pass_role["Resource"]
 
 
-def test_readme_quotes_the_iam_policy_file() -> None:
-    """The policy in the README is the one in docs/iam-policy.json that the test above checks."""
-    blocks = re.findall(r"```json\n(.*?)```", README.read_text(), re.S)
-    policies = [json.loads(block) for block in blocks if '"Statement"' in block]
-    assert policies == [json.loads(POLICY.read_text())]
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [
+        ("iam-trust-policy.json", "repo:org/repository:ref:refs/heads/main"),
+        ("iam-plan-trust-policy.json", "repo:org/repository:pull_request"),
+    ],
+)
+def test_trust_policies_admit_only_githubs_oidc_tokens_of_one_repository(name: str, subject: str) -> None:
+    """Each role trusts GitHub's OIDC provider for STS only, for one repository and one branch (or its PRs)."""
+    (statement,) = json.loads((DOCS / name).read_text())["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+    # StringEquals, not StringLike: a wildcard in the subject would admit other repositories or branches.
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": subject,
+        }
+    }
+
+
+def test_readme_links_every_iam_file() -> None:
+    """The README's setup and IAM sections link each policy file a user copies."""
+    readme = README.read_text()
+    for path in sorted(DOCS.glob("iam-*.json")):
+        assert f"(docs/{path.name})" in readme, path.name
+
+
+# --- links between the documents ---------------------------------------------------------------------------
+
+MARKDOWN = [README, ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
+
+
+def _anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings: lower case, punctuation but hyphens dropped, spaces as hyphens."""
+    markdown = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    headings = re.findall(r"^#+\s+(.+?)\s*$", markdown, re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def link_problems(path: Path) -> list[str]:
+    """Each relative link of a Markdown file whose file does not exist, or whose #anchor names no heading there."""
+    problems: list[str] = []
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue  # a URL elsewhere
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
+            problems.append(f"{path.name}: {target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked.read_text()):
+            problems.append(f"{path.name}: {target}: no such heading")
+    return problems
+
+
+@pytest.mark.parametrize("document", MARKDOWN, ids=lambda path: path.name)
+def test_every_relative_link_resolves(document: Path) -> None:
+    """A section that moves between the README and docs/ leaves no link pointing at where it was."""
+    assert link_problems(document) == []
+
+
+def test_the_link_check_catches_a_moved_section(tmp_path: Path) -> None:
+    """A link to a heading that is gone, or to a file that is not there, is reported."""
+    (tmp_path / "a.md").write_text("# A\n\n## Kept here\n\n[x](#kept-here) [y](#moved-away) [z](gone.md)\n")
+    assert link_problems(tmp_path / "a.md") == ["a.md: #moved-away: no such heading", "a.md: gone.md: no such file"]
 
 
 # --- the example workflows ----------------------------------------------------------------------------------
@@ -281,10 +462,30 @@ def test_there_are_examples_for_each_use() -> None:
     assert any("model-name:" in text for text in texts.values())
 
 
-def test_readme_quick_start_is_the_checked_example() -> None:
-    """The quick start workflow in the README is examples/deploy.yml, which actionlint checks below."""
-    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
+def _readme_section(heading: str) -> str:
+    return README.read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_full_workflow_is_the_checked_example() -> None:
+    """The full workflow in the README is examples/deploy.yml, which actionlint checks below."""
+    blocks = re.findall(r"```yaml\n(.*?)```", _readme_section("Full workflow"), re.S)
     assert blocks and blocks[0] == (EXAMPLES / "deploy.yml").read_text()
+
+
+def test_readme_minimal_workflow_is_the_example_apply_job_trimmed() -> None:
+    """The minimal snippet's steps are the example's apply job with fewer inputs, every required one given: what
+    it passes to each action is what the checked example passes."""
+    (block,) = re.findall(r"```yaml\n(.*?)```", _readme_section("Minimal workflow"), re.S)
+    steps = yaml.safe_load(block)
+    assert len(block.strip().splitlines()) <= 15
+    example = yaml.safe_load((EXAMPLES / "deploy.yml").read_text())["jobs"]["apply"]["steps"]
+    for step in steps:
+        same = next(s for s in example if s.get("uses") == step["uses"])
+        assert step["with"].items() <= same["with"].items(), step["uses"]
+    action = yaml.safe_load(ACTION_YML.read_text())
+    ours = next(s for s in steps if s["uses"].startswith("org/sagemaker-async-deploy@"))
+    required = {name for name, spec in action["inputs"].items() if spec.get("required")}
+    assert required <= set(ours["with"])
 
 
 @pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda path: path.name)

@@ -87,8 +87,9 @@ def test_identical_endpoint_is_unchanged_with_no_changes() -> None:
         ("initial-instance-count", {}, {"initial_instance_count": "3"}, "1", "3"),
         ("output-path", {}, {"output_path": "s3://bucket/new/"}, "s3://bucket/out/", "s3://bucket/new/"),
         ("failure-path", {}, {"failure_path": "s3://bucket/fail/"}, "", "s3://bucket/fail/"),
-        ("failure-path", {"failure_path": "s3://bucket/fail/"}, {}, "s3://bucket/fail/", ""),
-        ("success-topic", {"success_topic": TOPIC}, {}, TOPIC, ""),
+        ("failure-path", {"failure_path": "s3://bucket/fail/"}, {"failure_path": "none"}, "s3://bucket/fail/", ""),
+        ("success-topic", {"success_topic": TOPIC}, {"success_topic": "none"}, TOPIC, ""),
+        ("error-topic", {"error_topic": TOPIC}, {"error_topic": "none"}, TOPIC, ""),
         ("error-topic", {}, {"error_topic": TOPIC}, "", TOPIC),
         ("max-concurrent-invocations", {}, {"max_concurrent_invocations": "4"}, "1", "4"),
         ("container-startup-timeout-seconds", {}, {"container_startup_timeout_seconds": "600"}, "", "600 s"),
@@ -130,6 +131,56 @@ def test_empty_keep_inputs_keep_what_serves() -> None:
     assert the_plan.desired.config_content["AsyncInferenceConfig"]["ClientConfig"] == {
         "MaxConcurrentInvocationsPerInstance": 4
     }
+
+
+def test_empty_failure_path_and_topics_keep_what_serves() -> None:
+    """Empty failure-path, success-topic and error-topic keep the serving ones: an image update changes nothing else."""
+    error_topic = TOPIC.replace(":done", ":failed")
+    current = serving_state(failure_path="s3://bucket/fail/", success_topic=TOPIC, error_topic=error_topic)
+    assert plan_for(current).action == "unchanged"
+    the_plan = plan_for(current, image=image(2))
+    assert fields(the_plan) == ["image"]
+    output = the_plan.desired.config_content["AsyncInferenceConfig"]["OutputConfig"]
+    assert output["S3FailurePath"] == "s3://bucket/fail/"
+    assert output["NotificationConfig"]["SuccessTopic"] == TOPIC
+    assert output["NotificationConfig"]["ErrorTopic"] == error_topic
+    # The plan shows them among what the update keeps, as it does for the other kept inputs.
+    kept = {k.label: k.value for k in the_plan.kept}
+    assert kept["Failure path"] == "s3://bucket/fail/"
+    assert kept["Success topic"] == TOPIC
+
+
+def test_none_removes_failure_path_and_topics() -> None:
+    """``none`` removes the serving failure path and both topics, each listed as a change to nothing."""
+    current = serving_state(
+        failure_path="s3://bucket/fail/", success_topic=TOPIC, error_topic=TOPIC.replace(":done", ":failed")
+    )
+    the_plan = plan_for(current, failure_path="none", success_topic="None", error_topic="NONE")
+    assert the_plan.action == "update"
+    assert [(c.field, c.after) for c in the_plan.changes] == [
+        ("failure-path", ""),
+        ("success-topic", ""),
+        ("error-topic", ""),
+    ]
+    output = the_plan.desired.config_content["AsyncInferenceConfig"]["OutputConfig"]
+    assert "S3FailurePath" not in output
+    assert "NotificationConfig" not in output
+    assert not {k.label for k in the_plan.kept} & {"Failure path", "Success topic", "Error topic"}
+
+
+def test_none_on_a_serving_config_without_them_is_unchanged() -> None:
+    """``none`` where nothing of the kind serves is no change: removing nothing does not start a rollout."""
+    assert plan_for(serving_state(), failure_path="none", success_topic="none").action == "unchanged"
+
+
+@pytest.mark.parametrize("text", ["", "none"])
+def test_a_create_has_no_failure_path_or_topics_when_empty_or_none(text: str) -> None:
+    """On a first deploy empty and ``none`` both mean none: nothing serves to keep."""
+    the_plan = plan(None, created(failure_path=text, success_topic=text, error_topic=text))
+    assert the_plan.action == "create"
+    assert not {"failure-path", "success-topic", "error-topic"} & set(fields(the_plan))
+    output = the_plan.desired.config_content["AsyncInferenceConfig"]["OutputConfig"]
+    assert set(output) == {"S3OutputPath"}
 
 
 def test_serving_config_without_client_config_keeps_none() -> None:

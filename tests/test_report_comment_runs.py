@@ -1,4 +1,4 @@
-"""The README's table of which runs update the PR comment is what the action does, row by row.
+"""The table of which runs update the PR comment (docs/pr-comment.md) is what the action does, row by row.
 
 Each row of the table under "Fork pull requests and the comment" names a kind of run; here each kind is run
 for real against the emulator and the local GitHub API server, after a first run that wrote the comment, and
@@ -84,7 +84,7 @@ def _no_comment(on: Stage) -> str:
     return on.run({**BASE, "image": image("v2"), "comment": "false"}).run.result
 
 
-# The README row's first cell → the run, and the result it must reach.
+# The table row's first cell → the run, and the result it must reach.
 RUNS: dict[str, tuple[Callable[[Stage], str], str]] = {
     "`mode: plan` (`would-create`, `would-update`, `unchanged`)": (_plan, "would-update"),
     "`created`, `updated`, `unchanged`": (_deploy, "updated"),
@@ -100,14 +100,14 @@ RUNS: dict[str, tuple[Callable[[Stage], str], str]] = {
 
 def readme_rows() -> dict[str, str]:
     """The table's rows: run → what it says of the comment."""
-    section = (ROOT / "README.md").read_text().split("## Fork pull requests and the comment", 1)[1].split("\n## ", 1)[0]
+    section = (ROOT / "docs" / "pr-comment.md").read_text()
     table = section.split("| run | the comment |", 1)[1].split("\n\n", 1)[0]
     rows = [line.strip().strip("|").split(" | ") for line in table.strip().splitlines()[1:]]
     return {run.strip(): says.strip() for run, says in rows}
 
 
 def test_every_row_has_its_run() -> None:
-    """Each run kind the README names is run below, and each run below is in the README."""
+    """Each run kind the table names is run below, and each run below is in the table."""
     assert sorted(readme_rows()) == sorted(RUNS)
 
 
@@ -119,7 +119,7 @@ def on(tmp_path: Path) -> Iterator[Stage]:
 
 @pytest.mark.parametrize("row", list(RUNS), ids=lambda row: re.sub(r"\W+", "-", row)[:40].strip("-"))
 def test_the_comment_is_updated_as_the_readme_says(on: Stage, row: str) -> None:
-    """After a run that wrote the comment, a run of this kind updates it exactly when the README says so."""
+    """After a run that wrote the comment, a run of this kind updates it exactly when the table says so."""
     first = on.run(BASE)
     assert first.run.result == "created", first.run.stdout + first.run.stderr
     before = on.github.comments(REPO, PULL)[0]["body"]

@@ -3,6 +3,7 @@ container log, the alarm that fired), and before a rollout which alarms cannot g
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -263,12 +264,12 @@ def test_a_refused_log_read_is_one_sentence_with_the_permission() -> None:
     [("DescribeAlarmHistory", "ReadWhichAlarmFired"), ("DescribeAlarms", "PreflightChecks")],
 )
 def test_a_refused_alarm_read_names_the_statement_that_grants_it(operation: str, statement: str) -> None:
-    """Each refused alarm read points at the README statement that grants exactly that action."""
+    """Each refused alarm read points at the statement of the deploy policy that grants exactly that action."""
     error = ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, operation)
     note = diagnosis._alarm_read_note(error, operation)
-    assert f"grant its role cloudwatch:{operation} (statement {statement} of the README's IAM policy)" in note
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    granted = readme.split(f'"Sid": "{statement}"', 1)[1].split('"Sid"', 1)[0]
+    assert f"grant its role cloudwatch:{operation} (statement {statement} of the action's docs/iam-policy.json)" in note
+    policy = json.loads((Path(__file__).parents[1] / "docs" / "iam-policy.json").read_text())
+    granted = next(s["Action"] for s in policy["Statement"] if s["Sid"] == statement)
     assert f"cloudwatch:{operation}" in granted
 
 

@@ -333,7 +333,8 @@ class Autoscaling:
             raise DeployError(
                 f"Could not record the autoscaling settings on endpoint {endpoint_name} ({safe(code)}: "
                 f"{safe(aws.error_message(error))}); nothing was deregistered and the endpoint was not updated. The "
-                "role needs sagemaker:AddTags and sagemaker:DeleteTags on the endpoint (see the README's IAM policy).",
+                "role needs sagemaker:AddTags and sagemaker:DeleteTags on the endpoint (the action's "
+                "docs/iam-policy.json and docs/iam-policy-autoscaling.json).",
                 kind="access-denied" if "AccessDenied" in code else "",
             ) from error
         self.outcome.writes.append(f"autoscaling record on endpoint {endpoint_name} ({len(record)} tags)")

@@ -17,7 +17,7 @@ from . import _checks as checks
 from ._checks import ImageRef, Pairs, Problems
 from .context import GitHubContext
 from .errors import InputError
-from .fields import ALARMS, BAKE, CREATED_MODEL_ONLY, ENVIRONMENT, FIELDS, IMAGE, STEP_SIZE, STRATEGY, Field
+from .fields import ALARMS, BAKE, CREATED_MODEL_ONLY, ENVIRONMENT, FIELDS, IMAGE, REMOVE, STEP_SIZE, STRATEGY, Field
 from .log import safe
 from .strategy import percent_problem
 
@@ -65,10 +65,16 @@ class ActionConfig:
     comment: bool
     poll_interval_seconds: float
     github: GitHubContext
+    # Inputs given as ``none``: remove the serving value (absent from ``settings``, where empty means keep).
+    removed: frozenset[str] = frozenset()
 
     def given(self, setting: Field[T]) -> T | None:
-        """The setting's value as the inputs give it, or None when its input is empty."""
+        """The setting's value as the inputs give it, or None when its input is empty or ``none``."""
         return cast("T | None", self.settings.get(setting.input))
+
+    def removes(self, setting: Field[Any]) -> bool:
+        """True when the input asks to remove the serving value (``none``)."""
+        return setting.input in self.removed
 
     @property
     def image(self) -> ImageRef:
@@ -134,9 +140,12 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         checks.model_name(problems.of("model-name"), model_name)
 
     settings: dict[str, Any] = {}
+    removed: set[str] = set()
     for setting in FIELDS:
         text = value(setting.input)
-        if text:
+        if setting.none_removes and text.lower() == REMOVE:
+            removed.add(setting.input)
+        elif text:
             settings[setting.input] = setting.parse(problems.of(setting.input), text)
     if model_name:
         for setting in CREATED_MODEL_ONLY:
@@ -180,6 +189,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         comment=comment,
         poll_interval_seconds=poll_interval,
         github=GitHubContext.from_environ(environ),
+        removed=frozenset(removed),
     )
 
 

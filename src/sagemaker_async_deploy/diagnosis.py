@@ -147,7 +147,8 @@ def _log_read_note(group: str, error: ClientError) -> str:
     if code in DENIED:
         return (
             f"The action may not read the container log: grant its role logs:DescribeLogStreams and "
-            f"logs:GetLogEvents on {group} (statement ReadTheNewFleetsContainerLog of the README's IAM policy)."
+            f"logs:GetLogEvents on {group} (statement ReadTheNewFleetsContainerLog of the action's "
+            "docs/iam-policy.json)."
         )
     return f"The container log could not be read: {code}: {aws.error_message(error)}"
 
@@ -207,7 +208,7 @@ def _to_alarm(item: aws.Json) -> tuple[float, str] | None:
     return at, str(new_state.get("stateReason") or item.get("HistorySummary") or "")
 
 
-# Where each read is granted in the README's IAM policy: DescribeAlarms is a preflight read too.
+# Where each read is granted in docs/iam-policy.json: DescribeAlarms is a preflight read too.
 _STATEMENT = {"DescribeAlarmHistory": "ReadWhichAlarmFired", "DescribeAlarms": "PreflightChecks"}
 
 
@@ -216,6 +217,6 @@ def _alarm_read_note(error: ClientError, operation: str) -> str:
     if code in DENIED:
         return (
             f"The action may not read which alarm fired: grant its role cloudwatch:{operation} "
-            f"(statement {_STATEMENT[operation]} of the README's IAM policy)."
+            f"(statement {_STATEMENT[operation]} of the action's docs/iam-policy.json)."
         )
     return f"Which alarm fired could not be read: {code}: {aws.error_message(error)}"

@@ -39,6 +39,8 @@ class Part(Enum):
 
 # What an empty input means on an update: keep what serves, or have none of it.
 Empty = Literal["keep", "none"]
+# The text that removes a serving value where an empty input keeps it (``Field.none_removes``).
+REMOVE = "none"
 
 
 def _same(value: Any) -> Any:
@@ -55,6 +57,9 @@ class Field(Generic[T]):
     path: tuple[str, ...]  # inside the part
     parse: Callable[[Check, str], T]  # a non-empty input's text → its value (problems go to the Check)
     empty: Empty = "none"
+    # True: the input ``none`` removes the serving value. An optional setting that serves (a failure path, a
+    # topic) is kept when its input is empty, as every other serving setting is, so removing it must be asked.
+    none_removes: bool = False
     default: str = ""  # the contract's default text (action.yml)
     on_create: T | None = None  # an empty input's value on create (None: omitted, SageMaker's default)
     required: bool = False
@@ -273,7 +278,13 @@ OUTPUT_PATH: Field[str] = Field(
     "output-path", "Output path", Part.ASYNC, ("OutputConfig", "S3OutputPath"), checks.s3_uri, required=True
 )
 FAILURE_PATH: Field[str] = Field(
-    "failure-path", "Failure path", Part.ASYNC, ("OutputConfig", "S3FailurePath"), checks.s3_uri
+    "failure-path",
+    "Failure path",
+    Part.ASYNC,
+    ("OutputConfig", "S3FailurePath"),
+    checks.s3_uri,
+    empty="keep",
+    none_removes=True,
 )
 SUCCESS_TOPIC: Field[str] = Field(
     "success-topic",
@@ -281,9 +292,17 @@ SUCCESS_TOPIC: Field[str] = Field(
     Part.ASYNC,
     ("OutputConfig", "NotificationConfig", "SuccessTopic"),
     checks.topic,
+    empty="keep",
+    none_removes=True,
 )
 ERROR_TOPIC: Field[str] = Field(
-    "error-topic", "Error topic", Part.ASYNC, ("OutputConfig", "NotificationConfig", "ErrorTopic"), checks.topic
+    "error-topic",
+    "Error topic",
+    Part.ASYNC,
+    ("OutputConfig", "NotificationConfig", "ErrorTopic"),
+    checks.topic,
+    empty="keep",
+    none_removes=True,
 )
 MAX_CONCURRENT: Field[int] = Field(
     "max-concurrent-invocations",

@@ -130,7 +130,8 @@ class Plan:
 
 def desired_from(config: ActionConfig, current: ServingState | None, shapes: Shapes) -> Desired:
     """What the inputs ask for. An empty input that means "keep" takes what serves (on create: the row's
-    create value); the model and config an apply would create carry every other setting from what serves."""
+    create value), and ``none`` removes it; the model and config an apply would create carry every other
+    setting from what serves."""
     if current is not None:
         refuse_unsupported(current, variant_name=config.variant_name, creates_model=config.creates_model)
     values: dict[str, Any] = {}
@@ -139,7 +140,9 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         if setting in CREATED_MODEL_ONLY and not config.creates_model:
             continue
         given = config.given(setting)
-        if given is not None:
+        if config.removes(setting):
+            values[setting.input] = None
+        elif given is not None:
             values[setting.input] = given
         elif current is None:
             values[setting.input] = setting.on_create

@@ -784,7 +784,7 @@ def _fatal_advice(
     if kind == "access-denied":
         return (
             "The role the job assumed may not do what the message names. Grant that action to the role "
-            "(least-privilege policy in the README), then rerun; nothing was deleted.",
+            "(least-privilege policy: the action's docs/iam-policy.json), then rerun; nothing was deleted.",
             "",
         )
     return (

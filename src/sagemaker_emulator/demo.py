@@ -5,6 +5,11 @@ Seeds a CloudWatch alarm, two SNS topics and an ECR repository with four images,
 same image again, a new image rolled out as a canary, a new image whose canary the alarm rolls back, and a new
 image whose container crashes on start (the report shows its log). When the action is not importable yet,
 the same scenarios are driven with plain boto3 calls instead.
+
+Each run's files stay in one folder after the demo, and the demo prints where: the job summary the action
+wrote, and the body of the pull request comment. The action posts that comment for real, to the test suite's
+local GitHub API stand-in (``tests/github_server.py``, there in a clone of the repository), as a push whose
+commit heads an open pull request: the same flow as on GitHub, with nothing leaving the machine.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ ALARM = "demo-endpoint-errors"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 TIMINGS = Timings(create=1.0, update=1.5, rollback=1.0, delete=0.3)
 RUN_TIMEOUT_SECONDS = 180
+REPOSITORY_NAME = "octo-org/demo-models"
+PULL_NUMBER = 7
 
 
 @dataclass(frozen=True)
@@ -149,13 +156,19 @@ def _action_defaults() -> dict[str, str]:
     return {name: str(spec.get("default", "")) for name, spec in inputs.items() if isinstance(spec, dict)}
 
 
-def _runner_env(emu: Emulator, workdir: Path, inputs: dict[str, str], run: int) -> dict[str, str]:
+def _commit(run: int) -> str:
+    return hashlib.sha1(f"demo-commit-{run}".encode()).hexdigest()  # a fake commit id
+
+
+def _runner_env(
+    emu: Emulator, workdir: Path, inputs: dict[str, str], run: int, github: GitHub | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INPUT_", "GITHUB_"))}
-    sha = hashlib.sha1(f"demo-commit-{run}".encode()).hexdigest()  # a fake commit id
+    sha = _commit(run)
     event = {
         "ref": "refs/heads/main",
         "after": sha,
-        "repository": {"full_name": "octo-org/demo-models", "default_branch": "main"},
+        "repository": {"full_name": REPOSITORY_NAME, "default_branch": "main"},
         "head_commit": {"id": sha, "message": f"demo run {run}"},
     }
     event_path = workdir / "event.json"
@@ -174,13 +187,13 @@ def _runner_env(emu: Emulator, workdir: Path, inputs: dict[str, str], run: int) 
             "GITHUB_STEP_SUMMARY": str(workdir / "summary.md"),
             "GITHUB_EVENT_PATH": str(event_path),
             "GITHUB_EVENT_NAME": "push",
-            "GITHUB_REPOSITORY": "octo-org/demo-models",
+            "GITHUB_REPOSITORY": REPOSITORY_NAME,
             "GITHUB_SHA": sha,
             "GITHUB_REF": "refs/heads/main",
             "GITHUB_RUN_ID": str(1000 + run),
             "GITHUB_RUN_ATTEMPT": "1",
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_API_URL": "https://api.github.com",
+            "GITHUB_SERVER_URL": github.server_url if github else "https://github.com",
+            "GITHUB_API_URL": github.api_url if github else "https://api.github.com",
             "GITHUB_WORKSPACE": str(workdir),
             "PYTHONUNBUFFERED": "1",
         }
@@ -188,6 +201,38 @@ def _runner_env(emu: Emulator, workdir: Path, inputs: dict[str, str], run: int) 
     for name, value in inputs.items():
         env[f"INPUT_{name.upper()}"] = value
     return env
+
+
+class GitHub:
+    """The local GitHub API the action comments on: one open pull request whose head is each run's commit."""
+
+    def __init__(self, server: Any, token: str) -> None:
+        self.server = server
+        self.token = token
+        self.api_url: str = server.api_url
+        self.server_url: str = server.server_url
+
+    @classmethod
+    def start(cls) -> GitHub | None:
+        """The test suite's GitHub API stand-in, started; None outside a clone (no comment then)."""
+        try:
+            module: Any = importlib.import_module("tests.github_server")
+        except ImportError:
+            return None
+        server = module.GitHubServer()
+        server.start()
+        return cls(server, module.WORKFLOW_TOKEN)
+
+    def head(self, run: int) -> None:
+        """The pull request's head is this run's commit, as after a push to its branch."""
+        self.server.add_pull(REPOSITORY_NAME, PULL_NUMBER, head_sha=_commit(run))
+
+    def comment_body(self) -> str:
+        comments = self.server.comments(REPOSITORY_NAME, PULL_NUMBER)
+        return str(comments[-1]["body"]) if comments else ""
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
 def parse_outputs(text: str) -> dict[str, str]:
@@ -221,7 +266,9 @@ def _section(title: str, body: str) -> None:
     print(textwrap.indent(body.rstrip() or "(empty)", "  "), flush=True)
 
 
-def _run_action(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, str]) -> bool:
+def _run_action(
+    emu: Emulator, scenario: Scenario, run: int, topics: dict[str, str], out: Path, github: GitHub | None
+) -> bool:
     inputs = _action_defaults()
     inputs.update(
         {
@@ -237,29 +284,33 @@ def _run_action(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, s
             "initial-instance-count": "2",  # a fleet a canary can be a part of
             "deployment-strategy": scenario.strategy,
             "execution-role-arn": ROLE,
-            "comment": "false",
-            "github-token": "demo-token-unused",
+            "comment": "true" if github else "false",
+            "github-token": github.token if github else "",
             "poll-interval-seconds": "0.5",
         }
     )
-    with tempfile.TemporaryDirectory(prefix="demo-run-") as tmp:
-        workdir = Path(tmp)
-        env = _runner_env(emu, workdir, inputs, run)
-        started = time.monotonic()
-        completed = subprocess.run(
-            [sys.executable, "-m", "sagemaker_async_deploy"],
-            env=env,
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_SECONDS,
-            check=False,
-        )
-        _section("action log", completed.stdout + completed.stderr)
-        print(f"--- exit status: {completed.returncode} ({time.monotonic() - started:.1f} s) ---")
-        outputs = parse_outputs((workdir / "output").read_text())
-        _section("outputs", "\n".join(f"{k} = {v!r}" for k, v in outputs.items()))
-        _section("job summary", (workdir / "summary.md").read_text())
+    if github:
+        github.head(run)
+    workdir = out / f"run-{run}"
+    workdir.mkdir()
+    env = _runner_env(emu, workdir, inputs, run, github)
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "sagemaker_async_deploy"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+        check=False,
+    )
+    _section("action log", completed.stdout + completed.stderr)
+    print(f"--- exit status: {completed.returncode} ({time.monotonic() - started:.1f} s) ---")
+    outputs = parse_outputs((workdir / "output").read_text())
+    _section("outputs", "\n".join(f"{k} = {v!r}" for k, v in outputs.items()))
+    _section("job summary", (workdir / "summary.md").read_text())
+    if github:
+        (workdir / "comment.md").write_text(github.comment_body())
     result = outputs.get("result", "")
     if scenario.ends_on_old_config:
         wanted = "rolled-back" if scenario.roll_back else "failed"
@@ -273,7 +324,9 @@ def _run_action(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, s
     return True
 
 
-def _run_boto3(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, str]) -> bool:
+def _run_boto3(
+    emu: Emulator, scenario: Scenario, run: int, topics: dict[str, str], out: Path, github: GitHub | None
+) -> bool:
     """The same scenario with plain boto3 calls, for when the action cannot run yet."""
     sm = _client(emu, "sagemaker")
     model = f"demo-model-{scenario.tag}"
@@ -331,8 +384,31 @@ def _run_boto3(emu: Emulator, scenario: Scenario, run: int, topics: dict[str, st
     return bool(on_new != scenario.ends_on_old_config)
 
 
+def _where(out: Path, github: GitHub | None) -> None:
+    """Where each run's job summary and comment body are, to open in an editor or a Markdown viewer."""
+    _header(f"What each run wrote, kept in {out}")
+    for run, scenario in enumerate(SCENARIOS, start=1):
+        print(scenario.title)
+        for name, what in (("summary.md", "job summary"), ("comment.md", "PR comment")):
+            path = out / f"run-{run}" / name
+            if path.is_file() and path.read_text().strip():
+                print(f"  {what + ':':<13} {path}")
+    if github is None:
+        print("(no PR comment: tests/github_server.py, the local GitHub API the comment goes to, is not importable)")
+
+
 def main() -> int:
     use_action = _action_available()
+    out = Path(tempfile.mkdtemp(prefix="sagemaker-async-deploy-demo-"))
+    github = GitHub.start() if use_action else None
+    try:
+        return _demo(use_action, out, github)
+    finally:
+        if github is not None:
+            github.stop()
+
+
+def _demo(use_action: bool, out: Path, github: GitHub | None) -> int:
     with Emulator(timings=TIMINGS) as emu:
         print(f"SageMaker emulator listening on {emu.url}", flush=True)
         topics = _seed(emu)
@@ -347,10 +423,12 @@ def main() -> int:
             if scenario.crashes:
                 emu.faults.unhealthy_next_update(CRASH_LOG, ENDPOINT)
             runner = _run_action if use_action else _run_boto3
-            all_expected = runner(emu, scenario, run, topics) and all_expected
+            all_expected = runner(emu, scenario, run, topics, out, github) and all_expected
         writes = [f"{r.service}:{r.operation}" for r in emu.write_calls()]
         _header("Write calls the emulator saw")
         print(textwrap.fill(", ".join(writes), width=100))
+    if use_action:
+        _where(out, github)
     print("\ndemo finished as expected" if all_expected else "\ndemo: something unexpected happened")
     return 0 if all_expected else 1
 

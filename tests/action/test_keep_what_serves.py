@@ -140,6 +140,35 @@ def test_a_new_image_on_a_terraform_endpoint_keeps_every_other_setting(terraform
     assert "whisper-tf" in terraform.models()
 
 
+def test_empty_failure_path_and_topics_keep_terraforms_and_none_removes_them(terraform: Deployer) -> None:
+    """Left empty, the failure path and both topics Terraform set keep serving through an update; ``none``
+    removes them, each reported as a change."""
+    kept = terraform.run(
+        {**INPUTS, "failure-path": "", "success-topic": "", "error-topic": "", "image": digest_image(2)}
+    )
+    assert kept.result == "updated", kept.stdout + kept.stderr
+    assert [c["field"] for c in kept.changes] == ["image"]
+    _, config = serving_descriptions(terraform)
+    output = config["AsyncInferenceConfig"]["OutputConfig"]
+    assert output["S3FailurePath"] == INPUTS["failure-path"]
+    assert (output["NotificationConfig"]["SuccessTopic"], output["NotificationConfig"]["ErrorTopic"]) == (
+        SUCCESS,
+        ERROR,
+    )
+
+    removed = terraform.run(
+        {**INPUTS, "failure-path": "none", "success-topic": "none", "error-topic": "none", "image": digest_image(2)}
+    )
+    assert removed.result == "updated", removed.stdout + removed.stderr
+    assert removed.changes == [
+        {"field": "failure-path", "from": INPUTS["failure-path"], "to": ""},
+        {"field": "success-topic", "from": SUCCESS, "to": ""},
+        {"field": "error-topic", "from": ERROR, "to": ""},
+    ]
+    _, config = serving_descriptions(terraform)
+    assert set(config["AsyncInferenceConfig"]["OutputConfig"]) == {"S3OutputPath", "KmsKeyId"}
+
+
 def test_every_member_of_the_input_shapes_survives_a_real_update(emulator: Emulator, tmp_path: Path) -> None:
     """A model and config holding a valid value of every member botocore's model lists (but those refused)
     are carried member for member through the action, the emulator and back."""
@@ -182,7 +211,8 @@ def test_every_member_of_the_input_shapes_survives_a_real_update(emulator: Emula
     sm.get_waiter("endpoint_in_service").wait(EndpointName="whisper", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
     model_before, config_before = serving_descriptions(deployer)
 
-    inputs = {"instance-type": "ml.g5.xlarge", "output-path": output["S3OutputPath"], "success-topic": SUCCESS}
+    # The failure path and the topics are among the members: their empty inputs keep them.
+    inputs = {"instance-type": "ml.g5.xlarge", "output-path": output["S3OutputPath"]}
     run = deployer.run({**inputs, "image": digest_image(2), "execution-role-arn": ""})
     assert run.exit_code == 0, run.stdout + run.stderr
     assert [c["field"] for c in run.changes] == ["image"]
