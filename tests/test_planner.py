@@ -826,3 +826,53 @@ def test_a_serving_model_that_is_gone_is_refused_even_with_a_role() -> None:
         "settings, and cannot read them. Create the model again under that name, or deploy a model of your own "
         "with model-name"
     )
+
+
+# --- force-redeploy ---------------------------------------------------------------------------------------
+
+
+def test_forced_redeploy_of_an_unchanged_endpoint_plans_an_update_under_a_new_config_name() -> None:
+    """With nothing changed, force-redeploy plans an update whose one change says it was forced, and whose
+    config name differs from the serving one although the content is the same."""
+    current = serving_state()
+    unforced = plan_for(current)
+    the_plan = plan_for(current, force_redeploy="true")
+    assert unforced.action == "unchanged"
+    assert the_plan.action == "update"
+    assert the_plan.forced
+    assert [c.as_dict() for c in the_plan.changes] == [{"field": "force-redeploy", "from": "", "to": "true"}]
+    assert the_plan.desired.config_content == unforced.desired.config_content
+    assert the_plan.desired.config_name not in (unforced.desired.config_name, current.config_name)
+    assert is_derived_name("whisper", the_plan.desired.config_name)
+    assert the_plan.desired.model_name == unforced.desired.model_name  # the model is not made anew
+
+
+def test_forced_redeploy_name_depends_on_the_config_it_replaces() -> None:
+    """A rerun against the same serving config derives the same forced name; after it landed, the next forced
+    redeploy derives another."""
+    first = plan_for(serving_state(), force_redeploy="true").desired.config_name
+    again = plan_for(serving_state(), force_redeploy="true").desired.config_name
+    after = plan_for(serving_state(config_name=first), force_redeploy="true").desired.config_name
+    assert first == again
+    assert after not in (first, "whisper-aaaaaaaaaaaa")
+
+
+def test_forced_redeploy_with_a_real_change_lists_only_that_change() -> None:
+    """When a setting differs anyway, the update is planned for it and named by its content as usual."""
+    the_plan = plan_for(serving_state(), force_redeploy="true", image=image(2))
+    unforced = plan_for(serving_state(), image=image(2))
+    assert fields(the_plan) == ["image"]
+    assert not the_plan.forced
+    assert the_plan.desired.config_name == unforced.desired.config_name
+
+
+def test_forced_redeploy_on_a_missing_endpoint_is_a_plain_create() -> None:
+    """A first deploy is a create whatever force-redeploy says; no forced entry is listed."""
+    the_plan = plan(None, created(force_redeploy="true"))
+    assert the_plan.action == "create"
+    assert "force-redeploy" not in fields(the_plan)
+
+
+def test_forced_change_starts_a_rollout() -> None:
+    """The forced entry counts as a change that starts a rollout."""
+    assert _starts_rollout(Change("force-redeploy", "", "true"))

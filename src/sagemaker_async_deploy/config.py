@@ -42,6 +42,7 @@ _OTHER_DEFAULTS: dict[str, str] = {
     "github-token": "",
     "comment": "true",
     "poll-interval-seconds": "5",
+    "force-redeploy": "false",
 }
 INPUT_DEFAULTS: dict[str, str] = {**_OTHER_DEFAULTS, **{f.input: f.default for f in FIELDS}}
 REQUIRED_INPUTS = ("endpoint-name", *(f.input for f in FIELDS if f.required))
@@ -65,6 +66,8 @@ class ActionConfig:
     comment: bool
     poll_interval_seconds: float
     github: GitHubContext
+    # Roll the endpoint onto a new config of the same settings even when nothing changed (see ``redeploy``).
+    force_redeploy: bool = False
 
     def given(self, setting: Field[T]) -> T | None:
         """The setting's value as the inputs give it, or None when its input is empty."""
@@ -163,6 +166,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         problems.of("mode").bad(f"'{safe(mode)}' is not a mode; expected apply or plan")
     delete_previous = checks.boolean(problems.of("delete-previous"), value("delete-previous"))
     comment = checks.boolean(problems.of("comment"), value("comment"))
+    force_redeploy = checks.boolean(problems.of("force-redeploy"), value("force-redeploy"))
 
     if problems.found:
         raise InputError(problems.found)
@@ -180,6 +184,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         comment=comment,
         poll_interval_seconds=poll_interval,
         github=GitHubContext.from_environ(environ),
+        force_redeploy=force_redeploy,
     )
 
 

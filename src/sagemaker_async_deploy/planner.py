@@ -10,10 +10,10 @@ first run made, and never reuses one whose carried settings differ.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar, cast
 
-from . import builders, strategy
+from . import builders, redeploy, strategy
 from ._checks import Pairs
 from .builders import Shapes
 from .carried import Kept, kept_settings
@@ -69,6 +69,7 @@ class Desired:
     fleet: int | None = None  # the instance count the update will have (None on create)
     warnings: tuple[str, ...] = ()  # what the user should know before the rollout
     timeout_seconds: float = 3600.0  # deployment-timeout-minutes, in seconds
+    forced: bool = False  # force-redeploy on an existing endpoint: an update even when nothing changed
 
     @property
     def deployment_config(self) -> Json:
@@ -126,6 +127,11 @@ class Plan:
     @property
     def instance_type_changes(self) -> bool:
         return any(c.field == INSTANCE_TYPE.input for c in self.changes)
+
+    @property
+    def forced(self) -> bool:
+        """An update only because force-redeploy asked for one: no setting differs."""
+        return any(c.field == redeploy.INPUT for c in self.changes)
 
 
 def desired_from(config: ActionConfig, current: ServingState | None, shapes: Shapes) -> Desired:
@@ -202,6 +208,7 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         fleet=fleet,
         warnings=tuple(warnings),
         timeout_seconds=config.deployment_timeout_seconds,
+        forced=config.force_redeploy and current is not None,
     )
 
 
@@ -339,7 +346,14 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
     # Alarms and bake govern how a rollout is watched, not what serves: they never start a rollout on their
     # own, but when one happens they are part of it and shown.
     if not any(_starts_rollout(c) for c in changes):
-        return Plan("unchanged", (), desired, current, kept_settings(current, desired))
+        if not desired.forced:
+            return Plan("unchanged", (), desired, current, kept_settings(current, desired))
+        # The same content under a name of its own: it must not be the serving config's (see redeploy).
+        desired = replace(
+            desired,
+            config_name=redeploy.config_name(desired.endpoint_name, desired.config_content, current.config_name),
+        )
+        changes.insert(0, Change(redeploy.INPUT, "", redeploy.CHANGE_TO))
     if current.unknown_members:
         # Only an update carries the serving resources over; with nothing to change nothing would be lost.
         shown = ", ".join(current.unknown_members[:5])
@@ -352,7 +366,9 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
 
 
 def _starts_rollout(change: Change) -> bool:
-    return change.field == "model-name" or next(f for f in FIELDS if f.input == change.field).starts_rollout
+    if change.field in ("model-name", redeploy.INPUT):
+        return True
+    return next(f for f in FIELDS if f.input == change.field).starts_rollout
 
 
 def _creation_changes(desired: Desired) -> tuple[Change, ...]:

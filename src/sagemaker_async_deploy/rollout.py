@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import aws, builders, cancel
+from . import aws, builders, cancel, redeploy
 from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
@@ -139,8 +140,13 @@ class Rollout:
                 # An interrupted run may have left the variant's autoscaling deregistered and recorded on the endpoint.
                 self.scaling.recover(endpoint, apply=cfg.mode == "apply")
                 scaling_checked = True
-            the_plan = plan(current, desired_from(cfg, current, shapes))
+            # An earlier run's rollout that landed while this run waited is this run's redeploy: not forced again.
+            landed = bool(adopted_from) and current is not None and current.config_name != adopted_from
+            wanted = replace(cfg, force_redeploy=False) if landed else cfg
+            the_plan = plan(current, desired_from(wanted, current, shapes))
             self.outcome.plan, self.outcome.before = the_plan, current
+            if the_plan.forced:
+                self.outcome.message = redeploy.REASON
             if current is not None:
                 self.outcome.record_serving(current)
             self._log_plan(the_plan)
@@ -264,6 +270,8 @@ class Rollout:
                 self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
             if not the_plan.changes:
                 self.log.info("Nothing to change.")
+            if the_plan.forced:
+                self.log.info(f"{redeploy.REASON}.")
             if the_plan.action != "unchanged":
                 for warning in the_plan.desired.warnings:
                     self.log.warning(warning, title="Deployment strategy")
@@ -279,7 +287,9 @@ class Rollout:
         desired = the_plan.desired
         created: list[str] = []  # what this run created for this update ("model X", "endpoint config Y")
         model_request = desired.model_request
-        if model_request is not None:
+        # A forced redeploy of the same content names the serving model again: it exists, nothing to make.
+        serving_model = the_plan.current.model_name if the_plan.current else ""
+        if model_request is not None and desired.model_name != serving_model:
             self._ensure_model(model_request, desired.image, created)
         self._ensure_config(desired.config_request, desired.model_name, created)
         saved_scaling, endpoint_arn = None, ""
