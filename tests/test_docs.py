@@ -20,7 +20,7 @@ from sagemaker_emulator import Emulator, RequestRecord
 from .action.test_autoscaling import _seed_scale_from_zero
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
-from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
+from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_model_package, seed_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -217,6 +217,10 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "updated",
     )
 
+    # A Model Registry group's latest approved version, instead of an image.
+    seed_model_package(emulator, "whisper-models", digest_image(8))
+    record.run({"model-package": "whisper-models", "image": None, "model-name": None}, "updated")
+
     called: set[str] = set()
     for request in record.requests:
         assert request.service in IAM_PREFIX, f"a call to an unexpected service: {request.service}"
@@ -238,6 +242,8 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "logs:DescribeLogStreams",
         "logs:GetLogEvents",
         "cloudwatch:DescribeAlarmHistory",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
     ):
         assert expected in called, f"no scenario made {expected}"
 

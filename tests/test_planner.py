@@ -443,12 +443,6 @@ SERVING_MODEL = "whisper-bbbbbbbbbbbb"
             "with model-name",
         ),
         (
-            {"container_extra": {"ModelPackageName": "acme-pkg/3"}},
-            {},
-            f"model-name: the serving model '{SERVING_MODEL}' deploys the model package 'acme-pkg/3', which has "
-            "no image to replace. Create a model from the new package version and deploy it with model-name",
-        ),
-        (
             {"container_extra": json.loads('{"Mode": "MultiModel"}')},
             {},
             f"model-name: the serving model '{SERVING_MODEL}' is a multi-model endpoint's model (Mode: MultiModel); "

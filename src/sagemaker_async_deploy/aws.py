@@ -198,6 +198,34 @@ def describe_model(sm: SageMakerClient, name: str) -> Json | None:
     return _or_none(sm.describe_model, ModelName=name)
 
 
+def describe_model_package(sm: SageMakerClient, arn: str) -> Json | None:
+    """A model package version, or None where SageMaker says there is none."""
+    try:
+        return dict(sm.describe_model_package(ModelPackageName=arn))
+    except ClientError as error:
+        # The not-found wording for packages is not documented; any ValidationException for a well-formed ARN
+        # (config checks its form) says the package is not there.
+        if error_code(error) == "ValidationException":
+            return None
+        raise
+
+
+def newest_model_package(sm: SageMakerClient, group: str, approval: str | None) -> Json | None:
+    """The group's newest version by creation time (of that ModelApprovalStatus when given), or None.
+
+    ListModelPackages sorts ascending unless told (its API reference): asked for descending, the first item
+    of the first page that has one is the newest; a page may come back empty with a NextToken, so pages are
+    followed until one has an item.
+    """
+    params: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    if approval is not None:
+        params["ModelApprovalStatus"] = approval
+    for page in sm.get_paginator("list_model_packages").paginate(**params):
+        for summary in page.get("ModelPackageSummaryList", []):
+            return dict(summary)
+    return None
+
+
 def _all_items(client: Any, operation: str, key: str, **params: Any) -> list[Json]:
     """Every item under ``key`` across the pages of a paginated call."""
     items: list[Json] = []

@@ -14,10 +14,22 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeVar, cast
 
 from . import _checks as checks
-from ._checks import ImageRef, Pairs, Problems
+from ._checks import ImageRef, PackageRef, Pairs, Problems
 from .context import GitHubContext
 from .errors import InputError
-from .fields import ALARMS, BAKE, CREATED_MODEL_ONLY, ENVIRONMENT, FIELDS, IMAGE, STEP_SIZE, STRATEGY, Field
+from .fields import (
+    ALARMS,
+    BAKE,
+    CREATED_MODEL_ONLY,
+    ENVIRONMENT,
+    FIELDS,
+    IMAGE,
+    MODEL_DATA_URL,
+    MODEL_PACKAGE,
+    STEP_SIZE,
+    STRATEGY,
+    Field,
+)
 from .log import safe
 from .strategy import percent_problem
 
@@ -76,8 +88,14 @@ class ActionConfig:
     @property
     def image(self) -> ImageRef:
         image = self.given(IMAGE)
-        assert image is not None  # a required input: parse_config refuses a config without it
+        # Required unless model-package is given, whose image ``packages.resolve`` sets before anyone asks.
+        assert image is not None, "image asked for before the model package was resolved"
         return image
+
+    @property
+    def package(self) -> PackageRef | None:
+        """The model-package input (resolved to a version by ``packages.resolve``), or None."""
+        return self.given(MODEL_PACKAGE)
 
     @property
     def alarms(self) -> tuple[str, ...]:
@@ -95,6 +113,12 @@ class ActionConfig:
 
     def with_image(self, image: ImageRef) -> ActionConfig:
         return replace(self, settings=MappingProxyType({**self.settings, IMAGE.input: image}))
+
+    def with_package(self, package: PackageRef, image: ImageRef) -> ActionConfig:
+        """The model-package input resolved: the version to deploy, and the image it runs."""
+        return replace(
+            self, settings=MappingProxyType({**self.settings, MODEL_PACKAGE.input: package, IMAGE.input: image})
+        )
 
 
 def read_inputs(get_input: Callable[[str], str]) -> dict[str, str]:
@@ -148,6 +172,8 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
                     "applies to the model the action creates; leave it empty when model-name is given"
                 )
 
+    _package_pairs(problems, settings, raw)
+
     strategy, step = settings.get(STRATEGY.input, STRATEGY.default), settings.get(STEP_SIZE.input)
     if step is not None and strategy == "all-at-once":
         problems.of(STEP_SIZE.input).bad(
@@ -186,6 +212,25 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         github=GitHubContext.from_environ(environ),
         force_redeploy=force_redeploy,
     )
+
+
+def _package_pairs(problems: Problems, settings: Mapping[str, Any], raw: Mapping[str, str]) -> None:
+    """model-package names the image and the artifact: it stands instead of image, and without model-data-url.
+    (With model-name it is refused like every setting of the model the action creates.)"""
+    if MODEL_PACKAGE.input in settings or raw.get(MODEL_PACKAGE.input):
+        if raw.get(IMAGE.input):
+            problems.of(MODEL_PACKAGE.input).bad(
+                "give either image or model-package, not both: the package version names its own image"
+            )
+        if raw.get(MODEL_DATA_URL.input):
+            problems.of(MODEL_DATA_URL.input).bad(
+                "the model package version names its own model artifact; leave model-data-url empty with model-package"
+            )
+    elif not raw.get(IMAGE.input):
+        problems.of(IMAGE.input).bad(
+            "is required unless model-package is given; expected <registry>/<repo>@sha256:<64 hex> or an ECR "
+            "<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>"
+        )
 
 
 def secret_values(config: ActionConfig) -> list[str]:

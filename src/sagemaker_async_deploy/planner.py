@@ -28,6 +28,8 @@ from .fields import (
     IMAGE,
     INSTANCE_COUNT,
     INSTANCE_TYPE,
+    MODEL_DATA_URL,
+    MODEL_PACKAGE,
     STEP_SIZE,
     STRATEGY,
     Field,
@@ -93,6 +95,12 @@ class Desired:
         return self.value(INSTANCE_TYPE) or ""
 
     @property
+    def package_arn(self) -> str:
+        """The model package version the created model is made from ("" when none)."""
+        package = self.value(MODEL_PACKAGE)
+        return package.reference if package is not None else ""
+
+    @property
     def alarms(self) -> tuple[str, ...]:
         return self.value(ALARMS) or ()
 
@@ -144,6 +152,8 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
     for setting in FIELDS:
         if setting in CREATED_MODEL_ONLY and not config.creates_model:
             continue
+        if setting is MODEL_DATA_URL and config.package is not None:
+            continue  # the package version names its artifact (MODEL_PACKAGE replaces a kept one)
         given = config.given(setting)
         if given is not None:
             values[setting.input] = given
@@ -310,12 +320,8 @@ def _refuse_model(current: ServingState) -> None:
             "with model-name",
         )
     container = current.part(Part.CONTAINER) or {}
-    if container.get("ModelPackageName"):
-        raise PlanError(
-            "model-name",
-            f"the serving model '{name}' deploys the model package '{container['ModelPackageName']}', which has "
-            "no image to replace. Create a model from the new package version and deploy it with model-name",
-        )
+    # A model made from a model package is no longer refused: its package version and image are what serves
+    # (the model-package row), and an update to an image or another version replaces them.
     if container.get("Mode") == "MultiModel":
         raise PlanError(
             "model-name",
@@ -334,6 +340,10 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
         if setting.input not in desired.values:
             continue
         before, after = current.value(setting), desired.values[setting.input]
+        if setting is IMAGE and before is None and _same_package(current, desired):
+            # Scaled to zero, a package model runs no image to read (DeployedImages is empty, and its container
+            # names only the package): the same version runs the same image.
+            before = after
         if setting.differs(before, after):
             changes.append(Change(setting.input, *setting.change(before, after)))
     if desired.existing_model and current.model_name != desired.existing_model:
@@ -363,6 +373,11 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
             f"({shown}); an update would drop them. Use a newer release of the action",
         )
     return Plan("update", tuple(changes), desired, current, kept_settings(current, desired))
+
+
+def _same_package(current: ServingState, desired: Desired) -> bool:
+    serving, wanted = current.value(MODEL_PACKAGE), desired.value(MODEL_PACKAGE)
+    return serving is not None and wanted is not None and MODEL_PACKAGE.same(serving, wanted)
 
 
 def _starts_rollout(change: Change) -> bool:

@@ -479,6 +479,7 @@ class Rollout:
             # equivalent mutant core/NumberReplacer: live[-1] is live[0]; the config this run rolled out has one
             # variant (the action manages single-variant endpoints only), so the endpoint settled on it lists one.
             outcome.serving_image = aws.deployed_image(live[0]) or desired.image
+            outcome.serving_package = desired.package_arn
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
             if previous is not None:
                 self.cleanup.after_success(previous.config_name, previous.model_name, new_config, new_model)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from . import aws
-from .fields import IMAGE, Field, Json, Part
+from .fields import IMAGE, MODEL_PACKAGE, Field, Json, Part
 
 T = TypeVar("T")
 TRANSITIONAL = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
@@ -133,6 +133,12 @@ class ServingState:
     @property
     def instance_type(self) -> str:
         return str(self.variant.get("InstanceType", ""))
+
+    @property
+    def package_arn(self) -> str:
+        """The model package the serving model is made from ("" when none, or the model was not read)."""
+        package = self.value(MODEL_PACKAGE)
+        return package.reference if package is not None else ""
 
 
 def read_serving(sm: Any, endpoint: Json, variant_name: str, *, need_model: bool) -> ServingState:
