@@ -20,6 +20,7 @@ from sagemaker_emulator import Emulator, RequestRecord
 from .action.test_autoscaling import _seed_scale_from_zero
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
+from .conftest import boto_client
 from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_model_package, seed_topic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,11 @@ IAM_PREFIX = {
     "sts": "sts",
     "application-autoscaling": "application-autoscaling",
     "logs": "logs",
+    "s3": "s3",
 }
+# S3 is a REST service: the emulator logs its requests by method and path. The IAM action each one needs
+# (HeadObject is authorized as s3:GetObject, ListObjectsV2 as s3:ListBucket).
+S3_ACTIONS = (("HEAD /", "GetObject"), ("GET /", "ListBucket"))
 
 # Permissions AWS checks without the action making that API call itself, each with the call that needs it.
 IMPLIED = {
@@ -221,10 +226,21 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
     seed_model_package(emulator, "whisper-models", digest_image(8))
     record.run({"model-package": "whisper-models", "image": None, "model-name": None}, "updated")
 
+    # A model artifact compared by its identity: an object, then a prefix.
+    artifacts = boto_client(emulator, "s3")
+    artifacts.create_bucket(Bucket="model-artifacts-bucket")
+    for key in ("whisper/model.tar.gz", "whisper/model/weights.bin"):
+        artifacts.put_object(Bucket="model-artifacts-bucket", Key=key, Body=b"weights")
+    for url in ("s3://model-artifacts-bucket/whisper/model.tar.gz", "s3://model-artifacts-bucket/whisper/model/"):
+        record.run({"model-package": "", "image": digest_image(8), "model-data-url": url}, "updated")
+
     called: set[str] = set()
     for request in record.requests:
         assert request.service in IAM_PREFIX, f"a call to an unexpected service: {request.service}"
-        called.add(f"{IAM_PREFIX[request.service]}:{request.operation}")
+        operation = request.operation
+        if request.service == "s3":
+            operation = next(action for method, action in S3_ACTIONS if operation.startswith(method))
+        called.add(f"{IAM_PREFIX[request.service]}:{operation}")
     # The scenarios reach every AWS feature the action has; a scenario that stopped doing so would hide a gap.
     for expected in (
         "sagemaker:UpdateEndpoint",
@@ -244,6 +260,8 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "cloudwatch:DescribeAlarmHistory",
         "sagemaker:DescribeModelPackage",
         "sagemaker:ListModelPackages",
+        "s3:GetObject",
+        "s3:ListBucket",
     ):
         assert expected in called, f"no scenario made {expected}"
 

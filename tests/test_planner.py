@@ -870,3 +870,67 @@ def test_forced_redeploy_on_a_missing_endpoint_is_a_plain_create() -> None:
 def test_forced_change_starts_a_rollout() -> None:
     """The forced entry counts as a change that starts a rollout."""
     assert _starts_rollout(Change("force-redeploy", "", "true"))
+
+
+# --- artifact identity ------------------------------------------------------------------------------------
+
+ARTIFACT_URL = "s3://models/whisper/model.tar.gz"
+OLD_ARTIFACT = "etag=" + "a1" * 16
+NEW_ARTIFACT = "etag=" + "c3" * 16
+
+
+def with_artifact(tag: str | None) -> ServingState:
+    """A serving model made from ARTIFACT_URL, with its record of the artifact (None: none)."""
+    return dataclasses.replace(serving_state(model_data_url=ARTIFACT_URL), artifact_tag=tag)
+
+
+def artifact_plan(current: ServingState, artifact: str, **inputs: str) -> Plan:
+    config = action_config(model_data_url=ARTIFACT_URL, **inputs)
+    return plan(current, desired_from(config, current, SHAPES, artifact=artifact))
+
+
+def test_the_same_artifact_is_no_change() -> None:
+    """The artifact's identity equal to the serving model's record: unchanged, nothing noted."""
+    the_plan = artifact_plan(with_artifact(OLD_ARTIFACT), OLD_ARTIFACT)
+    assert the_plan.action == "unchanged"
+    assert the_plan.notes == ()
+
+
+def test_an_artifact_replaced_at_the_same_url_is_a_change_shown_as_such() -> None:
+    """Another identity at the same URL is an update, shown with both ETags shortened."""
+    the_plan = artifact_plan(with_artifact(OLD_ARTIFACT), NEW_ARTIFACT)
+    assert the_plan.action == "update"
+    assert [c.as_dict() for c in the_plan.changes] == [
+        {
+            "field": "model-data-url",
+            "from": "model.tar.gz: ETag a1a1a1a1…",
+            "to": "model.tar.gz replaced in S3: ETag c3c3c3c3…",
+        }
+    ]
+
+
+def test_a_serving_model_without_a_record_is_compared_by_url_and_noted() -> None:
+    """No record on the serving model: unchanged by URL, with one note saying so."""
+    the_plan = artifact_plan(with_artifact(None), NEW_ARTIFACT)
+    assert the_plan.action == "unchanged"
+    assert len(the_plan.notes) == 1 and "compared by its URL only" in the_plan.notes[0]
+
+
+def test_a_new_url_is_one_change_whatever_the_identity() -> None:
+    """A different model-data-url is the URL's change alone, not a second one for the identity."""
+    current = dataclasses.replace(serving_state(model_data_url="s3://models/old.tar.gz"), artifact_tag=OLD_ARTIFACT)
+    the_plan = artifact_plan(current, NEW_ARTIFACT)
+    assert [c.as_dict() for c in the_plan.changes] == [
+        {"field": "model-data-url", "from": "s3://models/old.tar.gz", "to": ARTIFACT_URL}
+    ]
+
+
+def test_the_identity_is_tagged_on_the_created_model_and_names_it() -> None:
+    """The created model carries the identity as a tag, and another identity gives another model name."""
+    first = artifact_plan(with_artifact(OLD_ARTIFACT), NEW_ARTIFACT).desired
+    other = artifact_plan(with_artifact(OLD_ARTIFACT), OLD_ARTIFACT).desired
+    request = first.model_request
+    assert request is not None
+    assert {"Key": "sagemaker-async-deploy:artifact", "Value": NEW_ARTIFACT} in request["Tags"]
+    assert first.model_name != other.model_name
+    assert first.model_content == other.model_content

@@ -38,6 +38,8 @@ T = TypeVar("T")
 MAX_TAGS = 50
 MANAGED_BY_KEY = "managed-by"
 MANAGED_BY_VALUE = "sagemaker-async-deploy"
+# On each model the action creates with model-data-url: what the artifact was then (see ``artifacts``).
+ARTIFACT_KEY = "sagemaker-async-deploy:artifact"
 
 # Every input that is not a managed setting, with the default the contract gives it (the runner passes
 # defaults from action.yml too, but a run outside the runner — the demo, a person by hand — must behave the
@@ -251,8 +253,8 @@ def _tags(problems: Problems, text: str) -> Pairs:
     for key, _ in tags:
         if key.lower().startswith("aws:"):
             check.bad(f"key '{safe(key)}' uses the reserved prefix aws:")
-        if key == MANAGED_BY_KEY:
-            check.bad(f"key '{MANAGED_BY_KEY}' is set by the action itself; choose another key")
+        if key in (MANAGED_BY_KEY, ARTIFACT_KEY):
+            check.bad(f"key '{safe(key)}' is set by the action itself; choose another key")
     if len(tags) + 1 > MAX_TAGS:
         check.bad(f"has {len(tags)} tags; SageMaker allows {MAX_TAGS} per resource, one of them the action's own")
     return tags

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar, cast
 
-from . import builders, redeploy, strategy
+from . import artifacts, builders, redeploy, strategy
 from ._checks import Pairs
 from .builders import Shapes
 from .carried import Kept, kept_settings
-from .config import ActionConfig
+from .config import ARTIFACT_KEY, ActionConfig
 from .errors import PlanError
 from .fields import (
     ALARMS,
@@ -72,6 +72,7 @@ class Desired:
     warnings: tuple[str, ...] = ()  # what the user should know before the rollout
     timeout_seconds: float = 3600.0  # deployment-timeout-minutes, in seconds
     forced: bool = False  # force-redeploy on an existing endpoint: an update even when nothing changed
+    artifact: str = ""  # what model-data-url holds now (artifacts.Identity's value), "" when not looked at
 
     @property
     def deployment_config(self) -> Json:
@@ -112,7 +113,10 @@ class Desired:
     def model_request(self) -> Json | None:
         if self.model_content is None:
             return None
-        return builders.model_request(self.model_name, self.model_content, self.tags)
+        request = builders.model_request(self.model_name, self.model_content, self.tags)
+        if self.artifact:
+            request["Tags"].append({"Key": ARTIFACT_KEY, "Value": self.artifact})
+        return request
 
     @property
     def config_request(self) -> Json:
@@ -126,6 +130,7 @@ class Plan:
     desired: Desired
     current: ServingState | None
     kept: tuple[Kept, ...] = ()  # settings carried over from the serving endpoint, for the reviewer
+    notes: tuple[str, ...] = ()  # what the reviewer should know about how the plan was made
 
     @property
     def retain_instance_count(self) -> bool:
@@ -142,9 +147,11 @@ class Plan:
         return any(c.field == redeploy.INPUT for c in self.changes)
 
 
-def desired_from(config: ActionConfig, current: ServingState | None, shapes: Shapes) -> Desired:
+def desired_from(config: ActionConfig, current: ServingState | None, shapes: Shapes, *, artifact: str = "") -> Desired:
     """What the inputs ask for. An empty input that means "keep" takes what serves (on create: the row's
-    create value); the model and config an apply would create carry every other setting from what serves."""
+    create value); the model and config an apply would create carry every other setting from what serves.
+    ``artifact`` is what model-data-url holds now (``artifacts.identity``): part of the created model's name, so
+    that a re-uploaded artifact gets a model of its own."""
     if current is not None:
         refuse_unsupported(current, variant_name=config.variant_name, creates_model=config.creates_model)
     values: dict[str, Any] = {}
@@ -194,7 +201,8 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
     model_content: Json | None = None
     if config.creates_model:
         model_content = builders.model_content(values, current.model if current else None, shapes)
-        model_name = builders.derived_name(config.endpoint_name, model_content)
+        named = {"Model": model_content, "Artifact": artifact} if artifact else model_content
+        model_name = builders.derived_name(config.endpoint_name, named)
     else:
         model_name = config.model_name
     config_content = builders.config_content(
@@ -219,6 +227,7 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         warnings=tuple(warnings),
         timeout_seconds=config.deployment_timeout_seconds,
         forced=config.force_redeploy and current is not None,
+        artifact=artifact if config.creates_model else "",
     )
 
 
@@ -346,6 +355,7 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
             before = after
         if setting.differs(before, after):
             changes.append(Change(setting.input, *setting.change(before, after)))
+    notes = _artifact_change(current, desired, changes)
     if desired.existing_model and current.model_name != desired.existing_model:
         # Right after the image (FIELDS' first row), as on create; first when the image is the same.
         # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: a Change's field is its row's input string
@@ -357,7 +367,7 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
     # own, but when one happens they are part of it and shown.
     if not any(_starts_rollout(c) for c in changes):
         if not desired.forced:
-            return Plan("unchanged", (), desired, current, kept_settings(current, desired))
+            return Plan("unchanged", (), desired, current, kept_settings(current, desired), notes)
         # The same content under a name of its own: it must not be the serving config's (see redeploy).
         desired = replace(
             desired,
@@ -372,7 +382,26 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
             f"the serving endpoint holds settings the AWS SDK in this version of the action does not know "
             f"({shown}); an update would drop them. Use a newer release of the action",
         )
-    return Plan("update", tuple(changes), desired, current, kept_settings(current, desired))
+    return Plan("update", tuple(changes), desired, current, kept_settings(current, desired), notes)
+
+
+def _artifact_change(current: ServingState, desired: Desired, changes: list[Change]) -> tuple[str, ...]:
+    """The artifact at the same model-data-url, replaced in S3 since the serving model was made: a change. A
+    serving model that recorded nothing is compared by URL only, and the plan says so."""
+    url = desired.value(MODEL_DATA_URL)
+    if not desired.artifact or not url or any(c.field == MODEL_DATA_URL.input for c in changes):
+        return ()
+    name = artifacts.basename(url)
+    if current.artifact_tag is None:
+        return (
+            f"The serving model has no record of what {name} held when it was made (it was made before the action "
+            "recorded artifacts, or by other tools): model-data-url is compared by its URL only this time; the "
+            "next model the action makes records it",
+        )
+    if current.artifact_tag != desired.artifact:
+        before, after = artifacts.Identity(current.artifact_tag), artifacts.Identity(desired.artifact)
+        changes.append(Change(MODEL_DATA_URL.input, f"{name}: {before.shown}", f"{name} replaced in S3: {after.shown}"))
+    return ()
 
 
 def _same_package(current: ServingState, desired: Desired) -> bool:

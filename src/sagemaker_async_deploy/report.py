@@ -333,6 +333,8 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         )
     if outcome.message and not view.went_wrong:
         doc.paragraph(_sentence(outcome.message))
+    for note in outcome.plan.notes if outcome.plan else ():
+        doc.paragraph(_sentence(shorten(note, VALUE_MAX)))
 
 
 def _to_image(outcome: RolloutOutcome, word: str = " to ") -> list[Inline]:

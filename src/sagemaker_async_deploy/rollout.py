@@ -16,13 +16,13 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import aws, builders, cancel, redeploy
+from . import artifacts, aws, builders, cancel, redeploy
 from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
 from .config import ActionConfig
 from .errors import DeployError
-from .fields import INSTANCE_COUNT, STRATEGY
+from .fields import INSTANCE_COUNT, MODEL_DATA_URL, STRATEGY
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
@@ -66,6 +66,7 @@ class Rollout:
         self.sm = clients.sagemaker
         self.log = log
         self.outcome = RolloutOutcome(result="failed", started=time.time())
+        self.artifact = ""  # what model-data-url holds now (artifacts.Identity's value), read once per run
         self.waiter = Waiter(
             self.sm,
             log,
@@ -121,6 +122,7 @@ class Rollout:
         shapes = Shapes.of(self.sm.meta.service_model)
         preflight_done = False  # a replan after someone else's update must not check (and cost) twice
         scaling_checked = False
+        self.artifact = self._artifact()
         for _ in range(MAX_REPLANS):
             endpoint = aws.describe_endpoint(self.sm, cfg.endpoint_name)
             adopted_from, before_wait = "", endpoint
@@ -143,7 +145,7 @@ class Rollout:
             # An earlier run's rollout that landed while this run waited is this run's redeploy: not forced again.
             landed = bool(adopted_from) and current is not None and current.config_name != adopted_from
             wanted = replace(cfg, force_redeploy=False) if landed else cfg
-            the_plan = plan(current, desired_from(wanted, current, shapes))
+            the_plan = plan(current, desired_from(wanted, current, shapes, artifact=self.artifact))
             self.outcome.plan, self.outcome.before = the_plan, current
             if the_plan.forced:
                 self.outcome.message = redeploy.REASON
@@ -179,6 +181,15 @@ class Rollout:
             kind="busy",
         )
 
+    def _artifact(self) -> str:
+        """What model-data-url holds now, for a model the action creates from it ("" without one)."""
+        url = self.config.given(MODEL_DATA_URL)
+        if not url or not self.config.creates_model:
+            return ""
+        found = artifacts.identity(self.clients.s3, url)
+        self.log.info(f"Model artifact {safe(url)}: {safe(found.shown)}.")
+        return found.value
+
     def _adopt(self, adopted_from: str, before_wait: aws.Json | None, current: ServingState) -> None:
         """An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished while we
         waited. Finish its work: clean up what it replaced."""
@@ -197,7 +208,13 @@ class Rollout:
             return None
         if check:
             self._refuse_state(endpoint)
-        state = read_serving(self.sm, endpoint, self.config.variant_name, need_model=self.config.creates_model)
+        state = read_serving(
+            self.sm,
+            endpoint,
+            self.config.variant_name,
+            need_model=self.config.creates_model,
+            need_artifact=bool(self.artifact),
+        )
         if state.model is not None:
             # The serving model's environment may hold secrets, and AWS validation errors echo values back.
             container = aws.model_container(state.model)
@@ -272,6 +289,8 @@ class Rollout:
                 self.log.info("Nothing to change.")
             if the_plan.forced:
                 self.log.info(f"{redeploy.REASON}.")
+            for note in the_plan.notes:
+                self.log.info(f"Note: {safe(note)}.")
             if the_plan.action != "unchanged":
                 for warning in the_plan.desired.warnings:
                     self.log.warning(warning, title="Deployment strategy")
