@@ -231,8 +231,21 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
     artifacts.create_bucket(Bucket="model-artifacts-bucket")
     for key in ("whisper/model.tar.gz", "whisper/model/weights.bin"):
         artifacts.put_object(Bucket="model-artifacts-bucket", Key=key, Body=b"weights")
-    for url in ("s3://model-artifacts-bucket/whisper/model.tar.gz", "s3://model-artifacts-bucket/whisper/model/"):
-        record.run({"model-package": "", "image": digest_image(8), "model-data-url": url}, "updated")
+    url = "s3://model-artifacts-bucket/whisper/model.tar.gz"
+    record.run({"model-package": "", "image": digest_image(8), "model-data-url": url}, "updated")
+    # A prefix of uncompressed model data, kept from a serving model made by hand.
+    prefix = {
+        "S3Uri": "s3://model-artifacts-bucket/whisper/model/",
+        "S3DataType": "S3Prefix",
+        "CompressionType": "None",
+    }
+    record.deployer.sm.create_model(
+        ModelName="prefix-whisper",
+        PrimaryContainer={"Image": digest_image(9), "ModelDataSource": {"S3DataSource": prefix}},
+        ExecutionRoleArn=ROLE,
+    )
+    record.run({"model-name": "prefix-whisper", "image": digest_image(9), "execution-role-arn": ""}, "updated")
+    record.run({"image": digest_image(10), "execution-role-arn": ""}, "updated")
 
     called: set[str] = set()
     for request in record.requests:

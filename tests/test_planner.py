@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sagemaker_async_deploy._checks import MODEL_NAME_RE, NAME_MAX, ImageRef
+from sagemaker_async_deploy.artifacts import Identity
 from sagemaker_async_deploy.builders import derived_name, is_derived_name
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import PlanError
@@ -886,7 +887,7 @@ def with_artifact(tag: str | None) -> ServingState:
 
 def artifact_plan(current: ServingState, artifact: str, **inputs: str) -> Plan:
     config = action_config(model_data_url=ARTIFACT_URL, **inputs)
-    return plan(current, desired_from(config, current, SHAPES, artifact=artifact))
+    return plan(current, desired_from(config, current, SHAPES, artifact=Identity(artifact, ARTIFACT_URL)))
 
 
 def test_the_same_artifact_is_no_change() -> None:
@@ -934,3 +935,12 @@ def test_the_identity_is_tagged_on_the_created_model_and_names_it() -> None:
     assert {"Key": "sagemaker-async-deploy:artifact", "Value": NEW_ARTIFACT} in request["Tags"]
     assert first.model_name != other.model_name
     assert first.model_content == other.model_content
+
+
+def test_a_kept_artifact_replaced_in_s3_is_a_change_too() -> None:
+    """With model-data-url empty, the artifact the next model keeps from the serving one is compared the same way."""
+    current = with_artifact(OLD_ARTIFACT)
+    config = action_config()
+    the_plan = plan(current, desired_from(config, current, SHAPES, artifact=Identity(NEW_ARTIFACT, ARTIFACT_URL)))
+    assert [c.field for c in the_plan.changes] == ["model-data-url"]
+    assert the_plan.changes[0].after == "model.tar.gz replaced in S3: ETag c3c3c3c3…"

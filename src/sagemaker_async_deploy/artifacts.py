@@ -6,15 +6,19 @@ results"). The image has the same problem solved by its digest; for S3 the ident
 its VersionId where the bucket is versioned (HeadObject). An S3 prefix (a URL ending in ``/``, uncompressed model
 data) is identified by its listing: every key with its ETag, up to ``MAX_PREFIX_OBJECTS``, hashed.
 
-The identity is recorded on each model the action creates, as the tag ``IDENTITY_TAG``; the planner compares the
-identity now with the serving model's tag. A serving model without the tag (made before, or by Terraform) is
-compared by URL, as before, and the plan says so.
+The artifact looked at is the model-data-url input, or, when it is empty, the one the next model keeps from the
+serving model (its ModelDataUrl, or an uncompressed ModelDataSource prefix). The identity is recorded on each
+model the action creates, as the tag ``IDENTITY_TAG``; the planner compares the identity now with the serving
+model's tag. A serving model without the tag (made before, or by Terraform) is compared by URL, as before, and
+the plan says so.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -35,6 +39,7 @@ class Identity:
     """What an artifact is now: a tag value (at most 256 characters of what SageMaker tags allow)."""
 
     value: str  # "etag=<hex>" or "etag=<hex> version=<id>", or "listing=<hex> objects=<n>" for a prefix
+    url: str = ""  # where it was read
 
     @property
     def shown(self) -> str:
@@ -51,7 +56,7 @@ def identity(s3: S3Client, url: str) -> Identity:
     bucket, _, key = url.removeprefix("s3://").partition("/")
     try:
         if url.endswith("/"):
-            return _listing(s3, bucket, key)
+            return Identity(_listing(s3, bucket, key), url)
         head = aws.head_object(s3, bucket, key)
     except ClientError as error:
         if aws.error_code(error) in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
@@ -62,10 +67,10 @@ def identity(s3: S3Client, url: str) -> Identity:
     etag = str(head.get("ETag", "")).strip('"')
     version = str(head.get("VersionId") or "")
     # A VersionId of "null" is an object stored while versioning was off: no version to tell apart.
-    return Identity(f"etag={etag}" + (f" version={version}" if version and version != "null" else ""))
+    return Identity(f"etag={etag}" + (f" version={version}" if version and version != "null" else ""), url)
 
 
-def _listing(s3: S3Client, bucket: str, prefix: str) -> Identity:
+def _listing(s3: S3Client, bucket: str, prefix: str) -> str:
     objects = aws.list_objects(s3, bucket, prefix, MAX_PREFIX_OBJECTS)
     if not objects:
         raise InputError(
@@ -73,7 +78,19 @@ def _listing(s3: S3Client, bucket: str, prefix: str) -> Identity:
         )
     listing = "\n".join(f"{o.get('Key', '')} {str(o.get('ETag', '')).strip(chr(34))}" for o in objects)
     digest = hashlib.sha256(listing.encode()).hexdigest()[:32]
-    return Identity(f"listing={digest} objects={len(objects)}")
+    return f"listing={digest} objects={len(objects)}"
+
+
+def location(container: Mapping[str, Any]) -> str:
+    """Where a model's artifact is: its ModelDataUrl, or the S3 URI of its ModelDataSource (a prefix, ending in
+    ``/``, for uncompressed model data: S3DataType S3Prefix); "" for a model without one."""
+    if container.get("ModelDataUrl"):
+        return str(container["ModelDataUrl"])
+    source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+    uri = str(source.get("S3Uri") or "")
+    if uri and source.get("S3DataType") == "S3Prefix" and not uri.endswith("/"):
+        return uri + "/"
+    return uri
 
 
 def basename(url: str) -> str:

@@ -175,6 +175,12 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
                 )
 
     _package_pairs(problems, settings, raw)
+    if str(settings.get(MODEL_DATA_URL.input, "")).endswith("/"):
+        problems.of(MODEL_DATA_URL.input).bad(
+            "ends in '/', a prefix; it becomes the model's ModelDataUrl, which is one .tar.gz object, e.g. "
+            "s3://<bucket>/<path>/model.tar.gz (uncompressed model data in a prefix, ModelDataSource, is kept "
+            "from the serving model while model-data-url is empty)"
+        )
 
     strategy, step = settings.get(STRATEGY.input, STRATEGY.default), settings.get(STEP_SIZE.input)
     if step is not None and strategy == "all-at-once":

@@ -72,7 +72,8 @@ class Desired:
     warnings: tuple[str, ...] = ()  # what the user should know before the rollout
     timeout_seconds: float = 3600.0  # deployment-timeout-minutes, in seconds
     forced: bool = False  # force-redeploy on an existing endpoint: an update even when nothing changed
-    artifact: str = ""  # what model-data-url holds now (artifacts.Identity's value), "" when not looked at
+    artifact: str = ""  # what the created model's artifact is now (artifacts.Identity's value), "" when not read
+    artifact_url: str = ""  # where it was read: model-data-url, or the serving model's artifact it keeps
 
     @property
     def deployment_config(self) -> Json:
@@ -147,11 +148,13 @@ class Plan:
         return any(c.field == redeploy.INPUT for c in self.changes)
 
 
-def desired_from(config: ActionConfig, current: ServingState | None, shapes: Shapes, *, artifact: str = "") -> Desired:
+def desired_from(
+    config: ActionConfig, current: ServingState | None, shapes: Shapes, *, artifact: artifacts.Identity | None = None
+) -> Desired:
     """What the inputs ask for. An empty input that means "keep" takes what serves (on create: the row's
     create value); the model and config an apply would create carry every other setting from what serves.
-    ``artifact`` is what model-data-url holds now (``artifacts.identity``): part of the created model's name, so
-    that a re-uploaded artifact gets a model of its own."""
+    ``artifact`` is what the created model's artifact is now (``artifacts.identity``): part of its name, so that
+    a re-uploaded artifact gets a model of its own."""
     if current is not None:
         refuse_unsupported(current, variant_name=config.variant_name, creates_model=config.creates_model)
     values: dict[str, Any] = {}
@@ -201,7 +204,7 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
     model_content: Json | None = None
     if config.creates_model:
         model_content = builders.model_content(values, current.model if current else None, shapes)
-        named = {"Model": model_content, "Artifact": artifact} if artifact else model_content
+        named = {"Model": model_content, "Artifact": artifact.value} if artifact else model_content
         model_name = builders.derived_name(config.endpoint_name, named)
     else:
         model_name = config.model_name
@@ -227,7 +230,8 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         warnings=tuple(warnings),
         timeout_seconds=config.deployment_timeout_seconds,
         forced=config.force_redeploy and current is not None,
-        artifact=artifact if config.creates_model else "",
+        artifact=artifact.value if artifact and config.creates_model else "",
+        artifact_url=artifact.url if artifact and config.creates_model else "",
     )
 
 
@@ -388,9 +392,10 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
 def _artifact_change(current: ServingState, desired: Desired, changes: list[Change]) -> tuple[str, ...]:
     """The artifact at the same model-data-url, replaced in S3 since the serving model was made: a change. A
     serving model that recorded nothing is compared by URL only, and the plan says so."""
-    url = desired.value(MODEL_DATA_URL)
-    if not desired.artifact or not url or any(c.field == MODEL_DATA_URL.input for c in changes):
-        return ()
+    url = desired.artifact_url
+    serving = artifacts.location(current.part(Part.CONTAINER) or {})
+    if not desired.artifact or url != serving or any(c.field == MODEL_DATA_URL.input for c in changes):
+        return ()  # a new URL is a change of its own
     name = artifacts.basename(url)
     if current.artifact_tag is None:
         return (

@@ -21,8 +21,8 @@ from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
 from .config import ActionConfig
-from .errors import DeployError
-from .fields import INSTANCE_COUNT, MODEL_DATA_URL, STRATEGY
+from .errors import DeployError, InputError
+from .fields import INSTANCE_COUNT, MODEL_DATA_URL, STRATEGY, Part
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
@@ -66,7 +66,7 @@ class Rollout:
         self.sm = clients.sagemaker
         self.log = log
         self.outcome = RolloutOutcome(result="failed", started=time.time())
-        self.artifact = ""  # what model-data-url holds now (artifacts.Identity's value), read once per run
+        self.artifact: artifacts.Identity | None = None  # the created model's artifact now (see _artifact)
         self.waiter = Waiter(
             self.sm,
             log,
@@ -122,7 +122,6 @@ class Rollout:
         shapes = Shapes.of(self.sm.meta.service_model)
         preflight_done = False  # a replan after someone else's update must not check (and cost) twice
         scaling_checked = False
-        self.artifact = self._artifact()
         for _ in range(MAX_REPLANS):
             endpoint = aws.describe_endpoint(self.sm, cfg.endpoint_name)
             adopted_from, before_wait = "", endpoint
@@ -145,6 +144,7 @@ class Rollout:
             # An earlier run's rollout that landed while this run waited is this run's redeploy: not forced again.
             landed = bool(adopted_from) and current is not None and current.config_name != adopted_from
             wanted = replace(cfg, force_redeploy=False) if landed else cfg
+            self.artifact = self._artifact(current)
             the_plan = plan(current, desired_from(wanted, current, shapes, artifact=self.artifact))
             self.outcome.plan, self.outcome.before = the_plan, current
             if the_plan.forced:
@@ -181,14 +181,30 @@ class Rollout:
             kind="busy",
         )
 
-    def _artifact(self) -> str:
-        """What model-data-url holds now, for a model the action creates from it ("" without one)."""
+    def _artifact(self, current: ServingState | None) -> artifacts.Identity | None:
+        """What the created model's artifact holds now: model-data-url's, or the serving model's it keeps.
+
+        A given model-data-url that names nothing is bad input. A kept artifact is looked at on the way: when S3
+        denies it (a role granted no s3:GetObject before this was read) or it is gone, it is compared by URL as
+        before, with a note, and the run goes on.
+        """
         url = self.config.given(MODEL_DATA_URL)
-        if not url or not self.config.creates_model:
-            return ""
-        found = artifacts.identity(self.clients.s3, url)
-        self.log.info(f"Model artifact {safe(url)}: {safe(found.shown)}.")
-        return found.value
+        if not self.config.creates_model or self.config.package is not None:
+            return None
+        if url:
+            found = artifacts.identity(self.clients.s3, url)
+        else:
+            kept = artifacts.location(current.part(Part.CONTAINER) or {}) if current is not None else ""
+            if not kept.startswith("s3://"):
+                return None
+            try:
+                found = artifacts.identity(self.clients.s3, kept)
+            except (ClientError, InputError) as error:
+                reason = aws.error_code(error) if isinstance(error, ClientError) else "nothing stored there"
+                self.log.info(f"The model artifact {safe(kept)} could not be read ({safe(reason)}): compared by URL.")
+                return None
+        self.log.info(f"Model artifact {safe(found.url)}: {safe(found.shown)}.")
+        return found
 
     def _adopt(self, adopted_from: str, before_wait: aws.Json | None, current: ServingState) -> None:
         """An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished while we
@@ -213,7 +229,7 @@ class Rollout:
             endpoint,
             self.config.variant_name,
             need_model=self.config.creates_model,
-            need_artifact=bool(self.artifact),
+            need_artifact=self.config.creates_model,
         )
         if state.model is not None:
             # The serving model's environment may hold secrets, and AWS validation errors echo values back.

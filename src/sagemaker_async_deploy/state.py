@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from . import aws
+from . import artifacts, aws
 from .config import ARTIFACT_KEY
 from .fields import IMAGE, MODEL_PACKAGE, Field, Json, Part
 
@@ -164,8 +164,9 @@ def read_serving(
     if state.model_name and (need_model or not aws.deployed_image(state.live_variant)):
         model = aws.describe_model(sm, state.model_name)
     unknown = aws.unknown_members(config) + aws.unknown_members(model)
-    # With model-data-url given, the serving model's tags say what its artifact was (artifacts.identity).
-    tags = aws.list_tags(sm, str(model["ModelArn"])) if need_artifact and model and model.get("ModelArn") else {}
+    # A serving model with an artifact: its tags say what the artifact was when it was made (artifacts.identity).
+    has_artifact = model is not None and bool(artifacts.location(aws.model_container(model)))
+    tags = aws.list_tags(sm, str(model["ModelArn"])) if need_artifact and model and has_artifact else {}
     return ServingState(
         endpoint=endpoint,
         config=config,

@@ -42,6 +42,29 @@ def artifact_tag(deployer: Deployer, model_name: str) -> str:
     return {t["Key"]: t["Value"] for t in deployer.sm.list_tags(ResourceArn=arn)["Tags"]}.get(TAG, "")
 
 
+def terraform_endpoint(deployer: Deployer) -> None:
+    """The endpoint whisper serving the model terraform-whisper through a config made by hand, InService."""
+    deployer.sm.create_endpoint_config(
+        EndpointConfigName="terraform-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "terraform-whisper",
+                "InstanceType": "ml.g4dn.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        AsyncInferenceConfig={
+            "OutputConfig": {"S3OutputPath": "s3://inference-bucket/whisper/out/"},
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1},
+        },
+    )
+    deployer.sm.create_endpoint(EndpointName="whisper", EndpointConfigName="terraform-config")
+    deployer.sm.get_waiter("endpoint_in_service").wait(
+        EndpointName="whisper", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+
+
 def test_the_created_model_records_the_artifact_and_an_unchanged_rerun_stays_unchanged(deployer: Deployer) -> None:
     """A model made with model-data-url carries the object's ETag as a tag (no version in an unversioned bucket);
     the same object on the rerun is no change."""
@@ -101,25 +124,7 @@ def test_a_serving_model_without_the_record_is_compared_by_url_and_says_so(deplo
         PrimaryContainer={"Image": digest_image(1), "ModelDataUrl": URL},
         ExecutionRoleArn=ROLE,
     )
-    deployer.sm.create_endpoint_config(
-        EndpointConfigName="terraform-config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "terraform-whisper",
-                "InstanceType": "ml.g4dn.xlarge",
-                "InitialInstanceCount": 1,
-            }
-        ],
-        AsyncInferenceConfig={
-            "OutputConfig": {"S3OutputPath": "s3://inference-bucket/whisper/out/"},
-            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1},
-        },
-    )
-    deployer.sm.create_endpoint(EndpointName="whisper", EndpointConfigName="terraform-config")
-    deployer.sm.get_waiter("endpoint_in_service").wait(
-        EndpointName="whisper", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
-    )
+    terraform_endpoint(deployer)
     run = deployer.run({"model-data-url": URL})
     assert run.result == "unchanged", run.stdout + run.stderr
     said = "model-data-url is compared by its URL only this time"
@@ -136,18 +141,50 @@ def test_a_missing_artifact_is_an_input_error_before_any_write(deployer: Deploye
     assert deployer.emu.write_calls("sagemaker") == []
 
 
-def test_a_prefix_is_compared_by_its_listing(deployer: Deployer) -> None:
-    """An S3 prefix (uncompressed model data) is identified by its objects' ETags: a file replaced under it is a
-    change."""
+def test_a_kept_prefix_is_compared_by_its_listing(deployer: Deployer) -> None:
+    """Uncompressed model data in an S3 prefix, kept from the serving model (ModelDataSource), is identified by its
+    objects' ETags: the first model the action makes records it, and a file replaced under it is a change."""
     client = s3(deployer)
     for name in ("config.json", "weights.bin"):
         upload(client, b"v1 " + name.encode(), key=f"whisper/model/{name}")
-    prefix = "s3://models/whisper/model/"
-    first = deployer.run({"model-data-url": prefix})
-    assert first.result == "created", first.stdout + first.stderr
+    source = {
+        "S3DataSource": {"S3Uri": "s3://models/whisper/model/", "S3DataType": "S3Prefix", "CompressionType": "None"}
+    }
+    deployer.sm.create_model(
+        ModelName="terraform-whisper",
+        PrimaryContainer={"Image": digest_image(1), "ModelDataSource": source},
+        ExecutionRoleArn=ROLE,
+    )
+    terraform_endpoint(deployer)
+    first = deployer.run({"image": digest_image(2)})
+    assert first.result == "updated", first.stdout + first.stderr
     assert artifact_tag(deployer, first.outputs["model-name"]).endswith(" objects=2")
-    assert deployer.run({"model-data-url": prefix}).result == "unchanged"
+    container = deployer.sm.describe_model(ModelName=first.outputs["model-name"])["PrimaryContainer"]
+    assert container["ModelDataSource"] == source
+    assert deployer.run({"image": digest_image(2)}).result == "unchanged"
     upload(client, b"v2 weights", key="whisper/model/weights.bin")
-    run = deployer.run({"model-data-url": prefix})
+    run = deployer.run({"image": digest_image(2)})
     assert run.result == "updated", run.stdout + run.stderr
+    assert [c["field"] for c in run.changes] == ["model-data-url"]
     assert run.changes[0]["to"].startswith("model/ replaced in S3: listing ")
+
+
+def test_a_prefix_given_as_model_data_url_is_an_input_error(deployer: Deployer) -> None:
+    """model-data-url is ModelDataUrl, one .tar.gz object: a prefix is refused before any call, saying so."""
+    run = deployer.run({"model-data-url": "s3://models/whisper/model/"})
+    assert run.exit_code != 0
+    assert any("model-data-url: ends in '/', a prefix" in e for e in run.errors()), run.errors()
+    assert deployer.emu.requests == []
+
+
+def test_a_kept_artifact_s3_denies_is_compared_by_url(deployer: Deployer) -> None:
+    """A kept artifact that cannot be read (here: its bucket is gone) does not fail the run: compared by URL."""
+    deployer.sm.create_model(
+        ModelName="terraform-whisper",
+        PrimaryContainer={"Image": digest_image(1), "ModelDataUrl": "s3://gone/model.tar.gz"},
+        ExecutionRoleArn=ROLE,
+    )
+    terraform_endpoint(deployer)
+    run = deployer.run({"image": digest_image(1)})
+    assert run.result == "unchanged", run.stdout + run.stderr
+    assert "could not be read" in run.stdout
