@@ -944,3 +944,39 @@ def test_a_kept_artifact_replaced_in_s3_is_a_change_too() -> None:
     the_plan = plan(current, desired_from(config, current, SHAPES, artifact=Identity(NEW_ARTIFACT, ARTIFACT_URL)))
     assert [c.field for c in the_plan.changes] == ["model-data-url"]
     assert the_plan.changes[0].after == "model.tar.gz replaced in S3: ETag c3c3c3c3…"
+
+
+# --- model packages ---------------------------------------------------------------------------------------
+
+PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/whisper-models/3"
+
+
+def package_config(arn: str = PACKAGE_ARN, runs: str = image(1)) -> ActionConfig:
+    """The inputs with model-package, resolved as ``packages.resolve`` leaves them."""
+    config = action_config(image="", model_package=arn)
+    assert config.package is not None
+    resolved = dataclasses.replace(config.package, approval="Approved")
+    return config.with_package(resolved, ImageRef.serving(runs))
+
+
+def package_serving(arn: str = PACKAGE_ARN, *, deployed: bool = True) -> ServingState:
+    """An endpoint whose model was made from the package ``arn`` (its container names only the package)."""
+    return serving_state(model_extra={"PrimaryContainer": {"ModelPackageName": arn}}, deployed=deployed)
+
+
+def test_the_same_package_version_is_unchanged_even_scaled_to_zero() -> None:
+    """A package model scaled to zero shows no image; the same version is still no change."""
+    for deployed in (True, False):
+        current = package_serving(deployed=deployed)
+        assert plan(current, desired_from(package_config(), current, SHAPES)).action == "unchanged"
+
+
+def test_another_package_version_is_a_change_and_its_model_names_only_the_package() -> None:
+    """A new version is a change of model-package (and image), and the created model's container names the version,
+    without an Image or artifact of its own."""
+    newer = PACKAGE_ARN.replace("/3", "/4")
+    current = package_serving()
+    the_plan = plan(current, desired_from(package_config(newer, image(2)), current, SHAPES))
+    assert fields(the_plan) == ["image", "model-package"]
+    assert the_plan.desired.model_content is not None
+    assert the_plan.desired.model_content["PrimaryContainer"] == {"ModelPackageName": newer}

@@ -333,8 +333,8 @@ def _refuse_model(current: ServingState) -> None:
             "with model-name",
         )
     container = current.part(Part.CONTAINER) or {}
-    # A model made from a model package is no longer refused: its package version and image are what serves
-    # (the model-package row), and an update to an image or another version replaces them.
+    # A model made from a model package is deployable: its package version and image are what serves (the
+    # model-package row), and an update to an image or another version replaces them.
     if container.get("Mode") == "MultiModel":
         raise PlanError(
             "model-name",
