@@ -11,7 +11,7 @@ from sagemaker_emulator import Behaviour, Emulator
 
 from ..action_runner import digest_image
 from ..conftest import ACCOUNT_ID, FAST_TIMINGS, boto_client
-from ..seed import seed_model_package
+from ..seed import ECR_REGISTRY, seed_ecr_image, seed_model_package
 from .test_safety import plain
 from .test_scenarios import Deployer
 
@@ -185,3 +185,14 @@ def test_a_group_of_another_account_is_listed_by_its_arn(deployer: Deployer) -> 
     listed = [r.params for r in deployer.emu.requests if r.operation == "ListModelPackages"]
     assert listed and all(p["ModelPackageGroupName"] == group_arn for p in listed)
     assert all(p["SortBy"] == "CreationTime" and p["SortOrder"] == "Descending" for p in listed)
+
+
+def test_a_version_naming_an_ecr_tag_is_compared_by_its_digest(deployer: Deployer) -> None:
+    """A version whose container names an ECR :tag runs that tag's digest (resolved through ECR like the image
+    input): the rerun is unchanged, and the output names the digest."""
+    digest = seed_ecr_image(deployer.emu, "whisper", "v7")
+    seed_model_package(deployer.emu, GROUP, f"{ECR_REGISTRY}/whisper:v7")
+    first = deployer.run(PACKAGE)
+    assert first.result == "created", first.stdout + first.stderr
+    assert first.outputs["image"] == f"{ECR_REGISTRY}/whisper@{digest}"
+    assert deployer.run(PACKAGE).result == "unchanged"
