@@ -78,3 +78,20 @@ def seed_handmade_config(sm: Any, name: str, image: str, role: str, output_path:
         ],
         AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": output_path}},
     )
+
+
+def seed_model_package(emu: Emulator, group: str, image: str, *, status: str = "Approved") -> str:
+    """A new version of the Model Registry group ``group`` (made if missing) running ``image``; its ARN."""
+    sm = boto_client(emu, "sagemaker")
+    with contextlib.suppress(sm.exceptions.ClientError):
+        sm.create_model_package_group(ModelPackageGroupName=group)
+    arn = sm.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [{"Image": image}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    return str(arn)

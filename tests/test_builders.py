@@ -307,7 +307,6 @@ def test_each_strategy_maps_to_one_update_policy(
 # Members that are not carried but refused, with the reason; everything else of the input shapes must survive.
 REFUSED = {
     ("model", "Containers"): "more than one container is an inference pipeline (refused by the planner)",
-    ("container", "ModelPackageName"): "a model package has no image to replace (refused)",
     ("container", "MultiModelConfig"): "multi-model endpoints are refused",
     ("config", "ShadowProductionVariants"): "a shadow test is a second variant (refused)",
     ("variant", "ServerlessConfig"): "async inference runs on instances (refused)",

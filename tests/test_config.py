@@ -145,14 +145,15 @@ def test_duplicate_alarm_is_refused() -> None:
 )
 def test_yaml_core_booleans_are_accepted(text: str, value: bool) -> None:
     """The YAML 1.2 core forms (what actions-toolkit's get_boolean_input accepts) parse."""
-    config = parse(delete_previous=text, comment=text)
-    assert config.delete_previous is value and config.comment is value
+    config = parse(delete_previous=text, comment=text, force_redeploy=text)
+    assert config.delete_previous is value and config.comment is value and config.force_redeploy is value
 
 
 @pytest.mark.parametrize("text", ["yes", "no", "on", "off", "1", "0", "tRue", "y"])
 def test_other_boolean_spellings_are_refused(text: str) -> None:
     """YAML 1.1 spellings like yes/on/1 are refused rather than guessed."""
-    assert set(problems(delete_previous=text, comment=text)) == {"delete-previous", "comment"}
+    found = problems(delete_previous=text, comment=text, force_redeploy=text)
+    assert set(found) == {"delete-previous", "comment", "force-redeploy"}
 
 
 # --- numbers --------------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from sagemaker_emulator import Emulator, RequestRecord
 from .action.test_autoscaling import _seed_scale_from_zero
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
-from .conftest import started_emulator
-from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
+from .conftest import boto_client, started_emulator
+from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_model_package, seed_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -39,7 +39,11 @@ IAM_PREFIX = {
     "sts": "sts",
     "application-autoscaling": "application-autoscaling",
     "logs": "logs",
+    "s3": "s3",
 }
+# S3 is a REST service: the emulator logs its requests by method and path. The IAM action each one needs
+# (HeadObject is authorized as s3:GetObject, ListObjectsV2 as s3:ListBucket).
+S3_ACTIONS = (("HEAD /", "GetObject"), ("GET /", "ListBucket"))
 
 # Permissions AWS checks without the action making that API call itself, each with the call that needs it.
 IMPLIED = {
@@ -235,7 +239,10 @@ class _Recorder:
         called: set[str] = set()
         for request in (r for kind in kinds for r in self.requests[kind]):
             assert request.service in IAM_PREFIX, f"a call to an unexpected service: {request.service}"
-            called.add(f"{IAM_PREFIX[request.service]}:{request.operation}")
+            operation = request.operation
+            if request.service == "s3":  # S3's REST calls are logged by method and path
+                operation = next(action for method, action in S3_ACTIONS if operation.startswith(method))
+            called.add(f"{IAM_PREFIX[request.service]}:{operation}")
         return called
 
     def seen(self, *kinds: str) -> set[tuple[str, str]]:
@@ -287,6 +294,37 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> _Recorder:
             },
             "updated",
         )
+        same_type = {"instance-type": "ml.g5.xlarge"}
+        # A Model Registry group's latest approved version, instead of an image: planned, then deployed.
+        seed_model_package(emulator, "whisper-models", digest_image(8))
+        # On the instance type it serves now: no autoscaling to move.
+        package = {"model-package": "whisper-models", "image": None, "model-name": None, **same_type}
+        record.run({**package, "mode": "plan"}, "would-update")
+        record.run(package, "updated")
+        # A model artifact compared by its identity: an object, then a prefix.
+        artifacts = boto_client(emulator, "s3")
+        artifacts.create_bucket(Bucket="model-artifacts-bucket")
+        for key in ("whisper/model.tar.gz", "whisper/model/weights.bin"):
+            artifacts.put_object(Bucket="model-artifacts-bucket", Key=key, Body=b"weights")
+        url = "s3://model-artifacts-bucket/whisper/model.tar.gz"
+        artifact = {"model-package": "", "image": digest_image(8), "model-data-url": url, **same_type}
+        record.run({**artifact, "mode": "plan"}, "would-update")
+        record.run(artifact, "updated")
+        # A prefix of uncompressed model data, kept from a serving model made by hand.
+        prefix = {
+            "S3Uri": "s3://model-artifacts-bucket/whisper/model/",
+            "S3DataType": "S3Prefix",
+            "CompressionType": "None",
+        }
+        record.deployer.sm.create_model(
+            ModelName="prefix-whisper",
+            PrimaryContainer={"Image": digest_image(9), "ModelDataSource": {"S3DataSource": prefix}},
+            ExecutionRoleArn=ROLE,
+        )
+        kept = {"execution-role-arn": "", **same_type}
+        record.run({"model-name": "prefix-whisper", "image": digest_image(9), **kept}, "updated")
+        record.run({"image": digest_image(10), **kept, "mode": "plan"}, "would-update")  # lists the kept prefix
+        record.run({"image": digest_image(10), **kept}, "updated")
     return record
 
 
@@ -322,6 +360,10 @@ def test_the_scenarios_reach_every_aws_feature(recorded: _Recorder) -> None:
         "logs:DescribeLogStreams",
         "logs:GetLogEvents",
         "cloudwatch:DescribeAlarmHistory",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+        "s3:GetObject",
+        "s3:ListBucket",
     ):
         assert expected in called, f"no scenario made {expected}"
     plan_called = recorded.called("plan")
@@ -365,7 +407,7 @@ def test_plan_policy_covers_every_plan_run_and_grants_no_write(recorded: _Record
     """docs/iam-plan-policy.json grants exactly the calls of the plan runs, all of them reads of the deploy policy."""
     granted = _granted("plan")
     assert granted == recorded.called("plan")
-    reads = re.compile(r"[a-z-]+:(Describe|List|Get)[A-Za-z]+")
+    reads = re.compile(r"[a-z0-9-]+:(Describe|List|Get)[A-Za-z]+")
     assert [a for a in sorted(granted) if not reads.fullmatch(a)] == [], "the plan policy grants a write"
     assert granted <= _granted("deploy")
 

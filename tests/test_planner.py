@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sagemaker_async_deploy._checks import MODEL_NAME_RE, NAME_MAX, ImageRef
+from sagemaker_async_deploy.artifacts import Identity
 from sagemaker_async_deploy.builders import derived_name, is_derived_name
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import PlanError
@@ -494,12 +495,6 @@ SERVING_MODEL = "whisper-bbbbbbbbbbbb"
             "with model-name",
         ),
         (
-            {"container_extra": {"ModelPackageName": "acme-pkg/3"}},
-            {},
-            f"model-name: the serving model '{SERVING_MODEL}' deploys the model package 'acme-pkg/3', which has "
-            "no image to replace. Create a model from the new package version and deploy it with model-name",
-        ),
-        (
             {"container_extra": json.loads('{"Mode": "MultiModel"}')},
             {},
             f"model-name: the serving model '{SERVING_MODEL}' is a multi-model endpoint's model (Mode: MultiModel); "
@@ -877,3 +872,162 @@ def test_a_serving_model_that_is_gone_is_refused_even_with_a_role() -> None:
         "settings, and cannot read them. Create the model again under that name, or deploy a model of your own "
         "with model-name"
     )
+
+
+# --- force-redeploy ---------------------------------------------------------------------------------------
+
+
+def test_forced_redeploy_of_an_unchanged_endpoint_plans_an_update_under_a_new_config_name() -> None:
+    """With nothing changed, force-redeploy plans an update whose one change says it was forced, and whose
+    config name differs from the serving one although the content is the same."""
+    current = serving_state()
+    unforced = plan_for(current)
+    the_plan = plan_for(current, force_redeploy="true")
+    assert unforced.action == "unchanged"
+    assert the_plan.action == "update"
+    assert the_plan.forced
+    assert [c.as_dict() for c in the_plan.changes] == [{"field": "force-redeploy", "from": "", "to": "true"}]
+    assert the_plan.desired.config_content == unforced.desired.config_content
+    assert the_plan.desired.config_name not in (unforced.desired.config_name, current.config_name)
+    assert is_derived_name("whisper", the_plan.desired.config_name)
+    assert the_plan.desired.model_name == unforced.desired.model_name  # the model is not made anew
+
+
+def test_forced_redeploy_name_depends_on_the_config_it_replaces() -> None:
+    """A rerun against the same serving config derives the same forced name; after it landed, the next forced
+    redeploy derives another."""
+    first = plan_for(serving_state(), force_redeploy="true").desired.config_name
+    again = plan_for(serving_state(), force_redeploy="true").desired.config_name
+    after = plan_for(serving_state(config_name=first), force_redeploy="true").desired.config_name
+    assert first == again
+    assert after not in (first, "whisper-aaaaaaaaaaaa")
+
+
+def test_forced_redeploy_with_a_real_change_lists_only_that_change() -> None:
+    """When a setting differs anyway, the update is planned for it and named by its content as usual."""
+    the_plan = plan_for(serving_state(), force_redeploy="true", image=image(2))
+    unforced = plan_for(serving_state(), image=image(2))
+    assert fields(the_plan) == ["image"]
+    assert not the_plan.forced
+    assert the_plan.desired.config_name == unforced.desired.config_name
+
+
+def test_forced_redeploy_on_a_missing_endpoint_is_a_plain_create() -> None:
+    """A first deploy is a create whatever force-redeploy says; no forced entry is listed."""
+    the_plan = plan(None, created(force_redeploy="true"))
+    assert the_plan.action == "create"
+    assert "force-redeploy" not in fields(the_plan)
+
+
+def test_forced_change_starts_a_rollout() -> None:
+    """The forced entry counts as a change that starts a rollout."""
+    assert _starts_rollout(Change("force-redeploy", "", "true"))
+
+
+# --- artifact identity ------------------------------------------------------------------------------------
+
+ARTIFACT_URL = "s3://models/whisper/model.tar.gz"
+OLD_ARTIFACT = "etag=" + "a1" * 16
+NEW_ARTIFACT = "etag=" + "c3" * 16
+
+
+def with_artifact(tag: str | None) -> ServingState:
+    """A serving model made from ARTIFACT_URL, with its record of the artifact (None: none)."""
+    return dataclasses.replace(serving_state(model_data_url=ARTIFACT_URL), artifact_tag=tag)
+
+
+def artifact_plan(current: ServingState, artifact: str, **inputs: str) -> Plan:
+    config = action_config(model_data_url=ARTIFACT_URL, **inputs)
+    return plan(current, desired_from(config, current, SHAPES, artifact=Identity(artifact, ARTIFACT_URL)))
+
+
+def test_the_same_artifact_is_no_change() -> None:
+    """The artifact's identity equal to the serving model's record: unchanged, nothing noted."""
+    the_plan = artifact_plan(with_artifact(OLD_ARTIFACT), OLD_ARTIFACT)
+    assert the_plan.action == "unchanged"
+    assert the_plan.notes == ()
+
+
+def test_an_artifact_replaced_at_the_same_url_is_a_change_shown_as_such() -> None:
+    """Another identity at the same URL is an update, shown with both ETags shortened."""
+    the_plan = artifact_plan(with_artifact(OLD_ARTIFACT), NEW_ARTIFACT)
+    assert the_plan.action == "update"
+    assert [c.as_dict() for c in the_plan.changes] == [
+        {
+            "field": "model-data-url",
+            "from": "model.tar.gz: ETag a1a1a1a1…",
+            "to": "model.tar.gz replaced in S3: ETag c3c3c3c3…",
+        }
+    ]
+
+
+def test_a_serving_model_without_a_record_is_compared_by_url_and_noted() -> None:
+    """No record on the serving model: unchanged by URL, with one note saying so."""
+    the_plan = artifact_plan(with_artifact(None), NEW_ARTIFACT)
+    assert the_plan.action == "unchanged"
+    assert len(the_plan.notes) == 1 and "compared by its URL only" in the_plan.notes[0]
+
+
+def test_a_new_url_is_one_change_whatever_the_identity() -> None:
+    """A different model-data-url is the URL's change alone, not a second one for the identity."""
+    current = dataclasses.replace(serving_state(model_data_url="s3://models/old.tar.gz"), artifact_tag=OLD_ARTIFACT)
+    the_plan = artifact_plan(current, NEW_ARTIFACT)
+    assert [c.as_dict() for c in the_plan.changes] == [
+        {"field": "model-data-url", "from": "s3://models/old.tar.gz", "to": ARTIFACT_URL}
+    ]
+
+
+def test_the_identity_is_tagged_on_the_created_model_and_names_it() -> None:
+    """The created model carries the identity as a tag, and another identity gives another model name."""
+    first = artifact_plan(with_artifact(OLD_ARTIFACT), NEW_ARTIFACT).desired
+    other = artifact_plan(with_artifact(OLD_ARTIFACT), OLD_ARTIFACT).desired
+    request = first.model_request
+    assert request is not None
+    assert {"Key": "sagemaker-async-deploy:artifact", "Value": NEW_ARTIFACT} in request["Tags"]
+    assert first.model_name != other.model_name
+    assert first.model_content == other.model_content
+
+
+def test_a_kept_artifact_replaced_in_s3_is_a_change_too() -> None:
+    """With model-data-url empty, the artifact the next model keeps from the serving one is compared the same way."""
+    current = with_artifact(OLD_ARTIFACT)
+    config = action_config()
+    the_plan = plan(current, desired_from(config, current, SHAPES, artifact=Identity(NEW_ARTIFACT, ARTIFACT_URL)))
+    assert [c.field for c in the_plan.changes] == ["model-data-url"]
+    assert the_plan.changes[0].after == "model.tar.gz replaced in S3: ETag c3c3c3c3…"
+
+
+# --- model packages ---------------------------------------------------------------------------------------
+
+PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/whisper-models/3"
+
+
+def package_config(arn: str = PACKAGE_ARN, runs: str = image(1)) -> ActionConfig:
+    """The inputs with model-package, resolved as ``packages.resolve`` leaves them."""
+    config = action_config(image="", model_package=arn)
+    assert config.package is not None
+    resolved = dataclasses.replace(config.package, approval="Approved")
+    return config.with_package(resolved, ImageRef.serving(runs))
+
+
+def package_serving(arn: str = PACKAGE_ARN, *, deployed: bool = True) -> ServingState:
+    """An endpoint whose model was made from the package ``arn`` (its container names only the package)."""
+    return serving_state(model_extra={"PrimaryContainer": {"ModelPackageName": arn}}, deployed=deployed)
+
+
+def test_the_same_package_version_is_unchanged_even_scaled_to_zero() -> None:
+    """A package model scaled to zero shows no image; the same version is still no change."""
+    for deployed in (True, False):
+        current = package_serving(deployed=deployed)
+        assert plan(current, desired_from(package_config(), current, SHAPES)).action == "unchanged"
+
+
+def test_another_package_version_is_a_change_and_its_model_names_only_the_package() -> None:
+    """A new version is a change of model-package (and image), and the created model's container names the version,
+    without an Image or artifact of its own."""
+    newer = PACKAGE_ARN.replace("/3", "/4")
+    current = package_serving()
+    the_plan = plan(current, desired_from(package_config(newer, image(2)), current, SHAPES))
+    assert fields(the_plan) == ["image", "model-package"]
+    assert the_plan.desired.model_content is not None
+    assert the_plan.desired.model_content["PrimaryContainer"] == {"ModelPackageName": newer}

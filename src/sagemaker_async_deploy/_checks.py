@@ -337,3 +337,70 @@ def pairs_of(
         else:
             pairs[key] = val
     return tuple(sorted(pairs.items()))
+
+
+# --- model packages (the Model Registry) ------------------------------------------------------------------
+
+# A versioned package: model-package/<group>/<version>; a group: model-package-group/<group> (botocore's
+# ModelPackageArn and ModelPackageGroupArn; names are EntityName: letters, digits, hyphens, at most 63).
+_ENTITY = r"[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62}"
+_SAGEMAKER_ARN = r"arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12})"
+VERSIONED_PACKAGE_ARN_RE = re.compile(
+    rf"^{_SAGEMAKER_ARN}:model-package/(?P<group>{_ENTITY})/(?P<version>[1-9]\d{{0,8}})$"
+)
+UNVERSIONED_PACKAGE_ARN_RE = re.compile(rf"^{_SAGEMAKER_ARN}:model-package/(?P<name>{_ENTITY})$")
+PACKAGE_GROUP_ARN_RE = re.compile(rf"^{_SAGEMAKER_ARN}:model-package-group/(?P<group>{_ENTITY})$")
+PACKAGE_GROUP_NAME_RE = re.compile(rf"^{_ENTITY}$")
+
+
+@dataclass(frozen=True)
+class PackageRef:
+    """The model-package input: a versioned package, or a group whose latest Approved version ``packages``
+    resolves; and a package a serving model names."""
+
+    given: str  # as written (a versioned package ARN, a group name or a group ARN)
+    arn: str = ""  # the version's ARN ("" for a group not resolved yet)
+    group: str = ""  # the group's name (or ARN, for a group given by ARN)
+    version: int = 0
+    approval: str = ""  # ModelApprovalStatus, once described
+    newer: str = ""  # a newer version of the group that is not Approved, in words ("" when none)
+
+    @property
+    def reference(self) -> str:
+        return self.arn or self.given
+
+    def same_package(self, other: PackageRef) -> bool:
+        """The same version: ARNs carry names in lower case, so they compare without case."""
+        return self.reference.lower() == other.reference.lower()
+
+    @classmethod
+    def serving(cls, name: Any) -> PackageRef:
+        """The package a serving model's container names (ModelPackageName: an ARN, or a name)."""
+        text = str(name)
+        versioned = VERSIONED_PACKAGE_ARN_RE.match(text)
+        if versioned:
+            return cls(given=text, arn=text, group=versioned["group"], version=int(versioned["version"]))
+        return cls(given=text, arn=text if text.startswith("arn:") else "")
+
+
+def model_package(check: Check, value: str) -> PackageRef:
+    versioned = VERSIONED_PACKAGE_ARN_RE.match(value)
+    if versioned:
+        return PackageRef(given=value, arn=value, group=versioned["group"], version=int(versioned["version"]))
+    group_arn = PACKAGE_GROUP_ARN_RE.match(value)
+    if group_arn:
+        return PackageRef(given=value, group=value)
+    if PACKAGE_GROUP_NAME_RE.match(value):
+        return PackageRef(given=value, group=value)
+    if UNVERSIONED_PACKAGE_ARN_RE.match(value):
+        check.bad(
+            f"'{safe(value)}' is an unversioned model package (as AWS Marketplace lists them), which has no "
+            "approval to deploy by; create a model from it and deploy that with model-name"
+        )
+    else:
+        check.bad(
+            f"'{safe(value)}' is neither a versioned model package ARN "
+            "(arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>) nor a model package group "
+            "name (letters, digits and hyphens, e.g. whisper-models)"
+        )
+    return PackageRef(given=value)

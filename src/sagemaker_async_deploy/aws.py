@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -44,6 +44,14 @@ _CLIENT_CONFIG = Config(
 _HURRIED_CONFIG = _CLIENT_CONFIG.merge(
     Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1.5, read_timeout=2)
 )
+
+
+class S3Client(Protocol):
+    """The two S3 calls the action makes (no mypy_boto3_s3 in the locked requirements: their shapes, by hand)."""
+
+    def head_object(self, *, Bucket: str, Key: str) -> dict[str, Any]: ...
+
+    def list_objects_v2(self, *, Bucket: str, Prefix: str, MaxKeys: int) -> dict[str, Any]: ...
 
 
 class Clients:
@@ -105,6 +113,11 @@ class Clients:
     @property
     def logs(self) -> CloudWatchLogsClient:
         client: CloudWatchLogsClient = self._client("logs")
+        return client
+
+    @property
+    def s3(self) -> S3Client:
+        client: S3Client = self._client("s3")
         return client
 
 
@@ -198,6 +211,34 @@ def describe_model(sm: SageMakerClient, name: str) -> Json | None:
     return _or_none(sm.describe_model, ModelName=name)
 
 
+def describe_model_package(sm: SageMakerClient, arn: str) -> Json | None:
+    """A model package version, or None where SageMaker says there is none."""
+    try:
+        return dict(sm.describe_model_package(ModelPackageName=arn))
+    except ClientError as error:
+        # The not-found wording for packages is not documented; any ValidationException for a well-formed ARN
+        # (config checks its form) says the package is not there.
+        if error_code(error) == "ValidationException":
+            return None
+        raise
+
+
+def newest_model_package(sm: SageMakerClient, group: str, approval: str | None) -> Json | None:
+    """The group's newest version by creation time (of that ModelApprovalStatus when given), or None.
+
+    ListModelPackages sorts ascending unless told (its API reference): asked for descending, the first item
+    of the first page that has one is the newest; a page may come back empty with a NextToken, so pages are
+    followed until one has an item.
+    """
+    params: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    if approval is not None:
+        params["ModelApprovalStatus"] = approval
+    for page in sm.get_paginator("list_model_packages").paginate(**params):
+        for summary in page.get("ModelPackageSummaryList", []):
+            return dict(summary)
+    return None
+
+
 def _all_items(client: Any, operation: str, key: str, **params: Any) -> list[Json]:
     """Every item under ``key`` across the pages of a paginated call."""
     items: list[Json] = []
@@ -241,6 +282,19 @@ def delete_endpoint_config(sm: SageMakerClient, name: str) -> None:
 
 def delete_model(sm: SageMakerClient, name: str) -> None:
     sm.delete_model(ModelName=name)
+
+
+# --- S3: the model artifact's identity ----------------------------------------------------------------------
+
+
+def head_object(s3: S3Client, bucket: str, key: str) -> Json:
+    """The object's metadata (ETag, VersionId where the bucket is versioned); needs s3:GetObject."""
+    return dict(s3.head_object(Bucket=bucket, Key=key))
+
+
+def list_objects(s3: S3Client, bucket: str, prefix: str, max_keys: int) -> list[Json]:
+    """The first ``max_keys`` objects under ``prefix`` (one page, in key order); needs s3:ListBucket."""
+    return [dict(o) for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=max_keys).get("Contents", [])]
 
 
 # --- CloudWatch, SNS, ECR, STS, Application Auto Scaling --------------------------------------------------

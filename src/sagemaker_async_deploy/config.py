@@ -14,10 +14,23 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeVar, cast
 
 from . import _checks as checks
-from ._checks import ImageRef, Pairs, Problems
+from ._checks import ImageRef, PackageRef, Pairs, Problems
 from .context import GitHubContext
 from .errors import InputError
-from .fields import ALARMS, BAKE, CREATED_MODEL_ONLY, ENVIRONMENT, FIELDS, IMAGE, REMOVE, STEP_SIZE, STRATEGY, Field
+from .fields import (
+    ALARMS,
+    BAKE,
+    CREATED_MODEL_ONLY,
+    ENVIRONMENT,
+    FIELDS,
+    IMAGE,
+    MODEL_DATA_URL,
+    MODEL_PACKAGE,
+    REMOVE,
+    STEP_SIZE,
+    STRATEGY,
+    Field,
+)
 from .log import safe
 from .strategy import percent_problem
 
@@ -26,6 +39,8 @@ T = TypeVar("T")
 MAX_TAGS = 50
 MANAGED_BY_KEY = "managed-by"
 MANAGED_BY_VALUE = "sagemaker-async-deploy"
+# On each model the action creates with model-data-url: what the artifact was then (see ``artifacts``).
+ARTIFACT_KEY = "sagemaker-async-deploy:artifact"
 
 # Every input that is not a managed setting, with the default the contract gives it (the runner passes
 # defaults from action.yml too, but a run outside the runner — the demo, a person by hand — must behave the
@@ -42,6 +57,7 @@ _OTHER_DEFAULTS: dict[str, str] = {
     "github-token": "",
     "comment": "true",
     "poll-interval-seconds": "5",
+    "force-redeploy": "false",
 }
 INPUT_DEFAULTS: dict[str, str] = {**_OTHER_DEFAULTS, **{f.input: f.default for f in FIELDS}}
 REQUIRED_INPUTS = ("endpoint-name", *(f.input for f in FIELDS if f.required))
@@ -67,6 +83,8 @@ class ActionConfig:
     github: GitHubContext
     # Inputs given as ``none``: remove the serving value (absent from ``settings``, where empty means keep).
     removed: frozenset[str] = frozenset()
+    # Roll the endpoint onto a new config of the same settings even when nothing changed (see ``redeploy``).
+    force_redeploy: bool = False
 
     def given(self, setting: Field[T]) -> T | None:
         """The setting's value as the inputs give it, or None when its input is empty or ``none``."""
@@ -79,8 +97,14 @@ class ActionConfig:
     @property
     def image(self) -> ImageRef:
         image = self.given(IMAGE)
-        assert image is not None  # a required input: parse_config refuses a config without it
+        # Required unless model-package is given, whose image ``packages.resolve`` sets before anyone asks.
+        assert image is not None, "image asked for before the model package was resolved"
         return image
+
+    @property
+    def package(self) -> PackageRef | None:
+        """The model-package input (resolved to a version by ``packages.resolve``), or None."""
+        return self.given(MODEL_PACKAGE)
 
     @property
     def alarms(self) -> tuple[str, ...]:
@@ -98,6 +122,12 @@ class ActionConfig:
 
     def with_image(self, image: ImageRef) -> ActionConfig:
         return replace(self, settings=MappingProxyType({**self.settings, IMAGE.input: image}))
+
+    def with_package(self, package: PackageRef, image: ImageRef) -> ActionConfig:
+        """The model-package input resolved: the version to deploy, and the image it runs."""
+        return replace(
+            self, settings=MappingProxyType({**self.settings, MODEL_PACKAGE.input: package, IMAGE.input: image})
+        )
 
 
 def read_inputs(get_input: Callable[[str], str]) -> dict[str, str]:
@@ -154,6 +184,14 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
                     "applies to the model the action creates; leave it empty when model-name is given"
                 )
 
+    _package_pairs(problems, settings, raw)
+    if str(settings.get(MODEL_DATA_URL.input, "")).endswith("/"):
+        problems.of(MODEL_DATA_URL.input).bad(
+            "ends in '/', a prefix; it becomes the model's ModelDataUrl, which is one .tar.gz object, e.g. "
+            "s3://<bucket>/<path>/model.tar.gz (uncompressed model data in a prefix, ModelDataSource, is kept "
+            "from the serving model while model-data-url is empty)"
+        )
+
     strategy, step = settings.get(STRATEGY.input, STRATEGY.default), settings.get(STEP_SIZE.input)
     if step is not None and strategy == "all-at-once":
         problems.of(STEP_SIZE.input).bad(
@@ -172,6 +210,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         problems.of("mode").bad(f"'{safe(mode)}' is not a mode; expected apply or plan")
     delete_previous = checks.boolean(problems.of("delete-previous"), value("delete-previous"))
     comment = checks.boolean(problems.of("comment"), value("comment"))
+    force_redeploy = checks.boolean(problems.of("force-redeploy"), value("force-redeploy"))
 
     if problems.found:
         raise InputError(problems.found)
@@ -190,7 +229,27 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         poll_interval_seconds=poll_interval,
         github=GitHubContext.from_environ(environ),
         removed=frozenset(removed),
+        force_redeploy=force_redeploy,
     )
+
+
+def _package_pairs(problems: Problems, settings: Mapping[str, Any], raw: Mapping[str, str]) -> None:
+    """model-package names the image and the artifact: it stands instead of image, and without model-data-url.
+    (With model-name it is refused like every setting of the model the action creates.)"""
+    if MODEL_PACKAGE.input in settings or raw.get(MODEL_PACKAGE.input):
+        if raw.get(IMAGE.input):
+            problems.of(MODEL_PACKAGE.input).bad(
+                "give either image or model-package, not both: the package version names its own image"
+            )
+        if raw.get(MODEL_DATA_URL.input):
+            problems.of(MODEL_DATA_URL.input).bad(
+                "the model package version names its own model artifact; leave model-data-url empty with model-package"
+            )
+    elif not raw.get(IMAGE.input):
+        problems.of(IMAGE.input).bad(
+            "is required unless model-package is given; expected <registry>/<repo>@sha256:<64 hex> or an ECR "
+            "<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>"
+        )
 
 
 def secret_values(config: ActionConfig) -> list[str]:
@@ -211,8 +270,8 @@ def _tags(problems: Problems, text: str) -> Pairs:
     for key, _ in tags:
         if key.lower().startswith("aws:"):
             check.bad(f"key '{safe(key)}' uses the reserved prefix aws:")
-        if key == MANAGED_BY_KEY:
-            check.bad(f"key '{MANAGED_BY_KEY}' is set by the action itself; choose another key")
+        if key in (MANAGED_BY_KEY, ARTIFACT_KEY):
+            check.bad(f"key '{safe(key)}' is set by the action itself; choose another key")
     if len(tags) + 1 > MAX_TAGS:
         check.bad(f"has {len(tags)} tags; SageMaker allows {MAX_TAGS} per resource, one of them the action's own")
     return tags

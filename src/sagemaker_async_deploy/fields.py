@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
 
 from . import _checks as checks
-from ._checks import Check, ImageRef, Pairs, StepSize
+from ._checks import Check, ImageRef, PackageRef, Pairs, StepSize
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -190,6 +190,18 @@ def _image_same(a: ImageRef, b: ImageRef) -> bool:
     return a.same_image(b)
 
 
+def _package_encode(package: PackageRef) -> str:
+    return package.reference
+
+
+def _package_show(package: PackageRef) -> str:
+    return package.reference
+
+
+def _package_same(a: PackageRef, b: PackageRef) -> bool:
+    return a.same_package(b)
+
+
 def _seconds(value: int) -> str:
     return f"{value} s"
 
@@ -208,17 +220,32 @@ def _strategy_of(deployment: Mapping[str, Any]) -> str | None:
 
 # --- the table --------------------------------------------------------------------------------------------
 
+# Required unless model-package is given (config checks that pair): the package names the image then.
 IMAGE: Field[ImageRef] = Field(
     "image",
     "Image",
     Part.CONTAINER,
     ("Image",),
     checks.image,
-    required=True,
     encode=_image_encode,
     decode=ImageRef.serving,
     show=_image_show,
     same=_image_same,
+)
+# A model made from a Model Registry package: CreateModel's container names the version (ModelPackageName), and
+# the image and artifact are the package's, so a given package replaces them in the container. Planned by the
+# version's ARN (the image, resolved from the package by ``packages``, is compared as its own row).
+MODEL_PACKAGE: Field[PackageRef] = Field(
+    "model-package",
+    "Model package",
+    Part.CONTAINER,
+    ("ModelPackageName",),
+    checks.model_package,
+    encode=_package_encode,
+    decode=PackageRef.serving,
+    show=_package_show,
+    same=_package_same,
+    replaces=("Image", "ModelDataUrl", "ModelDataSource"),
 )
 EXECUTION_ROLE: Field[str] = Field(
     "execution-role-arn", "Execution role", Part.MODEL, ("ExecutionRoleArn",), checks.role_arn, empty="keep"
@@ -363,6 +390,7 @@ STEP_SIZE: Field[StepSize] = Field(
 # In the order plans and reports list them.
 FIELDS: tuple[Field[Any], ...] = (
     IMAGE,
+    MODEL_PACKAGE,
     INSTANCE_TYPE,
     INSTANCE_COUNT,
     OUTPUT_PATH,
@@ -383,7 +411,7 @@ FIELDS: tuple[Field[Any], ...] = (
 MODEL_PARTS = (Part.MODEL, Part.CONTAINER)
 CONFIG_PARTS = (Part.CONFIG, Part.VARIANT, Part.ASYNC)
 # Settings of the model the action creates: with model-name, the named model is deployed as it is.
-CREATED_MODEL_ONLY: tuple[Field[Any], ...] = (EXECUTION_ROLE, MODEL_DATA_URL, ENVIRONMENT)
+CREATED_MODEL_ONLY: tuple[Field[Any], ...] = (MODEL_PACKAGE, EXECUTION_ROLE, MODEL_DATA_URL, ENVIRONMENT)
 
 
 def by_input(name: str) -> Field[Any]:

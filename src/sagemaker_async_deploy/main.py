@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import aws, cancel, diagnosis, preflight, report
+from . import aws, cancel, diagnosis, packages, preflight, report
 from .config import ActionConfig, parse_config, read_inputs, secret_values
 from .diagnosis import AlarmWarning, Diagnosis
 from .errors import DeployError, FailureKind, InputError, InputProblem, PlanError
@@ -45,6 +45,8 @@ def main() -> int:
         return rollout.outcome if rollout is not None else RolloutOutcome(result="failed")
 
     try:
+        config = packages.resolve(config, clients)  # the version a group's latest approval names, and its image
+        _log_package(config, log)
         config = preflight.resolve_image(config, clients)
         _raise_problems(preflight.check_instance_type(config, clients))
         checked = config
@@ -117,6 +119,18 @@ def _diagnose(
     if note:
         log.info(safe(note))
     return found
+
+
+def _log_package(config: ActionConfig, log: Log) -> None:
+    package = config.package
+    if package is None:
+        return
+    log.info(
+        f"Model package: version {package.version} of {safe(package.group)} ({safe(package.approval)}), "
+        f"{safe(package.arn)}, image {safe(config.image.given)}."
+    )
+    if package.newer:
+        log.info(f"Note: {safe(package.newer)}.")
 
 
 def _raise_problems(problems: list[InputProblem]) -> None:

@@ -28,6 +28,7 @@ class RolloutOutcome:
     serving_config: str = ""
     serving_model: str = ""
     serving_image: str = ""
+    serving_package: str = ""  # the model package version the serving model is made from ("" when none)
     failure_reason: str = ""
     message: str = ""
     timed_out: bool = False
@@ -55,6 +56,7 @@ class RolloutOutcome:
         self.serving_config = state.config_name
         self.serving_model = state.model_name
         self.serving_image = state.image
+        self.serving_package = state.package_arn
 
     def note(self, at: float, status: str, variant_status: str, progress: str = "") -> None:
         """A poll's status, kept when it differs from the last one seen."""

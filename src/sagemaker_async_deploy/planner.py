@@ -10,14 +10,14 @@ first run made, and never reuses one whose carried settings differ.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar, cast
 
-from . import builders, strategy
+from . import artifacts, builders, redeploy, strategy
 from ._checks import Pairs
 from .builders import Shapes
 from .carried import Kept, kept_settings
-from .config import ActionConfig
+from .config import ARTIFACT_KEY, ActionConfig
 from .errors import PlanError
 from .fields import (
     ALARMS,
@@ -28,6 +28,8 @@ from .fields import (
     IMAGE,
     INSTANCE_COUNT,
     INSTANCE_TYPE,
+    MODEL_DATA_URL,
+    MODEL_PACKAGE,
     STEP_SIZE,
     STRATEGY,
     Field,
@@ -69,6 +71,9 @@ class Desired:
     fleet: int | None = None  # the instance count the update will have (None on create)
     warnings: tuple[str, ...] = ()  # what the user should know before the rollout
     timeout_seconds: float = 3600.0  # deployment-timeout-minutes, in seconds
+    forced: bool = False  # force-redeploy on an existing endpoint: an update even when nothing changed
+    artifact: str = ""  # what the created model's artifact is now (artifacts.Identity's value), "" when not read
+    artifact_url: str = ""  # where it was read: model-data-url, or the serving model's artifact it keeps
 
     @property
     def deployment_config(self) -> Json:
@@ -92,6 +97,12 @@ class Desired:
         return self.value(INSTANCE_TYPE) or ""
 
     @property
+    def package_arn(self) -> str:
+        """The model package version the created model is made from ("" when none)."""
+        package = self.value(MODEL_PACKAGE)
+        return package.reference if package is not None else ""
+
+    @property
     def alarms(self) -> tuple[str, ...]:
         return self.value(ALARMS) or ()
 
@@ -103,7 +114,10 @@ class Desired:
     def model_request(self) -> Json | None:
         if self.model_content is None:
             return None
-        return builders.model_request(self.model_name, self.model_content, self.tags)
+        request = builders.model_request(self.model_name, self.model_content, self.tags)
+        if self.artifact:
+            request["Tags"].append({"Key": ARTIFACT_KEY, "Value": self.artifact})
+        return request
 
     @property
     def config_request(self) -> Json:
@@ -117,6 +131,7 @@ class Plan:
     desired: Desired
     current: ServingState | None
     kept: tuple[Kept, ...] = ()  # settings carried over from the serving endpoint, for the reviewer
+    notes: tuple[str, ...] = ()  # what the reviewer should know about how the plan was made
 
     @property
     def retain_instance_count(self) -> bool:
@@ -127,11 +142,19 @@ class Plan:
     def instance_type_changes(self) -> bool:
         return any(c.field == INSTANCE_TYPE.input for c in self.changes)
 
+    @property
+    def forced(self) -> bool:
+        """An update only because force-redeploy asked for one: no setting differs."""
+        return any(c.field == redeploy.INPUT for c in self.changes)
 
-def desired_from(config: ActionConfig, current: ServingState | None, shapes: Shapes) -> Desired:
+
+def desired_from(
+    config: ActionConfig, current: ServingState | None, shapes: Shapes, *, artifact: artifacts.Identity | None = None
+) -> Desired:
     """What the inputs ask for. An empty input that means "keep" takes what serves (on create: the row's
     create value), and ``none`` removes it; the model and config an apply would create carry every other
-    setting from what serves."""
+    setting from what serves. ``artifact`` is what the created model's artifact is now (``artifacts.identity``):
+    part of its name, so that a re-uploaded artifact gets a model of its own."""
     if current is not None:
         refuse_unsupported(current, variant_name=config.variant_name, creates_model=config.creates_model)
     values: dict[str, Any] = {}
@@ -139,6 +162,8 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
     for setting in FIELDS:
         if setting in CREATED_MODEL_ONLY and not config.creates_model:
             continue
+        if setting is MODEL_DATA_URL and config.package is not None:
+            continue  # the package version names its artifact (MODEL_PACKAGE replaces a kept one)
         given = config.given(setting)
         if config.removes(setting):
             values[setting.input] = None
@@ -181,7 +206,8 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
     model_content: Json | None = None
     if config.creates_model:
         model_content = builders.model_content(values, current.model if current else None, shapes)
-        model_name = builders.derived_name(config.endpoint_name, model_content)
+        named = {"Model": model_content, "Artifact": artifact.value} if artifact else model_content
+        model_name = builders.derived_name(config.endpoint_name, named)
     else:
         model_name = config.model_name
     config_content = builders.config_content(
@@ -205,6 +231,9 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         fleet=fleet,
         warnings=tuple(warnings),
         timeout_seconds=config.deployment_timeout_seconds,
+        forced=config.force_redeploy and current is not None,
+        artifact=artifact.value if artifact and config.creates_model else "",
+        artifact_url=artifact.url if artifact and config.creates_model else "",
     )
 
 
@@ -306,12 +335,8 @@ def _refuse_model(current: ServingState) -> None:
             "with model-name",
         )
     container = current.part(Part.CONTAINER) or {}
-    if container.get("ModelPackageName"):
-        raise PlanError(
-            "model-name",
-            f"the serving model '{name}' deploys the model package '{container['ModelPackageName']}', which has "
-            "no image to replace. Create a model from the new package version and deploy it with model-name",
-        )
+    # A model made from a model package is deployable: its package version and image are what serves (the
+    # model-package row), and an update to an image or another version replaces them.
     if container.get("Mode") == "MultiModel":
         raise PlanError(
             "model-name",
@@ -330,8 +355,13 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
         if setting.input not in desired.values:
             continue
         before, after = current.value(setting), desired.values[setting.input]
+        if setting is IMAGE and before is None and _same_package(current, desired):
+            # Scaled to zero, a package model runs no image to read (DeployedImages is empty, and its container
+            # names only the package): the same version runs the same image.
+            before = after
         if setting.differs(before, after):
             changes.append(Change(setting.input, *setting.change(before, after)))
+    notes = _artifact_change(current, desired, changes)
     if desired.existing_model and current.model_name != desired.existing_model:
         # Right after the image (FIELDS' first row), as on create; first when the image is the same.
         # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: a Change's field is its row's input string
@@ -342,7 +372,14 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
     # Alarms and bake govern how a rollout is watched, not what serves: they never start a rollout on their
     # own, but when one happens they are part of it and shown.
     if not any(_starts_rollout(c) for c in changes):
-        return Plan("unchanged", (), desired, current, kept_settings(current, desired))
+        if not desired.forced:
+            return Plan("unchanged", (), desired, current, kept_settings(current, desired), notes)
+        # The same content under a name of its own: it must not be the serving config's (see redeploy).
+        desired = replace(
+            desired,
+            config_name=redeploy.config_name(desired.endpoint_name, desired.config_content, current.config_name),
+        )
+        changes.insert(0, Change(redeploy.INPUT, "", redeploy.CHANGE_TO))
     if current.unknown_members:
         # Only an update carries the serving resources over; with nothing to change nothing would be lost.
         shown = ", ".join(current.unknown_members[:5])
@@ -351,11 +388,38 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
             f"the serving endpoint holds settings the AWS SDK in this version of the action does not know "
             f"({shown}); an update would drop them. Use a newer release of the action",
         )
-    return Plan("update", tuple(changes), desired, current, kept_settings(current, desired))
+    return Plan("update", tuple(changes), desired, current, kept_settings(current, desired), notes)
+
+
+def _artifact_change(current: ServingState, desired: Desired, changes: list[Change]) -> tuple[str, ...]:
+    """The artifact at the same model-data-url, replaced in S3 since the serving model was made: a change. A
+    serving model that recorded nothing is compared by URL only, and the plan says so."""
+    url = desired.artifact_url
+    serving = artifacts.location(current.part(Part.CONTAINER) or {})
+    if not desired.artifact or url != serving or any(c.field == MODEL_DATA_URL.input for c in changes):
+        return ()  # a new URL is a change of its own
+    name = artifacts.basename(url)
+    if current.artifact_tag is None:
+        return (
+            f"The serving model has no record of what {name} held when it was made (it was made before the action "
+            "recorded artifacts, or by other tools): model-data-url is compared by its URL only this time; the "
+            "next model the action makes records it",
+        )
+    if current.artifact_tag != desired.artifact:
+        before, after = artifacts.Identity(current.artifact_tag), artifacts.Identity(desired.artifact)
+        changes.append(Change(MODEL_DATA_URL.input, f"{name}: {before.shown}", f"{name} replaced in S3: {after.shown}"))
+    return ()
+
+
+def _same_package(current: ServingState, desired: Desired) -> bool:
+    serving, wanted = current.value(MODEL_PACKAGE), desired.value(MODEL_PACKAGE)
+    return serving is not None and wanted is not None and MODEL_PACKAGE.same(serving, wanted)
 
 
 def _starts_rollout(change: Change) -> bool:
-    return change.field == "model-name" or next(f for f in FIELDS if f.input == change.field).starts_rollout
+    if change.field in ("model-name", redeploy.INPUT):
+        return True
+    return next(f for f in FIELDS if f.input == change.field).starts_rollout
 
 
 def _creation_changes(desired: Desired) -> tuple[Change, ...]:

@@ -44,6 +44,7 @@ OUTPUT_NAMES = (
     "changes",
     "duration-seconds",
     "comment-url",
+    "model-package-arn",
 )
 
 SUMMARY_LIMIT = 100 * 1024  # bytes; the runner refuses a step summary over 1 MiB
@@ -131,6 +132,7 @@ def outputs(outcome: RolloutOutcome, comment_url: str = "") -> dict[str, str]:
         "changes": json.dumps(changes),
         "duration-seconds": str(round(outcome.duration)),
         "comment-url": comment_url,
+        "model-package-arn": outcome.serving_package,
     }
 
 
@@ -176,6 +178,7 @@ def _document(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosi
     plan = outcome.plan
     rollout_warnings = plan.desired.warnings if plan is not None and plan.action != "unchanged" else ()
     _warnings(doc, diagnosis.warnings, layout.warnings_max, rollout_warnings)
+    _package(doc, config)
     if view.went_wrong:
         _what_happened(doc, outcome, config, diagnosis, layout)
         _next_steps(doc, outcome, config, view, diagnosis)
@@ -330,6 +333,8 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         )
     if outcome.message and not view.went_wrong:
         doc.paragraph(_sentence(outcome.message))
+    for note in outcome.plan.notes if outcome.plan else ():
+        doc.paragraph(_sentence(shorten(note, VALUE_MAX)))
 
 
 def _to_image(outcome: RolloutOutcome, word: str = " to ") -> list[Inline]:
@@ -386,6 +391,23 @@ def _warnings(doc: Document, warnings: Sequence[AlarmWarning], most: int, rollou
     doc.bullets(items[:most])
     if len(items) > most:
         doc.paragraph(f"… and {len(items) - most} more (the step's log lists them all).")
+
+
+def _package(doc: Document, config: ActionConfig) -> None:
+    """The Model Registry version the inputs name: which one, its approval, where to see it."""
+    package = config.package
+    if package is None or not package.arn:
+        return
+    doc.heading(3, "Model package")
+    items: list[Inline] = [
+        ("Version ", Code(str(package.version)), " of group ", Code(shorten(package.group, NAME_MAX))),
+        ("Approval: ", Code(package.approval or "?")),
+        ("ARN: ", Code(shorten(package.arn, NAME_MAX))),
+        Link("the version in the SageMaker console", _package_url(config.region, package.group, package.version)),
+    ]
+    if package.newer:
+        items.append(_sentence(shorten(package.newer, VALUE_MAX)))
+    doc.bullets(items)
 
 
 def _what_happened(
@@ -902,6 +924,11 @@ def _console_base(region: str, service: str) -> str:
 
 def _console_url(region: str, endpoint_name: str) -> str:
     return f"{_console_base(region, 'sagemaker')}#/endpoints/{quote(endpoint_name, safe='')}"
+
+
+def _package_url(region: str, group: str, version: int) -> str:
+    name = group.rsplit("/", 1)[-1]  # a group given by ARN
+    return f"{_console_base(region, 'sagemaker')}#/model-registry/{quote(name, safe='')}/versions/{version}"
 
 
 def _alarm_url(region: str, alarm: str) -> str:

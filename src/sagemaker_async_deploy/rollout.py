@@ -11,17 +11,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import aws, builders, cancel
+from . import artifacts, aws, builders, cancel, redeploy
 from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
 from .config import ActionConfig
-from .errors import DeployError
-from .fields import INSTANCE_COUNT, STRATEGY
+from .errors import DeployError, InputError
+from .fields import INSTANCE_COUNT, MODEL_DATA_URL, STRATEGY, Part
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
@@ -65,6 +66,7 @@ class Rollout:
         self.sm = clients.sagemaker
         self.log = log
         self.outcome = RolloutOutcome(result="failed", started=time.time())
+        self.artifact: artifacts.Identity | None = None  # the created model's artifact now (see _artifact)
         self.waiter = Waiter(
             self.sm,
             log,
@@ -139,8 +141,14 @@ class Rollout:
                 # An interrupted run may have left the variant's autoscaling deregistered and recorded on the endpoint.
                 self.scaling.recover(endpoint, apply=cfg.mode == "apply")
                 scaling_checked = True
-            the_plan = plan(current, desired_from(cfg, current, shapes))
+            # An earlier run's rollout that landed while this run waited is this run's redeploy: not forced again.
+            landed = bool(adopted_from) and current is not None and current.config_name != adopted_from
+            wanted = replace(cfg, force_redeploy=False) if landed else cfg
+            self.artifact = self._artifact(current)
+            the_plan = plan(current, desired_from(wanted, current, shapes, artifact=self.artifact))
             self.outcome.plan, self.outcome.before = the_plan, current
+            if the_plan.forced:
+                self.outcome.message = redeploy.REASON
             if current is not None:
                 self.outcome.record_serving(current)
             self._log_plan(the_plan)
@@ -173,6 +181,31 @@ class Rollout:
             kind="busy",
         )
 
+    def _artifact(self, current: ServingState | None) -> artifacts.Identity | None:
+        """What the created model's artifact holds now: model-data-url's, or the serving model's it keeps.
+
+        A given model-data-url that names nothing is bad input. A kept artifact is looked at on the way: when S3
+        denies it (a role granted no s3:GetObject before this was read) or it is gone, it is compared by URL as
+        before, with a note, and the run goes on.
+        """
+        url = self.config.given(MODEL_DATA_URL)
+        if not self.config.creates_model or self.config.package is not None:
+            return None
+        if url:
+            found = artifacts.identity(self.clients.s3, url)
+        else:
+            kept = artifacts.location(current.part(Part.CONTAINER) or {}) if current is not None else ""
+            if not kept.startswith("s3://"):
+                return None
+            try:
+                found = artifacts.identity(self.clients.s3, kept)
+            except (ClientError, InputError) as error:
+                reason = aws.error_code(error) if isinstance(error, ClientError) else "nothing stored there"
+                self.log.info(f"The model artifact {safe(kept)} could not be read ({safe(reason)}): compared by URL.")
+                return None
+        self.log.info(f"Model artifact {safe(found.url)}: {safe(found.shown)}.")
+        return found
+
     def _adopt(self, adopted_from: str, before_wait: aws.Json | None, current: ServingState) -> None:
         """An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished while we
         waited. Finish its work: clean up what it replaced."""
@@ -191,7 +224,13 @@ class Rollout:
             return None
         if check:
             self._refuse_state(endpoint)
-        state = read_serving(self.sm, endpoint, self.config.variant_name, need_model=self.config.creates_model)
+        state = read_serving(
+            self.sm,
+            endpoint,
+            self.config.variant_name,
+            need_model=self.config.creates_model,
+            need_artifact=self.config.creates_model,
+        )
         if state.model is not None:
             # The serving model's environment may hold secrets, and AWS validation errors echo values back.
             container = aws.model_container(state.model)
@@ -264,6 +303,10 @@ class Rollout:
                 self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
             if not the_plan.changes:
                 self.log.info("Nothing to change.")
+            if the_plan.forced:
+                self.log.info(f"{redeploy.REASON}.")
+            for note in the_plan.notes:
+                self.log.info(f"Note: {safe(note)}.")
             if the_plan.action != "unchanged":
                 for warning in the_plan.desired.warnings:
                     self.log.warning(warning, title="Deployment strategy")
@@ -279,7 +322,9 @@ class Rollout:
         desired = the_plan.desired
         created: list[str] = []  # what this run created for this update ("model X", "endpoint config Y")
         model_request = desired.model_request
-        if model_request is not None:
+        # A forced redeploy of the same content names the serving model again: it exists, nothing to make.
+        serving_model = the_plan.current.model_name if the_plan.current else ""
+        if model_request is not None and desired.model_name != serving_model:
             self._ensure_model(model_request, desired.image, created)
         self._ensure_config(desired.config_request, desired.model_name, created)
         saved_scaling, endpoint_arn = None, ""
@@ -469,6 +514,7 @@ class Rollout:
             # equivalent mutant core/NumberReplacer: live[-1] is live[0]; the config this run rolled out has one
             # variant (the action manages single-variant endpoints only), so the endpoint settled on it lists one.
             outcome.serving_image = aws.deployed_image(live[0]) or desired.image
+            outcome.serving_package = desired.package_arn
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
             if previous is not None:
                 self.cleanup.after_success(previous.config_name, previous.model_name, new_config, new_model)

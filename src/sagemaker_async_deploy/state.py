@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from . import aws
-from .fields import IMAGE, Field, Json, Part
+from . import artifacts, aws
+from .config import ARTIFACT_KEY
+from .fields import IMAGE, MODEL_PACKAGE, Field, Json, Part
 
 T = TypeVar("T")
 TRANSITIONAL = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
@@ -26,6 +27,8 @@ class ServingState:
     variant_name: str  # the variant the action manages: the requested one, or the config's only one
     # Members of the config or model that the installed botocore does not know (see aws.unknown_members).
     unknown_members: tuple[str, ...] = field(default=())
+    # The serving model's record of its artifact (the ARTIFACT_KEY tag): None without one, or when not read.
+    artifact_tag: str | None = None
 
     # --- the parts the field table reads ----------------------------------------------------------------
 
@@ -134,8 +137,16 @@ class ServingState:
     def instance_type(self) -> str:
         return str(self.variant.get("InstanceType", ""))
 
+    @property
+    def package_arn(self) -> str:
+        """The model package the serving model is made from ("" when none, or the model was not read)."""
+        package = self.value(MODEL_PACKAGE)
+        return package.reference if package is not None else ""
 
-def read_serving(sm: Any, endpoint: Json, variant_name: str, *, need_model: bool) -> ServingState:
+
+def read_serving(
+    sm: Any, endpoint: Json, variant_name: str, *, need_model: bool, need_artifact: bool = False
+) -> ServingState:
     """What the endpoint serves, from DescribeEndpoint, its config and the model if needed.
 
     The model is read when the planner needs it (the action creates the next model from it) or when
@@ -153,4 +164,14 @@ def read_serving(sm: Any, endpoint: Json, variant_name: str, *, need_model: bool
     if state.model_name and (need_model or not aws.deployed_image(state.live_variant)):
         model = aws.describe_model(sm, state.model_name)
     unknown = aws.unknown_members(config) + aws.unknown_members(model)
-    return ServingState(endpoint=endpoint, config=config, model=model, variant_name=chosen, unknown_members=unknown)
+    # A serving model with an artifact: its tags say what the artifact was when it was made (artifacts.identity).
+    has_artifact = model is not None and bool(artifacts.location(aws.model_container(model)))
+    tags = aws.list_tags(sm, str(model["ModelArn"])) if need_artifact and model and has_artifact else {}
+    return ServingState(
+        endpoint=endpoint,
+        config=config,
+        model=model,
+        variant_name=chosen,
+        unknown_members=unknown,
+        artifact_tag=tags.get(ARTIFACT_KEY),
+    )

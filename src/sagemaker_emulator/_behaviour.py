@@ -68,6 +68,14 @@ class Behaviour:
     # to ALARM after the update started.
     alarm_in_alarm_at_start: Literal["rolls-back", "ignored"] = "rolls-back"
 
+    # DescribeModel of a model made from a model package (CreateModel with the container's ModelPackageName). The
+    # API reference of DescribeModel says it returns the PrimaryContainer "as specified" through ContainerDefinition,
+    # and ContainerDefinition's Image is optional once ModelPackageName is given (terraform-provider-aws PR #31755
+    # made `image` optional for that reason); no public answer shows whether the package's Image and ModelDataUrl
+    # are filled in. Default "as-created": the container as CreateModel got it; "with-image" adds the package's
+    # container Image and ModelDataUrl.
+    package_model_description: Literal["as-created", "with-image"] = "as-created"
+
 
 def behaviour_from_flags(pairs: list[str]) -> Behaviour:
     """A Behaviour from ``name=value`` strings (the CLI's ``--behaviour``), checked against the field types."""
@@ -100,6 +108,7 @@ def check(behaviour: Behaviour) -> None:
         "variants_while_creating": ("absent", "listed"),
         "step_alarm_actions_after_deregister": ("removed", "kept"),
         "alarm_in_alarm_at_start": ("rolls-back", "ignored"),
+        "package_model_description": ("as-created", "with-image"),
     }
     for name, values in allowed.items():
         if getattr(behaviour, name) not in values:

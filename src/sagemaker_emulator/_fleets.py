@@ -10,7 +10,7 @@ from moto.ecr.models import ecr_backends
 
 from . import _logs, _shapes
 from ._behaviour import Behaviour
-from ._state import JSON, Endpoint, Region, Target, images_of, key
+from ._state import JSON, Endpoint, Region, Target, key, model_images
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -46,7 +46,7 @@ class Fleets:
         model = self._regions.setdefault(region, Region()).models.get(key(spec.get("ModelName", "")))
         if model is None or (count == 0 and self.behaviour.deployed_images_at_zero == "empty"):
             return []
-        return [self.resolve(i, at) for i in images_of(model.request)]
+        return [self.resolve(i, at) for i in model_images(model)]
 
     def summary(
         self,

@@ -21,6 +21,7 @@ from . import _deployment, _shapes
 from ._behaviour import Behaviour, check
 from ._faults import Faults
 from ._fleets import Fleets
+from ._packages import ApiRefusal, ModelPackages, containers
 from ._rollout import Rollout
 from ._state import JSON, Config, Endpoint, Model, Region, Resource, Target, Timings, key, variant_status
 from ._validation import operation_names, validation_message
@@ -68,6 +69,7 @@ class SageMakerBackend:
         self._lock = threading.RLock()
         self._regions: dict[str, Region] = {}
         self._fleets = Fleets(account_id, self.behaviour, self._regions)
+        self._packages = ModelPackages(account_id, self._arn)
         self._handlers: dict[str, Callable[[str, JSON, float], JSON]] = {
             "CreateModel": self._create_model,
             "DescribeModel": self._describe_model,
@@ -85,6 +87,12 @@ class SageMakerBackend:
             "AddTags": self._add_tags,
             "ListTags": self._list_tags,
             "DeleteTags": self._delete_tags,
+            "CreateModelPackageGroup": self._registry(self._packages.create_group),
+            "DescribeModelPackageGroup": self._registry(self._packages.describe_group),
+            "CreateModelPackage": self._registry(self._packages.create),
+            "DescribeModelPackage": self._registry(self._packages.describe),
+            "UpdateModelPackage": self._registry(self._packages.update),
+            "ListModelPackages": self._list_model_packages,
         }
 
     @property
@@ -292,13 +300,41 @@ class SageMakerBackend:
 
     # Models
 
+    def _registry(self, call: Callable[[Region, str, JSON, float], JSON]) -> Callable[[str, JSON, float], JSON]:
+        """A Model Registry operation on the region's groups and packages, its refusals as API errors."""
+
+        def handler(region: str, p: JSON, now: float) -> JSON:
+            try:
+                return call(self._region(region), region, p, now)
+            except ApiRefusal as refusal:
+                raise ApiError(refusal.error_type, refusal.message) from refusal
+
+        return handler
+
+    def _list_model_packages(self, region: str, p: JSON, now: float) -> JSON:
+        items = self._packages.list(self._region(region), region, p, now)
+        # ListModelPackages' SortOrder: "The default is Ascending" (its API reference), unlike the List* calls
+        # _page was written for, which default to Descending; SortBy defaults to CreationTime.
+        page, token = _page(items, {**p, "SortOrder": p.get("SortOrder", "Ascending")}, "ModelPackageName")
+        return {"ModelPackageSummaryList": page, **token}
+
     def _create_model(self, region: str, p: JSON, now: float) -> JSON:
         state = self._region(region)
         arn = self._arn(region, "model", p["ModelName"])
         if key(p["ModelName"]) in state.models:
             raise _validation(f'Cannot create already existing model "{arn}".')
         request = {k: v for k, v in p.items() if k != "Tags"}
-        model = Model(p["ModelName"], arn, request, now, list(p.get("Tags", [])))
+        package_containers: list[JSON] = []
+        for container in [p.get("PrimaryContainer") or {}, *(p.get("Containers") or [])]:
+            name = container.get("ModelPackageName")
+            if name:
+                # ContainerDefinition.ModelPackageName: "The name or Amazon Resource Name (ARN) of the model package
+                # to use to create the model" (the API reference); the model runs the package's containers.
+                package = self._packages.find(state, region, str(name))
+                if package is None:
+                    raise _validation(f'Could not find model package "{name}".')
+                package_containers += containers(package)
+        model = Model(p["ModelName"], arn, request, now, list(p.get("Tags", [])), package_containers=package_containers)
         self._maybe_hide(model)
         state.models[key(p["ModelName"])] = model
         return {"ModelArn": arn}
@@ -328,8 +364,17 @@ class SageMakerBackend:
 
     def _describe_model(self, region: str, p: JSON, now: float) -> JSON:
         model = self._model(region, p["ModelName"])
+        request = copy.deepcopy(model.request)
+        if model.package_containers and self.behaviour.package_model_description == "with-image":
+            # Behaviour.package_model_description: the container as CreateModel was given it, plus what the
+            # package's container names (its image and artifact).
+            package = model.package_containers[0]
+            container = request.get("PrimaryContainer") or (request.get("Containers") or [{}])[0]
+            for member in ("Image", "ModelDataUrl"):
+                if member in package:
+                    container.setdefault(member, package[member])
         return {
-            **copy.deepcopy(model.request),
+            **request,
             "CreationTime": model.creation_time,
             "ModelArn": model.arn,
             # A real DescribeModel answers this read-only member CreateModel does not take

@@ -30,7 +30,8 @@ CONTROL_PREFIX = "/_emulator/"
 
 # SigV4 signing names that differ from the names people use for the service.
 _SERVICE_BY_SIGNING_NAME = {"monitoring": "cloudwatch"}
-_READ_PREFIXES = ("Describe", "List", "Get", "BatchGet")
+# A REST service (S3) is logged by method and path: HEAD and GET read.
+_READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "HEAD ", "GET ")
 
 StartResponse = Callable[..., Any]
 

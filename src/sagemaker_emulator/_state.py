@@ -40,8 +40,11 @@ class Resource:
     hidden_from: str | None = None
 
 
+@dataclass
 class Model(Resource):
-    pass
+    # A model made from a model package (ContainerDefinition.ModelPackageName): the package's containers, as
+    # CreateModel found them; what its instances run.
+    package_containers: list[JSON] = field(default_factory=list)
 
 
 class Config(Resource):
@@ -83,6 +86,8 @@ class Region:
     models: dict[str, Model] = field(default_factory=dict)
     configs: dict[str, Config] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    package_groups: dict[str, JSON] = field(default_factory=dict)  # the Model Registry, by group name
+    packages: dict[str, JSON] = field(default_factory=dict)  # versioned model packages, by ARN
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,13 @@ def images_of(model: JSON) -> list[str]:
     if model.get("PrimaryContainer", {}).get("Image"):
         return [model["PrimaryContainer"]["Image"]]
     return [c["Image"] for c in model.get("Containers", []) if c.get("Image")]
+
+
+def model_images(model: Model) -> list[str]:
+    """The images a model's instances run: its containers', or those of the model package it was made from."""
+    if model.package_containers:
+        return [str(c["Image"]) for c in model.package_containers if c.get("Image")]
+    return images_of(model.request)
 
 
 def variant_status(status: str, at: float, message: str | None = None) -> JSON:

@@ -294,13 +294,6 @@ INSTANCES = {"InstanceType": "ml.g4dn.xlarge", "InitialInstanceCount": 1}
             "inference pipeline of 2 containers",
         ),
         (
-            {"PrimaryContainer": {"ModelPackageName": "acme-whisper/3"}},
-            INSTANCES,
-            ASYNC,
-            "model-name",
-            "model package 'acme-whisper/3'",
-        ),
-        (
             {"PrimaryContainer": {"Image": digest_image(1), "Mode": "MultiModel", "ModelDataUrl": "s3://bucket/m/"}},
             INSTANCES,
             {},
@@ -335,7 +328,7 @@ INSTANCES = {"InstanceType": "ml.g4dn.xlarge", "InitialInstanceCount": 1}
             "instance pools (ml.g5.xlarge, ml.g6.xlarge)",
         ),
     ],
-    ids=["pipeline", "model-package", "multi-model", "serverless", "shadow", "instance-pools"],
+    ids=["pipeline", "multi-model", "serverless", "shadow", "instance-pools"],
 )
 def test_what_cannot_be_carried_is_refused_before_any_write(
     emulator: Emulator,
@@ -346,8 +339,8 @@ def test_what_cannot_be_carried_is_refused_before_any_write(
     names: str,
     says: str,
 ) -> None:
-    """Pipelines, model packages, multi-model, serverless, shadow and instance-pool endpoints are refused with the
-    reason."""
+    """Pipelines, multi-model, serverless, shadow and instance-pool endpoints are refused with the reason (a model
+    package model is deployable: tests/action/test_model_registry.py)."""
     _seed(emulator, model=model, variant=variant, config=config)
     emulator.clear_requests()
     run = Deployer(emulator, tmp_path).run({"image": digest_image(2), "execution-role-arn": ""})

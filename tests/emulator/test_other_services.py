@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from sagemaker_emulator import Emulator, Timings
@@ -110,3 +111,24 @@ def test_other_account_id_reaches_moto_too(emulator: Emulator) -> None:
     with Emulator(account_id="111122223333") as other:
         assert boto_client(other, "sns").create_topic(Name="t")["TopicArn"].split(":")[4] == "111122223333"
         assert boto_client(other, "sts").get_caller_identity()["Account"] == "111122223333"
+
+
+def test_s3_object_identity_is_answered_as_aws_does(emulator: Emulator) -> None:
+    """HeadObject's ETag is the quoted MD5 of a single-part upload, with no VersionId in an unversioned bucket and
+    a new VersionId per upload in a versioned one (S3 API reference, HeadObject and "Using versioning"); a listing
+    carries the same ETags. moto answers so; nothing is patched."""
+    s3 = boto_client(emulator, "s3")
+    s3.create_bucket(Bucket="plain")
+    s3.put_object(Bucket="plain", Key="model.tar.gz", Body=b"weights")
+    head = s3.head_object(Bucket="plain", Key="model.tar.gz")
+    assert head["ETag"] == '"' + hashlib.md5(b"weights").hexdigest() + '"'
+    assert "VersionId" not in head
+    listed = s3.list_objects_v2(Bucket="plain", Prefix="", MaxKeys=10)["Contents"]
+    assert [(o["Key"], o["ETag"]) for o in listed] == [("model.tar.gz", head["ETag"])]
+    s3.create_bucket(Bucket="versioned")
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    versions = set()
+    for _ in range(2):
+        s3.put_object(Bucket="versioned", Key="model.tar.gz", Body=b"weights")
+        versions.add(s3.head_object(Bucket="versioned", Key="model.tar.gz")["VersionId"])
+    assert len(versions) == 2

@@ -215,6 +215,21 @@ def test_every_answer_fits_botocore_output_shapes(emulator: Emulator) -> None:
     sm.delete_endpoint_config(EndpointConfigName="realtime")
     sm.delete_model(ModelName="model-v6")
 
+    # The Model Registry (its own lifecycle is tested in test_model_registry).
+    sm.create_model_package_group(ModelPackageGroupName="whisper")
+    sm.describe_model_package_group(ModelPackageGroupName="whisper")
+    package = sm.create_model_package(
+        ModelPackageGroupName="whisper",
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE.format(tag="v1")}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    sm.describe_model_package(ModelPackageName=package)
+    sm.list_model_packages(ModelPackageGroupName="whisper", ModelApprovalStatus="Approved")
+
     # extra_member is left out on purpose: it arms what a newer AWS would answer, which this check must refuse
     # (test_an_unknown_member_is_caught).
     assert recorder.problems() == []
