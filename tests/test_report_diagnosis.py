@@ -46,9 +46,10 @@ def on(tmp_path: Path) -> Iterator[Stage]:
 
 
 def streams(emu: Emulator) -> list[str]:
+    """The containers' streams (an async endpoint's data-log streams left out)."""
     logs = boto_client(emu, "logs")
     found = logs.describe_log_streams(logGroupName=f"/aws/sagemaker/Endpoints/{ENDPOINT}")["logStreams"]
-    return [s["logStreamName"] for s in found]
+    return [s["logStreamName"] for s in found if not s["logStreamName"].endswith("/data-log")]
 
 
 def unhealthy_update(on: Stage, lines: list[str]) -> tuple[Report, list[str]]:
@@ -122,6 +123,62 @@ def test_no_log_group_still_gives_the_report_with_a_hint(on: Stage) -> None:
         )
         assert "CannotStartContainerError" in document
         assert "What to do next" in parse(document).headings
+
+
+def test_six_hundred_old_streams_do_not_hide_the_new_fleets(on: Stage) -> None:
+    """A log group of 600 old streams whose names sort before the new fleet's: the report still shows its lines."""
+    assert on.run(BASE).run.result == "created"
+    logs = boto_client(on.emu, "logs")
+    group = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+    long_ago = int((time.time() - 86_400) * 1000)
+    for n in range(600):
+        # "i-0000…" sorts before any instance id the new fleet gets: in name order, 500 of these come first.
+        name = f"AllTraffic/i-0{n:016d}"
+        logs.create_log_stream(logGroupName=group, logStreamName=name)
+        logs.put_log_events(
+            logGroupName=group, logStreamName=name, logEvents=[{"timestamp": long_ago + n, "message": "old"}]
+        )
+    on.emu.faults.unhealthy_next_update(["Traceback (most recent call last):", TRACEBACK_END])
+    report = on.run({**BASE, "image": image("v2")})
+    assert report.run.result == "failed"
+    for document in (report.summary, report.comment):
+        assert TRACEBACK_END in document
+    listing = [r for r in on.emu.requests if r.operation == "DescribeLogStreams"]
+    assert listing and all(r.params.get("orderBy") == "LastEventTime" for r in listing)
+
+
+def test_the_async_platforms_data_log_is_not_shown_as_the_containers(on: Stage) -> None:
+    """The new instances' data-log streams hold lines of their own: neither they nor their names reach the report
+    or the log as the container's."""
+    report, _ = unhealthy_update(on, [TRACEBACK_END])
+    logs = boto_client(on.emu, "logs")
+    group = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+    platform = [
+        s["logStreamName"]
+        for s in logs.describe_log_streams(logGroupName=group)["logStreams"]
+        if s["logStreamName"].endswith("/data-log")
+    ]
+    platform_lines = {
+        e["message"] for name in platform for e in logs.get_log_events(logGroupName=group, logStreamName=name)["events"]
+    }
+    assert platform and platform_lines
+    assert report.run.result == "failed"
+    for document in (report.summary, report.comment, report.run.stdout):
+        assert TRACEBACK_END in document
+        assert "data-log" not in document
+        assert not [line for line in platform_lines if line in document]
+
+
+def test_an_empty_first_page_of_events_is_followed(tmp_path: Path) -> None:
+    """GetLogEvents answering an empty page with a token that leads on (Behaviour.log_events_first_page="empty"):
+    the report still shows the new fleet's lines, read by following the token."""
+    with stage(tmp_path, Behaviour(log_events_first_page="empty")) as on:
+        report, _ = unhealthy_update(on, ["Traceback (most recent call last):", TRACEBACK_END])
+        assert report.run.result == "failed"
+        for document in (report.summary, report.comment):
+            assert TRACEBACK_END in document
+        reads = [r for r in on.emu.requests if r.operation == "GetLogEvents"]
+        assert any("nextToken" in r.params for r in reads)
 
 
 def test_rollback_names_the_alarm_and_its_reason(on: Stage) -> None:
