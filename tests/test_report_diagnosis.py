@@ -181,6 +181,35 @@ def test_an_empty_first_page_of_events_is_followed(tmp_path: Path) -> None:
         assert any("nextToken" in r.params for r in reads)
 
 
+def test_a_crash_loop_is_said_during_the_wait(on: Stage) -> None:
+    """The real action prints the crash-looping new fleet's lines while it waits, escaped, says the crash with
+    the config's start-up timeout before the verdict, and makes at most one log call per poll."""
+    assert on.run(BASE).run.result == "created"
+    on.emu.faults.crash_loop_next_update(["Traceback (most recent call last):", *HOSTILE_LINES, TRACEBACK_END])
+    report = on.run({**BASE, "image": image("v2"), "container-startup-timeout-seconds": "900"})
+    assert report.run.result == "failed"
+    lines = report.run.lines
+    said = next(i for i, line in enumerate(lines) if "the new fleet is crash-looping: " in line)
+    verdict = next(i for i, line in enumerate(lines) if line.startswith("::error"))
+    wait = next(i for i, line in enumerate(lines) if line == "::group::Waiting for the rollout")
+    assert wait < said < verdict
+    assert lines[said].endswith(
+        f"crash-looping: {TRACEBACK_END}; SageMaker will fail the update after ContainerStartupHealthCheckTimeout "
+        "(900 s)"
+    )
+    for line in lines:
+        assert not line.lstrip().startswith(("::set-output", "::add-mask::not-a-secret")), line
+        assert "##[error]" not in line
+    calls = [r.operation for r in on.emu.requests]
+    update = calls.index("UpdateEndpoint")
+    # The verdict's diagnosis lists the streams once more after the wait's last poll.
+    diagnosed = len(calls) - 1 - calls[::-1].index("DescribeLogStreams")
+    last_poll = max(i for i, operation in enumerate(calls[:diagnosed]) if operation == "DescribeEndpoint")
+    during = calls[update : last_poll + 1]
+    reads = [op for op in during if op in ("DescribeLogStreams", "GetLogEvents")]
+    assert reads and len(reads) <= during.count("DescribeEndpoint")
+
+
 def test_rollback_names_the_alarm_and_its_reason(on: Stage) -> None:
     """An alarm rollback's summary and comment name the alarm that went to ALARM and CloudWatch's reason."""
     seed_alarm(on.emu, "whisper-5xx", endpoint=ENDPOINT, TreatMissingData="breaching")

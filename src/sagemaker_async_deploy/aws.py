@@ -428,12 +428,15 @@ def describe_log_streams(logs: CloudWatchLogsClient, group: str, max_items: int)
 
 
 def get_log_events(
-    logs: CloudWatchLogsClient, group: str, stream: str, start_ms: int, token: str = ""
+    logs: CloudWatchLogsClient, group: str, stream: str, start_ms: int, token: str = "", limit: int = 0
 ) -> tuple[list[Json], str]:
     """One page of the stream's events at or after ``start_ms`` (epoch milliseconds), oldest first, read forward
-    from ``token`` (or from the start); and the token for the next page, the same one at the stream's end."""
+    from ``token`` (or from the start), at most ``limit`` of them (0: CloudWatch's page, up to 10,000); and the
+    token for the next page, the same one at the stream's end."""
     params: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startTime": start_ms}
     if token:
         params["nextToken"] = token
+    if limit:
+        params["limit"] = limit
     response = logs.get_log_events(**params, startFromHead=True)
     return [dict(event) for event in response.get("events", [])], str(response.get("nextForwardToken", ""))

@@ -22,6 +22,7 @@ from .cleanup import Cleanup
 from .config import ActionConfig
 from .errors import DeployError
 from .fields import INSTANCE_COUNT, STRATEGY
+from .fleetlog import FleetLog
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
@@ -331,8 +332,19 @@ class Rollout:
 
         rollout_start = len(self.outcome.transitions)  # earlier ones were someone else's update, waited out
         final = None
+        variant = (desired.config_request.get("ProductionVariants") or [{}])[0]
+        fleet_log = FleetLog(
+            self.clients.logs,
+            self.log,
+            desired.endpoint_name,
+            desired.variant_name,
+            since=self.outcome.update_started,
+            startup_timeout=variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
+        )
         try:
-            final = self.waiter.wait(desired.endpoint_name, "Waiting for the rollout", since=since)
+            final = self.waiter.wait(
+                desired.endpoint_name, "Waiting for the rollout", since=since, watchers=[fleet_log]
+            )
         finally:
             if saved_scaling is not None:
                 self.scaling.after_rollout(endpoint_arn, saved_scaling, final)
