@@ -229,6 +229,29 @@ def test_rollback_names_the_alarm_and_its_reason(on: Stage) -> None:
     assert "DescribeAlarmHistory" in on.emu.operations()
 
 
+def annotation(line: str) -> str:
+    """The message of a ``::error <props>::message`` line, unescaped as the runner reads it."""
+    message = line.split("::", 2)[2]
+    return message.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def test_the_error_line_and_the_summary_lead_are_one_sentence(on: Stage) -> None:
+    """An alarm rollback with no FailureReason: the log's ::error is the summary's and the comment's first sentence,
+    naming the alarm (the verdict alone knew no cause, the diagnosis after it does)."""
+    seed_alarm(on.emu, "whisper-5xx", endpoint=ENDPOINT, TreatMissingData="breaching")
+    inputs = {**BASE, "alarms": "whisper-5xx"}
+    assert on.run(inputs).run.result == "created"
+    on.emu.faults.rollback_next_update(alarm="whisper-5xx")
+    report = on.run({**inputs, "image": image("v2")})
+    assert report.run.result == "rolled-back"
+    (error,) = report.run.errors()
+    assert error.startswith("::error title=SageMaker endpoint whisper%3A rolled-back::")
+    message = annotation(error)
+    assert "because alarm whisper-5xx went to ALARM" in message and "unknown" not in message
+    for document in (report.summary, report.comment):
+        assert parse(document).paragraphs[0] == message
+
+
 # --- the preflight warnings ------------------------------------------------------------------------------------
 
 

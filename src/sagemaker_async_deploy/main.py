@@ -139,9 +139,12 @@ class RunEnd:
         if outcome.succeeded:
             self.log.info(f"Result: {outcome.result}")
             return EXIT_OK
-        detail = f": {safe(outcome.failure_reason)}" if outcome.failure_reason else ""
+        # The summary's lead, word for word: the cause a rollback is blamed on is known only after the diagnosis,
+        # so a message written at the verdict ("cause unknown") would contradict the summary that names the alarm.
+        detail = f" SageMaker's FailureReason: {safe(outcome.failure_reason)}" if outcome.failure_reason else ""
         self.log.error(
-            f"{outcome.result}: {outcome.message}{detail}", title=f"SageMaker endpoint {config.endpoint_name}"
+            report.verdict(outcome, config, found) + detail,
+            title=f"SageMaker endpoint {config.endpoint_name}: {outcome.result}",
         )
         return EXIT_FAILED
 

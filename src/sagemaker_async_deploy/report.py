@@ -24,7 +24,7 @@ from typing import Literal, cast
 from urllib.parse import quote
 
 from ._checks import image_digest
-from ._markdown import Code, Document, Inline, Link, Strong, shorten
+from ._markdown import Code, Document, Inline, Link, Strong, plain, shorten
 from .config import ActionConfig
 from .diagnosis import NOTHING, AlarmWarning, ContainerLog, Diagnosis, FiredAlarm, log_group
 from .errors import FailureKind, InputProblem
@@ -257,29 +257,42 @@ def _headline(doc: Document, level: int, view: View, endpoint_name: str) -> None
     )
 
 
+def verdict(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosis = NOTHING) -> str:
+    """The lead's sentence as plain text: the log's final ::error says exactly what the summary and comment lead
+    with (the rollback's cause is known only after the diagnosis, so both are made from it, after it)."""
+    return plain(lead(outcome, config, view_of(outcome, config), diagnosis))
+
+
 def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: View, diagnosis: Diagnosis) -> None:
-    """The verdict in one paragraph, with the one thing that changed (or would, or was to)."""
+    """The verdict in one paragraph, and the run's own message when it did not go wrong."""
+    doc.paragraph(*lead(outcome, config, view, diagnosis))
+    if outcome.message and not view.went_wrong:
+        doc.paragraph(_sentence(outcome.message))
+
+
+def lead(outcome: RolloutOutcome, config: ActionConfig, view: View, diagnosis: Diagnosis) -> tuple[Inline, ...]:
+    """The verdict in one sentence, with the one thing that changed (or would, or was to)."""
     took = _duration(outcome.duration)
     where = f" in {config.region}"
     result = outcome.result
     changes = outcome.plan.changes if outcome.plan else ()
     serving = _image(outcome.serving_image)
     if result == "created":
-        doc.paragraph(f"Created{where} in {took}; it serves ", serving, _on(outcome), ".")
+        return (f"Created{where} in {took}; it serves ", serving, _on(outcome), ".")
     elif result == "updated":
-        doc.paragraph(f"Updated ({_how(outcome)}){where} in {took}: ", *_main_change(changes), ".")
+        return (f"Updated ({_how(outcome)}){where} in {took}: ", *_main_change(changes), ".")
     elif result == "unchanged" and view.plan:
-        doc.paragraph(
+        return (
             Strong("Plan only, nothing was changed."),
             " Nothing to change: the endpoint already serves what the inputs ask for (",
             serving,
             ").",
         )
     elif result == "unchanged":
-        doc.paragraph("Nothing to change: the endpoint already serves what the inputs ask for (", serving, ").")
+        return ("Nothing to change: the endpoint already serves what the inputs ask for (", serving, ").")
     elif result == "would-create":
         desired = outcome.plan.desired.image if outcome.plan else ""
-        doc.paragraph(
+        return (
             Strong("Plan only, nothing was changed."),
             f" The endpoint does not exist{where}; an apply run would create it serving ",
             _image(desired),
@@ -288,7 +301,7 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         )
     elif result == "would-update":
         count = len(changes)
-        doc.paragraph(
+        return (
             Strong("Plan only, nothing was changed."),
             f" An apply run would update {count} setting{'s' if count != 1 else ''} ({_how(outcome)}){where}: ",
             *_main_change(changes),
@@ -300,7 +313,7 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         if fired:
             how = " was in ALARM already when the update started" if fired.before_rollout else " went to ALARM"
             cause = (" because alarm ", Code(shorten(fired.name, NAME_MAX)), how)
-        doc.paragraph(
+        return (
             "SageMaker rolled back the update",
             *_to_image(outcome),
             f" after {took}",
@@ -310,11 +323,11 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
             ".",
         )
     elif view is TIMED_OUT:
-        doc.paragraph(f"The run stopped waiting after {took}; the rollout goes on in SageMaker.")
+        return (f"The run stopped waiting after {took}; the rollout goes on in SageMaker.",)
     elif view is CANCELLED:
-        doc.paragraph(f"The job was cancelled after {took}.")
+        return (f"The job was cancelled after {took}.",)
     elif _failed_before_traffic(outcome):
-        doc.paragraph(
+        return (
             "The new fleet",
             *_to_image(outcome, " of "),
             f" failed before it took traffic, after {took}; the endpoint still serves ",
@@ -322,14 +335,12 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
             ".",
         )
     else:
-        doc.paragraph(
+        return (
             "The rollout",
             *_to_image(outcome, " of "),
             f" failed after {took}: ",
             _sentence(outcome.message) or "see below.",
         )
-    if outcome.message and not view.went_wrong:
-        doc.paragraph(_sentence(outcome.message))
 
 
 def _to_image(outcome: RolloutOutcome, word: str = " to ") -> list[Inline]:
