@@ -379,7 +379,14 @@ def _on(outcome: RolloutOutcome) -> Inline:
 
 def _failed_before_traffic(outcome: RolloutOutcome) -> bool:
     before = outcome.before
-    return bool(outcome.failure_reason) and before is not None and outcome.serving_config == before.config_name
+    # An endpoint left UpdateRollbackFailed also names the old config, but serves a mix of both fleets.
+    mixed = bool(outcome.transitions) and outcome.transitions[-1].status == "UpdateRollbackFailed"
+    return (
+        bool(outcome.failure_reason)
+        and before is not None
+        and outcome.serving_config == before.config_name
+        and not mixed
+    )
 
 
 def _warnings(doc: Document, warnings: Sequence[AlarmWarning], most: int, rollout: Sequence[str] = ()) -> None:

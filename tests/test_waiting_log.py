@@ -1,0 +1,64 @@
+"""The wait's log: a progress line when something changes, else a heartbeat; the real Waiter against the emulator."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import threading
+import time
+from pathlib import Path
+
+from sagemaker_async_deploy.log import Log
+from sagemaker_async_deploy.outcome import RolloutOutcome
+from sagemaker_async_deploy.waiting import Since, Waiter
+from sagemaker_emulator import Emulator, Timings
+
+from .action_runner import run_action
+from .conftest import ACCOUNT_ID, boto_client
+from .emulator._setup import in_service_endpoint, second_config
+
+CLOCK = re.compile(r"^  \s*\d+s  ")
+
+
+def wait_lines(lines: list[str], title: str = "Waiting for the rollout") -> list[str]:
+    """The lines of the wait's group."""
+    start = lines.index(f"::group::{title}")
+    return lines[start + 1 : lines.index("::endgroup::", start)]
+
+
+def test_a_progress_line_only_when_something_changes(tmp_path: Path) -> None:
+    """Polled every 20 ms, a create prints one line per change of status or step, never the same line twice in a
+    row, and far fewer lines than polls."""
+    with Emulator(timings=Timings(create=2.0, update=0.3, rollback=0.3, delete=0.2), account_id=ACCOUNT_ID) as emu:
+        run = run_action(emu, tmp_path, {"poll-interval-seconds": "0.02"})
+        polls = emu.operations().count("DescribeEndpoint")
+    assert run.result == "created", run.stdout + run.stderr
+    progress = [CLOCK.sub("", line) for line in wait_lines(run.lines) if CLOCK.match(line)]
+    assert progress and len(progress) * 3 < polls, (progress, polls)
+    assert all(a != b for a, b in itertools.pairwise(progress)), progress
+    assert progress[0].startswith("Creating") and progress[-1].startswith("InService")
+
+
+def test_a_heartbeat_when_nothing_changes(emulator: Emulator) -> None:
+    """An update held still: no line per poll, but "still Updating" with the time since the last change, once per
+    heartbeat."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    emulator.faults.hold_next_update("ep")
+    buffer = io.StringIO()
+    log = Log(buffer)
+    started = time.time()
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    release = threading.Timer(1.3, lambda: emulator.faults.release("ep"))
+    release.start()
+    waiter = Waiter(sm, log, RolloutOutcome(result="failed"), started + 30, 30, 0.02, heartbeat=0.4)
+    waiter.wait("ep", "Waiting for the rollout", since=Since("config-2"))
+    release.join()
+    lines = wait_lines(buffer.getvalue().splitlines())
+    beats = [line for line in lines if "still Updating, no change for" in line]
+    assert 2 <= len(beats) <= 4, lines
+    quiet = [int(re.search(r"no change for (\d+)s", line)[1]) for line in beats]  # type: ignore[index]
+    assert quiet == sorted(quiet)
+    assert len(lines) < 12, lines
