@@ -14,7 +14,7 @@ from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_async_deploy.waiting import Since, Waiter
 from sagemaker_emulator import Emulator, Timings
 
-from .action_runner import run_action
+from .action_runner import digest_image, run_action
 from .conftest import ACCOUNT_ID, boto_client
 from .emulator._setup import in_service_endpoint, second_config
 
@@ -62,3 +62,21 @@ def test_a_heartbeat_when_nothing_changes(emulator: Emulator) -> None:
     quiet = [int(re.search(r"no change for (\d+)s", line)[1]) for line in beats]  # type: ignore[index]
     assert quiet == sorted(quiet)
     assert len(lines) < 12, lines
+
+
+def test_digests_are_short_in_the_log_but_once_in_the_plan(emulator: Emulator, tmp_path: Path) -> None:
+    """An update's log names each image's full reference once, in the plan group's change line; elsewhere it
+    shows them as the report does (repository@sha256: and 12 hex digits), and ends with the report's lead."""
+    old, new = digest_image(int("12" * 32, 16)), digest_image(int("ab" * 32, 16))
+    assert run_action(emulator, tmp_path, {"image": old}).result == "created"
+    run = run_action(emulator, tmp_path, {"image": new})
+    assert run.result == "updated", run.stdout + run.stderr
+    lines = run.lines
+    plan = wait_lines(lines, "Plan: update")
+    for image in (old, new):
+        holding = [line for line in lines if image in line]
+        assert len(holding) == 1, holding
+        assert holding[0] in plan
+    assert any(line.startswith("Creating model") and "whisper@sha256:abababababab." in line for line in lines), lines
+    assert lines[-1].startswith("Result: updated. Updated (blue/green")
+    assert lines[-1].endswith("image whisper@sha256:121212121212 → whisper@sha256:abababababab.")

@@ -137,7 +137,7 @@ class RunEnd:
         self._outputs(outcome, config, found)
         report.append_summary(self.summary_path, report.summary(outcome, config, found))
         if outcome.succeeded:
-            self.log.info(f"Result: {outcome.result}")
+            self.log.info(f"Result: {outcome.result}. {safe(report.verdict(outcome, config, found))}")
             return EXIT_OK
         # The summary's lead, word for word: the cause a rollback is blamed on is known only after the diagnosis,
         # so a message written at the verdict ("cause unknown") would contradict the summary that names the alarm.

@@ -592,7 +592,7 @@ def _changes(doc: Document, outcome: RolloutOutcome, view: View, layout: Layout)
 
 def _shown(field: str, value: str) -> str:
     """A change's value as the diff shows it: an image as its repository's last part and a short digest."""
-    return _short_image(value) if field == "image" else value
+    return short_image(value) if field == "image" else value
 
 
 def _state_table(doc: Document, outcome: RolloutOutcome, view: View) -> None:
@@ -853,11 +853,12 @@ def _sentence(text: str) -> str:
 
 
 def _image(image: str) -> Inline:
-    return Code(_short_image(image)) if image else NONE
+    return Code(short_image(image)) if image else NONE
 
 
-def _short_image(image: str) -> str:
-    """``whisper@sha256:9f8e7d6c5b4a``: the repository's last part and the digest's first 12 hex digits."""
+def short_image(image: str) -> str:
+    """``whisper@sha256:9f8e7d6c5b4a``: the repository's last part and the digest's first 12 hex digits (the log
+    shows images so too, the full reference once, in its plan)."""
     digest = image_digest(image)
     if not digest:
         return _cell(image, 60)

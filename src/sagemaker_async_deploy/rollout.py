@@ -26,6 +26,7 @@ from .fleetlog import FleetLog
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
+from .report import short_image
 from .state import TRANSITIONAL, ServingState, read_serving
 from .waiting import Since, Waiter
 
@@ -258,8 +259,12 @@ class Rollout:
             if the_plan.current is None:
                 self.log.info(f"Endpoint {self.config.endpoint_name} does not exist: it will be created.")
             else:
+                # The full reference once: in the image's change line when it changes, else here.
+                image = the_plan.current.image
+                changes_image = image != the_plan.desired.image
                 self.log.info(
-                    f"Serving: config {safe(the_plan.current.config_name)}, image {safe(the_plan.current.image)}"
+                    f"Serving: config {safe(the_plan.current.config_name)}, image "
+                    + safe(short_image(image) if changes_image else image)
                 )
             for change in the_plan.changes:
                 self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
@@ -438,7 +443,7 @@ class Rollout:
         if aws.describe_model(self.sm, name) is not None:
             self.log.info(f"Model {name} exists already (an earlier run made it): reusing it.")
             return
-        self.log.info(f"Creating model {name} for {safe(image)}.")
+        self.log.info(f"Creating model {name} for {safe(short_image(image))}.")
         try:
             aws.create_model(self.sm, request)
             created.append(f"model {name}")
