@@ -83,6 +83,24 @@ def test_failed_update_shows_the_new_fleets_traceback_not_the_old_fleets_lines(o
     assert any(TRACEBACK_END in line for line in report.run.lines[group:])
 
 
+def test_the_log_groups_container_lines_per_instance(on: Stage) -> None:
+    """Two new instances fail the same way: the log's container group shows the traceback once, under the first
+    instance, and says the second's lines are the same, instead of repeating them."""
+    two = {**BASE, "initial-instance-count": "2"}
+    assert on.run(two).run.result == "created"
+    on.emu.faults.unhealthy_next_update(["Traceback (most recent call last):", TRACEBACK_END])
+    report = on.run({**two, "image": image("v2")})
+    assert report.run.result == "failed"
+    lines = report.run.lines
+    start = next(i for i, line in enumerate(lines) if line.startswith("::group::Container log"))
+    group = lines[start + 1 : lines.index("::endgroup::", start)]
+    headers = [line for line in group if line.startswith("AllTraffic/i-") and line.endswith(":")]
+    assert len(headers) == 2, group
+    assert sum(TRACEBACK_END in line for line in group) == 1, group
+    first = headers[0].split("/", 1)[1].rstrip(":")
+    assert any(line.startswith("  … ") and line.endswith(f"the same as {first}") for line in group), group
+
+
 def test_log_lines_holding_workflow_commands_stay_inert(on: Stage) -> None:
     """Container lines that look like workflow commands or HTML reach the log, the summary and the comment as text."""
     report, _ = unhealthy_update(on, HOSTILE_LINES)

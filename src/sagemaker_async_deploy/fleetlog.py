@@ -163,6 +163,27 @@ class FleetLog:
             self.log.info(f"  (the new fleet's log is not shown during the wait: {safe(code)})")
 
 
+def show_last_lines(log: Log, container: diagnosis.ContainerLog) -> None:
+    """The verdict's container log in the Actions log, grouped per instance: lines another instance showed already
+    are counted, not repeated (a fleet's instances fail the same way)."""
+    with log.group(f"Container log of the new fleet ({len(container.lines)} lines)"):
+        if container.note:
+            log.info(safe(container.note))
+        by_stream: dict[str, list[LogLine]] = {}
+        for line in container.lines:
+            by_stream.setdefault(line.stream, []).append(line)
+        shown_by: dict[str, str] = {}  # a line's text → the instance it was shown for
+        for stream, lines in by_stream.items():
+            instance = _instance(stream)
+            fresh = [line for line in lines if shown_by.setdefault(line.text, instance) == instance]
+            log.info(f"{safe(stream)}:")
+            for line in fresh:
+                log.info(f"  {_clock(line.at)} {safe(line.text)}")
+            if len(fresh) < len(lines):
+                others = sorted({shown_by[line.text] for line in lines} - {instance})
+                log.info(f"  … {len(lines) - len(fresh)} more, the same as {safe(', '.join(others))}")
+
+
 def _instance(stream: str) -> str:
     return stream.split("/", 1)[-1]
 

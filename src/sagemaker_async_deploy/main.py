@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, replace
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -12,6 +11,7 @@ from . import aws, cancel, diagnosis, preflight, report
 from .config import ActionConfig, parse_config, read_inputs, secret_values
 from .diagnosis import AlarmWarning, Diagnosis
 from .errors import DeployError, FailureKind, InputError, InputProblem, PlanError
+from .fleetlog import show_last_lines
 from .log import Log, safe
 from .rollout import Rollout, RolloutOutcome
 from .winddown import wind_down
@@ -107,11 +107,7 @@ def _diagnose(
             clients.cloudwatch, config.alarms, outcome.update_started, outcome.finished
         )
     found = replace(found, container_log=container, fired=fired, alarm_note=note)
-    with log.group(f"Container log of the new fleet ({len(container.lines)} lines)"):
-        if container.note:
-            log.info(safe(container.note))
-        for line in container.lines:
-            log.info(f"{time.strftime('%H:%M:%S', time.gmtime(line.at))} {safe(line.stream)}: {safe(line.text)}")
+    show_last_lines(log, container)
     for alarm in fired:
         log.info(f"Alarm {safe(alarm.name)} went to ALARM: {safe(alarm.reason)}")
     if note:
