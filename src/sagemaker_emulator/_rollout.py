@@ -157,10 +157,11 @@ class Rollout:
         TimeoutInSeconds ends the launch (ProductionVariant API reference; the issue reports of "failing only after
         1 hour", amazon-sagemaker-examples #3432)."""
         account, region, name = self.fleets.account_id, self.endpoint.region, self.endpoint.name
-        lines = (*fault.log_lines, *_logs.STARTUP_LINES)
         for k in range(1, fault.restarts + 1):
+            # Each crash is followed by a new start, but the last: the launch ends with the crash that ended it.
+            lines = (*fault.log_lines, *(_logs.STARTUP_LINES if k < fault.restarts else ()))
             when = at + self.launch * k / (fault.restarts + 1)
-            self._at(when, lambda t: _logs.append_lines(account, region, name, streams, t, lines))
+            self._at(when, functools.partial(_logs.append_lines, account, region, name, streams, lines=lines))
 
     def _new_fleet_fails(self, at: float) -> bool:
         """A failed or unhealthy new fleet ends the update before traffic moves: the old fleet keeps serving."""

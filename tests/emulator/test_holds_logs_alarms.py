@@ -244,3 +244,29 @@ def test_an_empty_first_page_leads_on_to_the_events() -> None:
             logGroupName=GROUP, logStreamName=stream, startFromHead=True, nextToken=second["nextForwardToken"]
         )
         assert end["events"] == [] and end["nextForwardToken"] == second["nextForwardToken"]
+
+
+def test_a_crash_looping_fleet_logs_each_crash_while_it_launches(emulator: Emulator) -> None:
+    """crash_loop_next_update: the new fleet's stream gets the traceback once per crash, later than its start, a
+    new start between crashes and the last crash at its end; the update ends as an unhealthy one does."""
+    emulator.stop()
+    with Emulator(timings=Timings(create=0.3, update=3.0, rollback=0.3, delete=0.2)) as emu:
+        crash_loop(emu)
+
+
+def crash_loop(emulator: Emulator) -> None:
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    old = streams(emulator)
+    second_config(sm)
+    emulator.faults.crash_loop_next_update(TRACEBACK, "ep", restarts=3)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    done = wait_for(sm, "ep", "InService")
+    assert done["EndpointConfigName"] == "config-1" and "did not pass the ping health check" in done["FailureReason"]
+    (new,) = set(streams(emulator)) - set(old)
+    events = boto_client(emulator, "logs").get_log_events(logGroupName=GROUP, logStreamName=new)["events"]
+    said = [e["message"] for e in events]
+    assert said.count(TRACEBACK[-1]) == 3 and said[-3:] == TRACEBACK
+    assert said.count("Starting the inference server with 1 workers.") == 3
+    crashes = [e["timestamp"] for e in events if e["message"] == TRACEBACK[-1]]
+    assert events[0]["timestamp"] < crashes[0] < crashes[1] < crashes[2]
