@@ -7,11 +7,13 @@ import itertools
 import re
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
-from sagemaker_async_deploy.waiting import Since, Waiter
+from sagemaker_async_deploy.waiting import Since, Waiter, bake_left
 from sagemaker_emulator import Emulator, Timings
 
 from .action_runner import digest_image, run_action
@@ -80,3 +82,19 @@ def test_digests_are_short_in_the_log_but_once_in_the_plan(emulator: Emulator, t
     assert any(line.startswith("Creating model") and "whisper@sha256:abababababab." in line for line in lines), lines
     assert lines[-1].startswith("Result: updated. Updated (blue/green")
     assert lines[-1].endswith("image whisper@sha256:121212121212 → whisper@sha256:abababababab.")
+
+
+def test_the_heartbeat_says_how_much_bake_is_left() -> None:
+    """While the new fleet bakes, the bake's length from SageMaker's message and its StartTime give the time left;
+    any other step gives nothing."""
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def pending(status: str, message: str) -> dict[str, Any]:
+        variant = {"VariantStatus": [{"Status": status, "StatusMessage": message, "StartTime": start}]}
+        return {"PendingDeploymentSummary": {"ProductionVariants": [variant]}}
+
+    baking = pending("Baking", "Baking for 600 seconds (TerminationWaitInSeconds) with traffic enabled on ...")
+    assert bake_left(baking, start.timestamp() + 150) == ", bake: about 450s left"
+    assert bake_left(baking, start.timestamp() + 900) == ", bake: about 0s left"
+    assert bake_left(pending("Creating", "Launching 2 instance(s)."), start.timestamp()) == ""
+    assert bake_left({}, start.timestamp()) == ""
