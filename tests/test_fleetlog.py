@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from sagemaker_async_deploy.diagnosis import read_stream
 from sagemaker_async_deploy.fleetlog import FleetLog, crash_line
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_async_deploy.waiting import Since, Waiter
-from sagemaker_emulator import Emulator, Timings
+from sagemaker_emulator import Behaviour, Emulator, Timings
 
 from .conftest import ACCOUNT_ID, boto_client
 from .emulator._setup import in_service_endpoint, second_config
@@ -39,10 +40,13 @@ class Recorder:
         self.polls.append((now, len(self.buffer.getvalue())))
 
 
-@pytest.fixture
-def slow() -> Iterator[Emulator]:
-    """An emulator whose update launches for 1.5 s, long enough for several polls while the fleet crash-loops."""
-    emu = Emulator(timings=Timings(create=0.3, update=3.0, rollback=0.3, delete=0.2), account_id=ACCOUNT_ID)
+@pytest.fixture(params=["full", "empty"], ids=["first-page-full", "first-page-empty"])
+def slow(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """An emulator whose update launches for 1.5 s, long enough for several polls while the fleet crash-loops;
+    GetLogEvents' first page full or empty (Behaviour.log_events_first_page)."""
+    behaviour = Behaviour(log_events_first_page=request.param)
+    timings = Timings(create=0.3, update=3.0, rollback=0.3, delete=0.2)
+    emu = Emulator(timings=timings, account_id=ACCOUNT_ID, behaviour=behaviour)
     emu.start(port=0)
     try:
         yield emu
@@ -73,8 +77,7 @@ def test_a_crash_loop_is_said_within_two_polls_of_being_written(slow: Emulator) 
     fleet, recorder, text = watched_update(slow, CRASH)
     logs = boto_client(slow, "logs")
     (stream,) = fleet.streams
-    events = logs.get_log_events(logGroupName=GROUP, logStreamName=stream, startFromHead=True)["events"]
-    written = min(e["timestamp"] for e in events if e["message"].startswith("RuntimeError")) / 1000
+    written = min(line.at for line in read_stream(logs, GROUP, stream, 0) if line.text.startswith("RuntimeError"))
     first_able = next(i for i, (now, _) in enumerate(recorder.polls) if now >= written)
     said_at = next(i for i, (_, size) in enumerate(recorder.polls) if "crash-looping" in text[:size])
     assert said_at - first_able <= 1, (first_able, said_at)

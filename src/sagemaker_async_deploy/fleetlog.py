@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, diagnosis
+from . import aws, cancel, diagnosis
 from .diagnosis import LogLine
 from .log import Log, safe
 
@@ -97,11 +97,12 @@ class FleetLog:
         if now < self._quiet_until:
             return
         try:
-            if not self.streams or self._calls % LIST_EVERY == LIST_EVERY - 1:
-                self._list()
-            else:
-                self._read(self.streams[self._turn % len(self.streams)])
-                self._turn += 1
+            with cancel.interruptible():  # only reads: a cancelled job does not wait for CloudWatch's answer
+                if not self.streams or self._calls % LIST_EVERY == LIST_EVERY - 1:
+                    self._list()
+                else:
+                    self._read(self.streams[self._turn % len(self.streams)])
+                    self._turn += 1
         except ClientError as error:
             self._refused(error, now)
         except BotoCoreError as error:
