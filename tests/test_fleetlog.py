@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy.diagnosis import read_stream
 from sagemaker_async_deploy.fleetlog import FleetLog, crash_line
@@ -160,3 +161,18 @@ def test_what_looks_like_a_crash(lines: list[str], said: str) -> None:
     """A traceback names its exception; exec format errors, the OOM killer and non-zero exits are crashes; a zero
     exit or the word "Killed" inside a sentence are not."""
     assert crash_line(lines) == said
+
+
+def test_a_role_that_may_not_read_the_log_is_told_once_and_asked_no_more(emulator: Emulator) -> None:
+    """AccessDenied on a log read: one line saying the log is not shown during the wait, then no call at all."""
+    buffer = io.StringIO()
+    fleet = FleetLog(boto_client(emulator, "logs"), Log(buffer), "ep", "AllTraffic", since=time.time())
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "DescribeLogStreams")
+    fleet._refused(denied, time.time())
+    emulator.clear_requests()
+    for _ in range(3):
+        fleet.on_poll({"EndpointStatus": "Updating"}, time.time())
+    assert not [r for r in emulator.requests if r.service == "logs"]
+    assert buffer.getvalue().splitlines() == [
+        "  (the new fleet's log is not shown during the wait: the role may not read it; see the report)"
+    ]
