@@ -6,6 +6,7 @@ import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,8 +58,13 @@ def slow(request: pytest.FixtureRequest) -> Iterator[Emulator]:
 
 def watched_update(emu: Emulator, lines: list[str], poll: float = 0.1) -> tuple[FleetLog, Recorder, str]:
     """An update whose new fleet crash-loops printing ``lines``, waited for by the real Waiter with FleetLog."""
+    in_service_endpoint(boto_client(emu, "sagemaker"))
+    return watched_update_on(emu, lines, poll)
+
+
+def watched_update_on(emu: Emulator, lines: list[str], poll: float = 0.1) -> tuple[FleetLog, Recorder, str]:
+    """The same, on an endpoint already in service."""
     sm = boto_client(emu, "sagemaker")
-    in_service_endpoint(sm)
     second_config(sm)
     emu.faults.crash_loop_next_update(lines, "ep", restarts=2)
     buffer = io.StringIO()
@@ -176,3 +182,24 @@ def test_a_role_that_may_not_read_the_log_is_told_once_and_asked_no_more(emulato
     assert buffer.getvalue().splitlines() == [
         "  (the new fleet's log is not shown during the wait: the role may not read it; see the report)"
     ]
+
+
+def test_the_live_log_looks_by_name_too(tmp_path: Path) -> None:
+    """New streams without a latest event time yet (Behaviour.last_event_timestamp="eventual") sort after 60 of
+    yesterday's: the watcher's second listing, by name, finds them, and their lines show during the wait."""
+    behaviour = Behaviour(last_event_timestamp="eventual")
+    timings = Timings(create=0.3, update=3.0, rollback=0.3, delete=0.2)
+    with Emulator(timings=timings, account_id=ACCOUNT_ID, behaviour=behaviour) as emu:
+        sm = boto_client(emu, "sagemaker")
+        in_service_endpoint(sm)
+        logs = boto_client(emu, "logs")
+        yesterday = int((time.time() - 86_400) * 1000)
+        for n in range(60):
+            name = f"AllTraffic/i-f{n:016d}"  # after any new instance's id in name order
+            logs.create_log_stream(logGroupName=GROUP, logStreamName=name)
+            logs.put_log_events(
+                logGroupName=GROUP, logStreamName=name, logEvents=[{"timestamp": yesterday + n, "message": "old"}]
+            )
+        fleet, _, text = watched_update_on(emu, CRASH)
+    assert len(fleet.streams) == 1
+    assert "crash-looping: RuntimeError" in text

@@ -165,6 +165,30 @@ def test_six_hundred_old_streams_do_not_hide_the_new_fleets(on: Stage) -> None:
     assert listing and all(r.params.get("orderBy") == "LastEventTime" for r in listing)
 
 
+def test_new_streams_not_yet_among_the_latest_are_found_by_name(tmp_path: Path) -> None:
+    """CloudWatch has not set the new streams' latest event time yet (Behaviour.last_event_timestamp="eventual"),
+    so 250 streams of yesterday come first by latest event: the report finds the new fleet's lines in name order."""
+    with stage(tmp_path, Behaviour(last_event_timestamp="eventual")) as on:
+        assert on.run(BASE).run.result == "created"
+        logs = boto_client(on.emu, "logs")
+        group = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+        yesterday = int((time.time() - 86_400) * 1000)
+        for n in range(250):
+            name = f"AllTraffic/i-0{n:016d}"
+            logs.create_log_stream(logGroupName=group, logStreamName=name)
+            logs.put_log_events(
+                logGroupName=group, logStreamName=name, logEvents=[{"timestamp": yesterday + n, "message": "old"}]
+            )
+        on.emu.faults.unhealthy_next_update([TRACEBACK_END])
+        report = on.run({**BASE, "image": image("v2")})
+        assert report.run.result == "failed"
+        for document in (report.summary, report.comment):
+            assert TRACEBACK_END in document
+        listings = [r.params for r in on.emu.requests if r.operation == "DescribeLogStreams"]
+        assert any(p.get("orderBy") == "LastEventTime" for p in listings)
+        assert any(p.get("logStreamNamePrefix") == "AllTraffic/" for p in listings)
+
+
 def test_the_async_platforms_data_log_is_not_shown_as_the_containers(on: Stage) -> None:
     """The new instances' data-log streams hold lines of their own: neither they nor their names reach the report
     or the log as the container's."""

@@ -411,18 +411,19 @@ def describe_alarm_history(cloudwatch: CloudWatchClient, name: str, start: datet
     return [dict(item) for item in response.get("AlarmHistoryItems", [])]
 
 
-def describe_log_streams(logs: CloudWatchLogsClient, group: str, max_items: int) -> list[Json]:
-    """The group's streams, the one with the latest event first, at most ``max_items`` (50 a page).
+def describe_log_streams(logs: CloudWatchLogsClient, group: str, max_items: int, prefix: str = "") -> list[Json]:
+    """The group's streams, the one with the latest event first, at most ``max_items`` (50 a page); with
+    ``prefix``, those whose names start with it, in name order.
 
-    Ordered by LastEventTime because endpoint log groups never expire by default: a scale-to-zero endpoint
-    collects hundreds of streams, and in name order the new fleet's may come after any page read. CloudWatch Logs
-    takes no logStreamNamePrefix with this order (DescribeLogStreams API reference), so callers filter by name.
+    By latest event because endpoint log groups never expire by default: a scale-to-zero endpoint collects hundreds
+    of streams, and in name order the new fleet's may come after any page read. CloudWatch Logs takes no
+    logStreamNamePrefix with that order (DescribeLogStreams API reference), so callers filter by name.
     """
+    order: dict[str, Any] = (
+        {"logStreamNamePrefix": prefix} if prefix else {"orderBy": "LastEventTime", "descending": True}
+    )
     pages = logs.get_paginator("describe_log_streams").paginate(
-        logGroupName=group,
-        orderBy="LastEventTime",
-        descending=True,
-        PaginationConfig={"MaxItems": max_items, "PageSize": min(max_items, 50)},
+        logGroupName=group, **order, PaginationConfig={"MaxItems": max_items, "PageSize": min(max_items, 50)}
     )
     return [dict(stream) for page in pages for stream in page.get("logStreams", [])]
 

@@ -12,7 +12,8 @@ no-change path):
   blue/green update starts new instances, so the new fleet's streams are the ones created after the update was
   asked for, and only their lines since then are shown: the old fleet goes on logging health checks during the
   update and must not be taken for the new one. The group never expires by default, so streams are listed by
-  their latest event, newest first, and events are read forward, following the token until it repeats
+  their latest event, newest first (in name order when that shows none: CloudWatch sets a stream's latest event
+  time eventually), and events are read forward, following the token until it repeats
   (GetLogEvents may answer an empty page while more events exist: its API reference, and aws/aws-sdk-net #3218).
 - the alarm that fired: the ``alarms``' state changes to ALARM during the rollout (DescribeAlarmHistory),
   with CloudWatch's StateReason; DescribeAlarms' current state when the history says nothing.
@@ -39,6 +40,7 @@ LOG_BYTES_MAX = 8_000  # all shown lines together
 LINE_MAX = 400  # one line (JSON log lines can be long)
 STREAMS_MAX = 10  # new streams read: a fleet of many instances fails the same way on each
 STREAMS_LISTED_MAX = 200  # streams listed, latest event first, to find the new ones (4 pages)
+STREAMS_BY_NAME_MAX = 500  # streams listed in name order when the latest-event order shows no new one (10 pages)
 PAGES_MAX = 20  # pages of one stream read after the verdict: up to 10,000 events each
 DATA_LOG = "/data-log"  # the platform's stream of an async endpoint's instance, not the container's
 DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
@@ -100,9 +102,14 @@ def is_container_stream(name: str, variant_name: str) -> bool:
     return name.startswith(f"{variant_name}/") and not name.endswith(DATA_LOG)
 
 
-def new_streams(logs: Any, group: str, variant_name: str, since_ms: int, max_items: int) -> list[str]:
-    """The container streams created at or after ``since_ms`` (the new fleet's), oldest first."""
-    streams = aws.describe_log_streams(logs, group, max_items)
+def new_streams(
+    logs: Any, group: str, variant_name: str, since_ms: int, max_items: int, *, by_name: bool = False
+) -> list[str]:
+    """The container streams created at or after ``since_ms`` (the new fleet's), oldest first: listed by their
+    latest event, or (``by_name``) in name order. CloudWatch sets a stream's lastEventTimestamp "on an eventual
+    consistency basis … typically … in less than an hour from ingestion" (DescribeLogStreams API reference), so a
+    new stream may not be among the latest yet: name order is the second look."""
+    streams = aws.describe_log_streams(logs, group, max_items, f"{variant_name}/" if by_name else "")
     new = sorted(
         (
             s
@@ -143,7 +150,10 @@ def container_log(logs: Any, endpoint_name: str, variant_name: str, since: float
     group = log_group(endpoint_name)
     since_ms = int(since * 1000)
     try:
-        names = tuple(new_streams(logs, group, variant_name, since_ms, STREAMS_LISTED_MAX)[:STREAMS_MAX])
+        found = new_streams(logs, group, variant_name, since_ms, STREAMS_LISTED_MAX) or new_streams(
+            logs, group, variant_name, since_ms, STREAMS_BY_NAME_MAX, by_name=True
+        )
+        names = tuple(found[:STREAMS_MAX])
         if not names:
             return ContainerLog(
                 group,

@@ -7,8 +7,9 @@ within a minute. So while this run's own CreateEndpoint / UpdateEndpoint is Crea
 new lines, escaped, per instance. A line that looks like a crash is said at once; the wait goes on, SageMaker
 decides.
 
-Bounded cost: at most one CloudWatch Logs call per poll (a listing to find the new instances, else one page of
-one instance's stream, in turn), and after an answer that the log group does not exist, none for a minute.
+Bounded cost: at most one CloudWatch Logs call per poll (a listing to find the new instances, by latest event
+and by name in turn, else one page of one instance's stream, in turn), and after an answer that the log group
+does not exist, none for a minute.
 Finding and reading streams is :mod:`.diagnosis`'s, which reads the same log after the verdict.
 """
 
@@ -81,6 +82,7 @@ class FleetLog:
     streams: list[str] = field(default_factory=list)
     _tokens: dict[str, str] = field(default_factory=dict)
     _calls: int = 0
+    _listings: int = 0
     _turn: int = 0
     _quiet_until: float = 0.0
     _stopped: bool = False
@@ -113,8 +115,13 @@ class FleetLog:
             self._calls += 1
 
     def _list(self) -> None:
+        # By latest event, and every other time by name: a new stream's latest event time is set eventually.
         since_ms = int(self.since * 1000)
-        found = diagnosis.new_streams(self.logs, self.group, self.variant_name, since_ms, STREAMS_LISTED)
+        by_name = self._listings % 2 == 1
+        self._listings += 1
+        found = diagnosis.new_streams(
+            self.logs, self.group, self.variant_name, since_ms, STREAMS_LISTED, by_name=by_name
+        )
         self.streams += [name for name in found if name not in self.streams]
 
     def _read(self, stream: str) -> None:

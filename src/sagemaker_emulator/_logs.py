@@ -53,17 +53,25 @@ DATA_LOG = "data-log"
 DATA_LOG_LINE = "[emulator] asynchronous inference: polling the request queue"
 
 
+# With Behaviour.last_event_timestamp="eventual", how long a stream's latest event stays out of its description.
+RECENT_SECONDS = 60.0
+
+
 class _State:
     behaviour = Behaviour()
 
 
 def install(behaviour: Behaviour) -> None:
-    """Patch moto's GetLogEvents once per process; ``behaviour`` applies from now on.
+    """Patch moto's GetLogEvents and stream descriptions once per process; ``behaviour`` applies from now on.
 
     GetLogEvents "can return empty results while there are more log events available through the token" (its API
     reference); aws/aws-sdk-net #3218 shows a first page with no events and a token that leads on. With
     ``log_events_first_page="empty"`` a read from the head without a token gets that empty page, whose forward
-    token leads to the first event."""
+    token leads to the first event.
+
+    A stream's lastEventTimestamp "updates on an eventual consistency basis. It typically updates in less than an
+    hour from ingestion" (DescribeLogStreams API reference): with ``last_event_timestamp="eventual"`` a stream
+    whose latest event is younger than RECENT_SECONDS is described without it."""
     _State.behaviour = behaviour
     if getattr(LogStream.get_log_events, "emulated", False):
         return
@@ -85,6 +93,18 @@ def install(behaviour: Behaviour) -> None:
 
     get_log_events.emulated = True  # type: ignore[attr-defined]
     LogStream.get_log_events = get_log_events  # type: ignore[method-assign]
+    original_describe = LogStream.to_describe_dict
+
+    @functools.wraps(original_describe)
+    def to_describe_dict(self: LogStream) -> dict[str, Any]:
+        described = original_describe(self)
+        recent = (time.time() - RECENT_SECONDS) * 1000
+        if _State.behaviour.last_event_timestamp == "eventual" and described.get("lastEventTimestamp", 0) > recent:
+            # Not set yet: moto's LastEventTime order then puts the stream last, as a stream without events.
+            del described["lastEventTimestamp"]
+        return described
+
+    LogStream.to_describe_dict = to_describe_dict  # type: ignore[method-assign]
 
 
 def ping_line(at: float) -> str:
