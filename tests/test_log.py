@@ -11,12 +11,17 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sagemaker_async_deploy.log import Log, _break_legacy, escape_data, escape_property, safe
+from sagemaker_emulator import Emulator
+
+from .action_runner import digest_image, run_action
+from .seed import seed_alarm
 
 J = "\u2060"  # the word joiner that breaks a command prefix
 
@@ -310,3 +315,33 @@ def test_group_is_closed_when_its_body_fails() -> None:
     with pytest.raises(RuntimeError, match=r"^boom$"), log.group("g"):
         raise RuntimeError("boom")
     assert stream.getvalue() == "::group::g\n::endgroup::\n"
+
+
+def test_each_warning_once_per_run() -> None:
+    """The same warning (message and title) a second time writes nothing; another message or title does."""
+    output = logged(
+        lambda log: [
+            log.warning("bake too long", title="Deployment strategy"),
+            log.warning("bake too long", title="Deployment strategy"),
+            log.warning("bake too long", title="Alarms"),
+            log.warning("other"),
+        ]
+    )
+    assert output.splitlines() == [
+        "::warning title=Deployment strategy::bake too long",
+        "::warning title=Alarms::bake too long",
+        "::warning::other",
+    ]
+
+
+def test_a_plan_made_again_warns_once(emulator: Emulator, tmp_path: Path) -> None:
+    """The real action plans three times (someone else's update won two races): its warning is printed once."""
+    seed_alarm(emulator, "guard", endpoint="whisper", TreatMissingData="breaching")
+    inputs = {"alarms": "guard", "bake-seconds": "600", "deployment-timeout-minutes": "2"}
+    assert run_action(emulator, tmp_path, inputs).result == "created"
+    emulator.faults.lose_update_races(2, seconds=0.2, endpoint_name="whisper")
+    run = run_action(emulator, tmp_path, {**inputs, "image": digest_image(2)})
+    assert emulator.operations("sagemaker").count("UpdateEndpoint") == 3
+    warnings = [line for line in run.lines if line.startswith("::warning") and "longer than" in line]
+    assert len(warnings) == 1, run.lines
+    assert sum(line.startswith("::group::Plan: update") for line in run.lines) == 3

@@ -47,9 +47,10 @@ def on(tmp_path: Path) -> Iterator[Stage]:
 
 
 def streams(emu: Emulator) -> list[str]:
+    """The containers' streams (an async endpoint's data-log streams left out)."""
     logs = boto_client(emu, "logs")
     found = logs.describe_log_streams(logGroupName=f"/aws/sagemaker/Endpoints/{ENDPOINT}")["logStreams"]
-    return [s["logStreamName"] for s in found]
+    return [s["logStreamName"] for s in found if not s["logStreamName"].endswith("/data-log")]
 
 
 def unhealthy_update(on: Stage, lines: list[str]) -> tuple[Report, list[str]]:
@@ -81,6 +82,24 @@ def test_failed_update_shows_the_new_fleets_traceback_not_the_old_fleets_lines(o
         assert document.count("Starting the inference server") == 1
     group = next(i for i, line in enumerate(report.run.lines) if line.startswith("::group::Container log"))
     assert any(TRACEBACK_END in line for line in report.run.lines[group:])
+
+
+def test_the_log_groups_container_lines_per_instance(on: Stage) -> None:
+    """Two new instances fail the same way: the log's container group shows the traceback once, under the first
+    instance, and says the second's lines are the same, instead of repeating them."""
+    two = {**BASE, "initial-instance-count": "2"}
+    assert on.run(two).run.result == "created"
+    on.emu.faults.unhealthy_next_update(["Traceback (most recent call last):", TRACEBACK_END])
+    report = on.run({**two, "image": image("v2")})
+    assert report.run.result == "failed"
+    lines = report.run.lines
+    start = next(i for i, line in enumerate(lines) if line.startswith("::group::Container log"))
+    group = lines[start + 1 : lines.index("::endgroup::", start)]
+    headers = [line for line in group if line.startswith("AllTraffic/i-") and line.endswith(":")]
+    assert len(headers) == 2, group
+    assert sum(TRACEBACK_END in line for line in group) == 1, group
+    first = headers[0].split("/", 1)[1].rstrip(":")
+    assert any(line.startswith("  … ") and line.endswith(f"the same as {first}") for line in group), group
 
 
 def test_log_lines_holding_workflow_commands_stay_inert(on: Stage) -> None:
@@ -125,6 +144,115 @@ def test_no_log_group_still_gives_the_report_with_a_hint(on: Stage) -> None:
         assert "What to do next" in parse(document).headings
 
 
+def test_six_hundred_old_streams_do_not_hide_the_new_fleets(on: Stage) -> None:
+    """A log group of 600 old streams whose names sort before the new fleet's: the report still shows its lines."""
+    assert on.run(BASE).run.result == "created"
+    logs = boto_client(on.emu, "logs")
+    group = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+    long_ago = int((time.time() - 86_400) * 1000)
+    for n in range(600):
+        # "i-0000…" sorts before any instance id the new fleet gets: in name order, 500 of these come first.
+        name = f"AllTraffic/i-0{n:016d}"
+        logs.create_log_stream(logGroupName=group, logStreamName=name)
+        logs.put_log_events(
+            logGroupName=group, logStreamName=name, logEvents=[{"timestamp": long_ago + n, "message": "old"}]
+        )
+    on.emu.faults.unhealthy_next_update(["Traceback (most recent call last):", TRACEBACK_END])
+    report = on.run({**BASE, "image": image("v2")})
+    assert report.run.result == "failed"
+    for document in (report.summary, report.comment):
+        assert TRACEBACK_END in document
+    listing = [r for r in on.emu.requests if r.operation == "DescribeLogStreams"]
+    assert listing and all(r.params.get("orderBy") == "LastEventTime" for r in listing)
+
+
+def test_new_streams_not_yet_among_the_latest_are_found_by_name(tmp_path: Path) -> None:
+    """CloudWatch has not set the new streams' latest event time yet (Behaviour.last_event_timestamp="eventual"),
+    so 250 streams of yesterday come first by latest event: the report finds the new fleet's lines in name order."""
+    with stage(tmp_path, Behaviour(last_event_timestamp="eventual")) as on:
+        assert on.run(BASE).run.result == "created"
+        logs = boto_client(on.emu, "logs")
+        group = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+        yesterday = int((time.time() - 86_400) * 1000)
+        for n in range(250):
+            name = f"AllTraffic/i-0{n:016d}"
+            logs.create_log_stream(logGroupName=group, logStreamName=name)
+            logs.put_log_events(
+                logGroupName=group, logStreamName=name, logEvents=[{"timestamp": yesterday + n, "message": "old"}]
+            )
+        on.emu.faults.unhealthy_next_update([TRACEBACK_END])
+        report = on.run({**BASE, "image": image("v2")})
+        assert report.run.result == "failed"
+        for document in (report.summary, report.comment):
+            assert TRACEBACK_END in document
+        listings = [r.params for r in on.emu.requests if r.operation == "DescribeLogStreams"]
+        assert any(p.get("orderBy") == "LastEventTime" for p in listings)
+        assert any(p.get("logStreamNamePrefix") == "AllTraffic/" for p in listings)
+
+
+def test_the_async_platforms_data_log_is_not_shown_as_the_containers(on: Stage) -> None:
+    """The new instances' data-log streams hold lines of their own: neither they nor their names reach the report
+    or the log as the container's."""
+    report, _ = unhealthy_update(on, [TRACEBACK_END])
+    logs = boto_client(on.emu, "logs")
+    group = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+    platform = [
+        s["logStreamName"]
+        for s in logs.describe_log_streams(logGroupName=group)["logStreams"]
+        if s["logStreamName"].endswith("/data-log")
+    ]
+    platform_lines = {
+        e["message"] for name in platform for e in logs.get_log_events(logGroupName=group, logStreamName=name)["events"]
+    }
+    assert platform and platform_lines
+    assert report.run.result == "failed"
+    for document in (report.summary, report.comment, report.run.stdout):
+        assert TRACEBACK_END in document
+        assert "data-log" not in document
+        assert not [line for line in platform_lines if line in document]
+
+
+def test_an_empty_first_page_of_events_is_followed(tmp_path: Path) -> None:
+    """GetLogEvents answering an empty page with a token that leads on (Behaviour.log_events_first_page="empty"):
+    the report still shows the new fleet's lines, read by following the token."""
+    with stage(tmp_path, Behaviour(log_events_first_page="empty")) as on:
+        report, _ = unhealthy_update(on, ["Traceback (most recent call last):", TRACEBACK_END])
+        assert report.run.result == "failed"
+        for document in (report.summary, report.comment):
+            assert TRACEBACK_END in document
+        reads = [r for r in on.emu.requests if r.operation == "GetLogEvents"]
+        assert any("nextToken" in r.params for r in reads)
+
+
+def test_a_crash_loop_is_said_during_the_wait(on: Stage) -> None:
+    """The real action prints the crash-looping new fleet's lines while it waits, escaped, says the crash with
+    the config's start-up timeout before the verdict, and makes at most one log call per poll."""
+    assert on.run(BASE).run.result == "created"
+    on.emu.faults.crash_loop_next_update(["Traceback (most recent call last):", *HOSTILE_LINES, TRACEBACK_END])
+    report = on.run({**BASE, "image": image("v2"), "container-startup-timeout-seconds": "900"})
+    assert report.run.result == "failed"
+    lines = report.run.lines
+    said = next(i for i, line in enumerate(lines) if "the new fleet is crash-looping: " in line)
+    verdict = next(i for i, line in enumerate(lines) if line.startswith("::error"))
+    wait = next(i for i, line in enumerate(lines) if line == "::group::Waiting for the rollout")
+    assert wait < said < verdict
+    assert lines[said].endswith(
+        f"crash-looping: {TRACEBACK_END}; SageMaker will fail the update after ContainerStartupHealthCheckTimeout "
+        "(900 s)"
+    )
+    for line in lines:
+        assert not line.lstrip().startswith(("::set-output", "::add-mask::not-a-secret")), line
+        assert "##[error]" not in line
+    calls = [r.operation for r in on.emu.requests]
+    update = calls.index("UpdateEndpoint")
+    # The verdict's diagnosis lists the streams once more after the wait's last poll.
+    diagnosed = len(calls) - 1 - calls[::-1].index("DescribeLogStreams")
+    last_poll = max(i for i, operation in enumerate(calls[:diagnosed]) if operation == "DescribeEndpoint")
+    during = calls[update : last_poll + 1]
+    reads = [op for op in during if op in ("DescribeLogStreams", "GetLogEvents")]
+    assert reads and len(reads) <= during.count("DescribeEndpoint")
+
+
 def test_rollback_names_the_alarm_and_its_reason(on: Stage) -> None:
     """An alarm rollback's summary and comment name the alarm that went to ALARM and CloudWatch's reason."""
     seed_alarm(on.emu, "whisper-5xx", endpoint=ENDPOINT, TreatMissingData="breaching")
@@ -142,6 +270,29 @@ def test_rollback_names_the_alarm_and_its_reason(on: Stage) -> None:
         assert "whisper-5xx went to ALARM" not in rendered.text
     assert "Alarm whisper-latency went to ALARM: " + reason in report.run.stdout
     assert "DescribeAlarmHistory" in on.emu.operations()
+
+
+def annotation(line: str) -> str:
+    """The message of a ``::error <props>::message`` line, unescaped as the runner reads it."""
+    message = line.split("::", 2)[2]
+    return message.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def test_the_error_line_and_the_summary_lead_are_one_sentence(on: Stage) -> None:
+    """An alarm rollback with no FailureReason: the log's ::error is the summary's and the comment's first sentence,
+    naming the alarm (the verdict alone knew no cause, the diagnosis after it does)."""
+    seed_alarm(on.emu, "whisper-5xx", endpoint=ENDPOINT, TreatMissingData="breaching")
+    inputs = {**BASE, "alarms": "whisper-5xx"}
+    assert on.run(inputs).run.result == "created"
+    on.emu.faults.rollback_next_update(alarm="whisper-5xx")
+    report = on.run({**inputs, "image": image("v2")})
+    assert report.run.result == "rolled-back"
+    (error,) = report.run.errors()
+    assert error.startswith("::error title=SageMaker endpoint whisper%3A rolled-back::")
+    message = annotation(error)
+    assert "because alarm whisper-5xx went to ALARM" in message and "unknown" not in message
+    for document in (report.summary, report.comment):
+        assert parse(document).paragraphs[0] == message
 
 
 # --- the preflight warnings ------------------------------------------------------------------------------------

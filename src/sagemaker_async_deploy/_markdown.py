@@ -114,6 +114,19 @@ def render(inline: Inline, *, in_table: bool = False) -> str:
     return "".join(render(part, in_table=in_table) for part in inline)
 
 
+def plain(inline: Inline) -> str:
+    """The text of ``inline`` without Markdown (for the log, which shows what the report shows, unformatted)."""
+    if isinstance(inline, str):
+        return inline
+    if isinstance(inline, Code):
+        return one_line(inline.text)
+    if isinstance(inline, Strong):
+        return plain(inline.content)
+    if isinstance(inline, Link):
+        return plain(inline.label)
+    return "".join(plain(part) for part in inline)
+
+
 def fold(text: str, width: int, *, keep_prefix: int = 0) -> str:
     """Each line of ``text`` cut into pieces of at most ``width`` characters, so a code block fits its page.
 

@@ -465,17 +465,33 @@ def describe_alarm_history(cloudwatch: CloudWatchClient, name: str, start: datet
     return [dict(item) for item in response.get("AlarmHistoryItems", [])]
 
 
-def describe_log_streams(logs: CloudWatchLogsClient, group: str, prefix: str, max_items: int) -> list[Json]:
-    """Streams of ``group`` whose names start with ``prefix``, at most ``max_items`` of them."""
+def describe_log_streams(logs: CloudWatchLogsClient, group: str, max_items: int, prefix: str = "") -> list[Json]:
+    """The group's streams, the one with the latest event first, at most ``max_items`` (50 a page); with
+    ``prefix``, those whose names start with it, in name order.
+
+    By latest event because endpoint log groups never expire by default: a scale-to-zero endpoint collects hundreds
+    of streams, and in name order the new fleet's may come after any page read. CloudWatch Logs takes no
+    logStreamNamePrefix with that order (DescribeLogStreams API reference), so callers filter by name.
+    """
+    order: dict[str, Any] = (
+        {"logStreamNamePrefix": prefix} if prefix else {"orderBy": "LastEventTime", "descending": True}
+    )
     pages = logs.get_paginator("describe_log_streams").paginate(
-        logGroupName=group, logStreamNamePrefix=prefix, PaginationConfig={"MaxItems": max_items}
+        logGroupName=group, **order, PaginationConfig={"MaxItems": max_items, "PageSize": min(max_items, 50)}
     )
     return [dict(stream) for page in pages for stream in page.get("logStreams", [])]
 
 
-def get_log_events(logs: CloudWatchLogsClient, group: str, stream: str, start_ms: int, limit: int) -> list[Json]:
-    """The stream's last ``limit`` events at or after ``start_ms`` (epoch milliseconds), oldest first."""
-    response = logs.get_log_events(
-        logGroupName=group, logStreamName=stream, startTime=start_ms, limit=limit, startFromHead=False
-    )
-    return [dict(event) for event in response.get("events", [])]
+def get_log_events(
+    logs: CloudWatchLogsClient, group: str, stream: str, start_ms: int, token: str = "", limit: int = 0
+) -> tuple[list[Json], str]:
+    """One page of the stream's events at or after ``start_ms`` (epoch milliseconds), oldest first, read forward
+    from ``token`` (or from the start), at most ``limit`` of them (0: CloudWatch's page, up to 10,000); and the
+    token for the next page, the same one at the stream's end."""
+    params: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startTime": start_ms}
+    if token:
+        params["nextToken"] = token
+    if limit:
+        params["limit"] = limit
+    response = logs.get_log_events(**params, startFromHead=True)
+    return [dict(event) for event in response.get("events", [])], str(response.get("nextForwardToken", ""))

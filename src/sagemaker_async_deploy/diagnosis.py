@@ -6,10 +6,15 @@ what answers the reviewer's next question, once, read-only, after the verdict (n
 no-change path):
 
 - the container log: the endpoint's log group ``/aws/sagemaker/Endpoints/<endpoint>`` holds one stream per
-  instance, ``<variant>/<instance-id>`` (SageMaker developer guide, "Log Amazon SageMaker AI events with Amazon
-  CloudWatch" and "async-inference-monitor"). A blue/green update starts new instances, so the new fleet's
-  streams are the ones created after the update was asked for, and only their lines since then are shown: the
-  old fleet goes on logging health checks during the update and must not be taken for the new one.
+  instance, ``<variant>/<instance-id>``, and for an asynchronous endpoint a platform stream
+  ``<variant>/<instance-id>/data-log`` beside it (SageMaker developer guide, "Log Amazon SageMaker AI events with
+  Amazon CloudWatch" and "async-inference-monitor"): only the first holds what the container printed. A
+  blue/green update starts new instances, so the new fleet's streams are the ones created after the update was
+  asked for, and only their lines since then are shown: the old fleet goes on logging health checks during the
+  update and must not be taken for the new one. The group never expires by default, so streams are listed by
+  their latest event, newest first (in name order when that shows none: CloudWatch sets a stream's latest event
+  time eventually), and events are read forward, following the token until it repeats
+  (GetLogEvents may answer an empty page while more events exist: its API reference, and aws/aws-sdk-net #3218).
 - the alarm that fired: the ``alarms``' state changes to ALARM during the rollout (DescribeAlarmHistory),
   with CloudWatch's StateReason; DescribeAlarms' current state when the history says nothing.
 
@@ -34,7 +39,10 @@ LOG_LINES_MAX = 40  # the last lines: a traceback's end is what says why
 LOG_BYTES_MAX = 8_000  # all shown lines together
 LINE_MAX = 400  # one line (JSON log lines can be long)
 STREAMS_MAX = 10  # new streams read: a fleet of many instances fails the same way on each
-STREAMS_LISTED_MAX = 500  # streams listed to find the new ones
+STREAMS_LISTED_MAX = 200  # streams listed, latest event first, to find the new ones (4 pages)
+STREAMS_BY_NAME_MAX = 500  # streams listed in name order when the latest-event order shows no new one (10 pages)
+PAGES_MAX = 20  # pages of one stream read after the verdict: up to 10,000 events each
+DATA_LOG = "/data-log"  # the platform's stream of an async endpoint's instance, not the container's
 DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 
@@ -89,17 +97,63 @@ def log_group(endpoint_name: str) -> str:
     return f"/aws/sagemaker/Endpoints/{endpoint_name}"
 
 
+def is_container_stream(name: str, variant_name: str) -> bool:
+    """Whether a stream holds what a container of the variant printed (not the async platform's data-log)."""
+    return name.startswith(f"{variant_name}/") and not name.endswith(DATA_LOG)
+
+
+def new_streams(
+    logs: Any, group: str, variant_name: str, since_ms: int, max_items: int, *, by_name: bool = False
+) -> list[str]:
+    """The container streams created at or after ``since_ms`` (the new fleet's), oldest first: listed by their
+    latest event, or (``by_name``) in name order. CloudWatch sets a stream's lastEventTimestamp "on an eventual
+    consistency basis … typically … in less than an hour from ingestion" (DescribeLogStreams API reference), so a
+    new stream may not be among the latest yet: name order is the second look."""
+    streams = aws.describe_log_streams(logs, group, max_items, f"{variant_name}/" if by_name else "")
+    new = sorted(
+        (
+            s
+            for s in streams
+            if is_container_stream(str(s.get("logStreamName", "")), variant_name)
+            and int(s.get("creationTime", 0)) >= since_ms
+        ),
+        key=lambda s: (int(s.get("creationTime", 0)), str(s.get("logStreamName", ""))),
+    )
+    return [str(s.get("logStreamName", "")) for s in new]
+
+
+def log_lines(stream: str, events: list[aws.Json]) -> list[LogLine]:
+    """The events as lines (an event may hold several), in order."""
+    lines: list[LogLine] = []
+    for event in events:
+        at = int(event.get("timestamp", 0)) / 1000
+        for text in str(event.get("message", "")).rstrip("\r\n").splitlines() or [""]:
+            lines.append(LogLine(at, stream, text))
+    return lines
+
+
+def read_stream(logs: Any, group: str, stream: str, since_ms: int, pages_max: int = PAGES_MAX) -> list[LogLine]:
+    """The stream's lines since ``since_ms``: pages followed until the token repeats (or ``pages_max``)."""
+    lines: list[LogLine] = []
+    token = ""
+    for _ in range(pages_max):
+        events, following = aws.get_log_events(logs, group, stream, since_ms, token)
+        lines += log_lines(stream, events)
+        if not following or following == token:
+            break
+        token = following
+    return lines
+
+
 def container_log(logs: Any, endpoint_name: str, variant_name: str, since: float) -> ContainerLog:
     """The last lines the new fleet (streams created at or after ``since``) wrote since ``since``."""
     group = log_group(endpoint_name)
     since_ms = int(since * 1000)
     try:
-        streams = aws.describe_log_streams(logs, group, f"{variant_name}/", STREAMS_LISTED_MAX)
-        new = sorted(
-            (s for s in streams if int(s.get("creationTime", 0)) >= since_ms),
-            key=lambda s: (int(s.get("creationTime", 0)), str(s.get("logStreamName", ""))),
-        )[:STREAMS_MAX]
-        names = tuple(str(s.get("logStreamName", "")) for s in new)
+        found = new_streams(logs, group, variant_name, since_ms, STREAMS_LISTED_MAX) or new_streams(
+            logs, group, variant_name, since_ms, STREAMS_BY_NAME_MAX, by_name=True
+        )
+        names = tuple(found[:STREAMS_MAX])
         if not names:
             return ContainerLog(
                 group,
@@ -108,10 +162,7 @@ def container_log(logs: Any, endpoint_name: str, variant_name: str, since: float
             )
         events: list[LogLine] = []
         for name in names:
-            for event in aws.get_log_events(logs, group, name, since_ms, LOG_LINES_MAX):
-                at = int(event.get("timestamp", 0)) / 1000
-                for text in str(event.get("message", "")).rstrip("\r\n").splitlines() or [""]:
-                    events.append(LogLine(at, name, text))
+            events += read_stream(logs, group, name, since_ms)
     except ClientError as error:
         return ContainerLog(group, note=_log_read_note(group, error))
     except BotoCoreError as error:

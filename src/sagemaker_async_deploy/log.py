@@ -52,6 +52,8 @@ class Log:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stdout
+        # Each warning once per run: a plan made again after someone else's update would repeat its warnings.
+        self._warned: set[tuple[str, str | None]] = set()
 
     def _write(self, line: str) -> None:
         self._stream.write(line + "\n")
@@ -72,6 +74,9 @@ class Log:
         self._annotation("error", message, title)
 
     def warning(self, message: str, title: str | None = None) -> None:
+        if (message, title) in self._warned:
+            return
+        self._warned.add((message, title))
         self._annotation("warning", message, title)
 
     def notice(self, message: str, title: str | None = None) -> None:

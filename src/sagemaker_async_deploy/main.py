@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, replace
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -12,6 +11,7 @@ from . import aws, cancel, diagnosis, packages, preflight, report
 from .config import ActionConfig, parse_config, read_inputs, secret_values
 from .diagnosis import AlarmWarning, Diagnosis
 from .errors import DeployError, FailureKind, InputError, InputProblem, PlanError
+from .fleetlog import show_last_lines
 from .log import Log, safe
 from .rollout import Rollout, RolloutOutcome
 from .winddown import wind_down
@@ -109,11 +109,7 @@ def _diagnose(
             clients.cloudwatch, config.alarms, outcome.update_started, outcome.finished
         )
     found = replace(found, container_log=container, fired=fired, alarm_note=note)
-    with log.group(f"Container log of the new fleet ({len(container.lines)} lines)"):
-        if container.note:
-            log.info(safe(container.note))
-        for line in container.lines:
-            log.info(f"{time.strftime('%H:%M:%S', time.gmtime(line.at))} {safe(line.stream)}: {safe(line.text)}")
+    show_last_lines(log, container)
     for alarm in fired:
         log.info(f"Alarm {safe(alarm.name)} went to ALARM: {safe(alarm.reason)}")
     if note:
@@ -151,11 +147,14 @@ class RunEnd:
         self._outputs(outcome, config, found)
         report.append_summary(self.summary_path, report.summary(outcome, config, found))
         if outcome.succeeded:
-            self.log.info(f"Result: {outcome.result}")
+            self.log.info(f"Result: {outcome.result}. {safe(report.verdict(outcome, config, found))}")
             return EXIT_OK
-        detail = f": {safe(outcome.failure_reason)}" if outcome.failure_reason else ""
+        # The summary's lead, word for word: the cause a rollback is blamed on is known only after the diagnosis,
+        # so a message written at the verdict ("cause unknown") would contradict the summary that names the alarm.
+        detail = f" SageMaker's FailureReason: {safe(outcome.failure_reason)}" if outcome.failure_reason else ""
         self.log.error(
-            f"{outcome.result}: {outcome.message}{detail}", title=f"SageMaker endpoint {config.endpoint_name}"
+            report.verdict(outcome, config, found) + detail,
+            title=f"SageMaker endpoint {config.endpoint_name}: {outcome.result}",
         )
         return EXIT_FAILED
 

@@ -24,7 +24,7 @@ from typing import Literal, cast
 from urllib.parse import quote
 
 from ._checks import image_digest
-from ._markdown import Code, Document, Inline, Link, Strong, shorten
+from ._markdown import Code, Document, Inline, Link, Strong, plain, shorten
 from .config import ActionConfig
 from .diagnosis import NOTHING, AlarmWarning, ContainerLog, Diagnosis, FiredAlarm, log_group
 from .errors import FailureKind, InputProblem
@@ -260,29 +260,44 @@ def _headline(doc: Document, level: int, view: View, endpoint_name: str) -> None
     )
 
 
+def verdict(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosis = NOTHING) -> str:
+    """The lead's sentence as plain text: the log's final ::error says exactly what the summary and comment lead
+    with (the rollback's cause is known only after the diagnosis, so both are made from it, after it)."""
+    return plain(lead(outcome, config, view_of(outcome, config), diagnosis))
+
+
 def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: View, diagnosis: Diagnosis) -> None:
-    """The verdict in one paragraph, with the one thing that changed (or would, or was to)."""
+    """The verdict in one paragraph, and the run's own message when it did not go wrong."""
+    doc.paragraph(*lead(outcome, config, view, diagnosis))
+    if outcome.message and not view.went_wrong:
+        doc.paragraph(_sentence(outcome.message))
+    for note in outcome.plan.notes if outcome.plan else ():
+        doc.paragraph(_sentence(shorten(note, VALUE_MAX)))
+
+
+def lead(outcome: RolloutOutcome, config: ActionConfig, view: View, diagnosis: Diagnosis) -> tuple[Inline, ...]:
+    """The verdict in one sentence, with the one thing that changed (or would, or was to)."""
     took = _duration(outcome.duration)
     where = f" in {config.region}"
     result = outcome.result
     changes = outcome.plan.changes if outcome.plan else ()
     serving = _image(outcome.serving_image)
     if result == "created":
-        doc.paragraph(f"Created{where} in {took}; it serves ", serving, _on(outcome), ".")
+        return (f"Created{where} in {took}; it serves ", serving, _on(outcome), ".")
     elif result == "updated":
-        doc.paragraph(f"Updated ({_how(outcome)}){where} in {took}: ", *_main_change(changes), ".")
+        return (f"Updated ({_how(outcome)}){where} in {took}: ", *_main_change(changes), ".")
     elif result == "unchanged" and view.plan:
-        doc.paragraph(
+        return (
             Strong("Plan only, nothing was changed."),
             " Nothing to change: the endpoint already serves what the inputs ask for (",
             serving,
             ").",
         )
     elif result == "unchanged":
-        doc.paragraph("Nothing to change: the endpoint already serves what the inputs ask for (", serving, ").")
+        return ("Nothing to change: the endpoint already serves what the inputs ask for (", serving, ").")
     elif result == "would-create":
         desired = outcome.plan.desired.image if outcome.plan else ""
-        doc.paragraph(
+        return (
             Strong("Plan only, nothing was changed."),
             f" The endpoint does not exist{where}; an apply run would create it serving ",
             _image(desired),
@@ -291,7 +306,7 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         )
     elif result == "would-update":
         count = len(changes)
-        doc.paragraph(
+        return (
             Strong("Plan only, nothing was changed."),
             f" An apply run would update {count} setting{'s' if count != 1 else ''} ({_how(outcome)}){where}: ",
             *_main_change(changes),
@@ -303,7 +318,7 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
         if fired:
             how = " was in ALARM already when the update started" if fired.before_rollout else " went to ALARM"
             cause = (" because alarm ", Code(shorten(fired.name, NAME_MAX)), how)
-        doc.paragraph(
+        return (
             "SageMaker rolled back the update",
             *_to_image(outcome),
             f" after {took}",
@@ -313,11 +328,11 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
             ".",
         )
     elif view is TIMED_OUT:
-        doc.paragraph(f"The run stopped waiting after {took}; the rollout goes on in SageMaker.")
+        return (f"The run stopped waiting after {took}; the rollout goes on in SageMaker.",)
     elif view is CANCELLED:
-        doc.paragraph(f"The job was cancelled after {took}.")
+        return (f"The job was cancelled after {took}.",)
     elif _failed_before_traffic(outcome):
-        doc.paragraph(
+        return (
             "The new fleet",
             *_to_image(outcome, " of "),
             f" failed before it took traffic, after {took}; the endpoint still serves ",
@@ -325,16 +340,12 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
             ".",
         )
     else:
-        doc.paragraph(
+        return (
             "The rollout",
             *_to_image(outcome, " of "),
             f" failed after {took}: ",
             _sentence(outcome.message) or "see below.",
         )
-    if outcome.message and not view.went_wrong:
-        doc.paragraph(_sentence(outcome.message))
-    for note in outcome.plan.notes if outcome.plan else ():
-        doc.paragraph(_sentence(shorten(note, VALUE_MAX)))
 
 
 def _to_image(outcome: RolloutOutcome, word: str = " to ") -> list[Inline]:
@@ -373,7 +384,14 @@ def _on(outcome: RolloutOutcome) -> Inline:
 
 def _failed_before_traffic(outcome: RolloutOutcome) -> bool:
     before = outcome.before
-    return bool(outcome.failure_reason) and before is not None and outcome.serving_config == before.config_name
+    # An endpoint left UpdateRollbackFailed also names the old config, but serves a mix of both fleets.
+    mixed = bool(outcome.transitions) and outcome.transitions[-1].status == "UpdateRollbackFailed"
+    return (
+        bool(outcome.failure_reason)
+        and before is not None
+        and outcome.serving_config == before.config_name
+        and not mixed
+    )
 
 
 def _warnings(doc: Document, warnings: Sequence[AlarmWarning], most: int, rollout: Sequence[str] = ()) -> None:
@@ -596,7 +614,7 @@ def _changes(doc: Document, outcome: RolloutOutcome, view: View, layout: Layout)
 
 def _shown(field: str, value: str) -> str:
     """A change's value as the diff shows it: an image as its repository's last part and a short digest."""
-    return _short_image(value) if field == "image" else value
+    return short_image(value) if field == "image" else value
 
 
 def _state_table(doc: Document, outcome: RolloutOutcome, view: View) -> None:
@@ -857,11 +875,12 @@ def _sentence(text: str) -> str:
 
 
 def _image(image: str) -> Inline:
-    return Code(_short_image(image)) if image else NONE
+    return Code(short_image(image)) if image else NONE
 
 
-def _short_image(image: str) -> str:
-    """``whisper@sha256:9f8e7d6c5b4a``: the repository's last part and the digest's first 12 hex digits."""
+def short_image(image: str) -> str:
+    """``whisper@sha256:9f8e7d6c5b4a``: the repository's last part and the digest's first 12 hex digits (the log
+    shows images so too, the full reference once, in its plan)."""
     digest = image_digest(image)
     if not digest:
         return _cell(image, 60)

@@ -23,9 +23,11 @@ from .cleanup import Cleanup
 from .config import ActionConfig
 from .errors import DeployError, InputError
 from .fields import INSTANCE_COUNT, MODEL_DATA_URL, STRATEGY, Part
+from .fleetlog import FleetLog
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
+from .report import short_image
 from .state import TRANSITIONAL, ServingState, read_serving
 from .waiting import Since, Waiter
 
@@ -296,8 +298,12 @@ class Rollout:
             if the_plan.current is None:
                 self.log.info(f"Endpoint {self.config.endpoint_name} does not exist: it will be created.")
             else:
+                # The full reference once: in the image's change line when it changes, else here.
+                image = the_plan.current.image
+                changes_image = image != the_plan.desired.image
                 self.log.info(
-                    f"Serving: config {safe(the_plan.current.config_name)}, image {safe(the_plan.current.image)}"
+                    f"Serving: config {safe(the_plan.current.config_name)}, image "
+                    + safe(short_image(image) if changes_image else image)
                 )
             for change in the_plan.changes:
                 self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
@@ -376,8 +382,19 @@ class Rollout:
 
         rollout_start = len(self.outcome.transitions)  # earlier ones were someone else's update, waited out
         final = None
+        variant = (desired.config_request.get("ProductionVariants") or [{}])[0]
+        fleet_log = FleetLog(
+            self.clients.logs,
+            self.log,
+            desired.endpoint_name,
+            desired.variant_name,
+            since=self.outcome.update_started,
+            startup_timeout=variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
+        )
         try:
-            final = self.waiter.wait(desired.endpoint_name, "Waiting for the rollout", since=since)
+            final = self.waiter.wait(
+                desired.endpoint_name, "Waiting for the rollout", since=since, watchers=[fleet_log]
+            )
         finally:
             if saved_scaling is not None:
                 self.scaling.after_rollout(endpoint_arn, saved_scaling, final)
@@ -471,7 +488,7 @@ class Rollout:
         if aws.describe_model(self.sm, name) is not None:
             self.log.info(f"Model {name} exists already (an earlier run made it): reusing it.")
             return
-        self.log.info(f"Creating model {name} for {safe(image)}.")
+        self.log.info(f"Creating model {name} for {safe(short_image(image))}.")
         try:
             aws.create_model(self.sm, request)
             created.append(f"model {name}")

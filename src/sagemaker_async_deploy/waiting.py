@@ -1,4 +1,5 @@
-"""Waiting for an endpoint to settle: one DescribeEndpoint per poll, one progress line per poll, a deadline.
+"""Waiting for an endpoint to settle: one DescribeEndpoint per poll, a deadline, and a progress line when
+something changes (status, config, the new fleet's step or instance count), else a heartbeat once a minute.
 
 The boto3 waiter is not used: ``endpoint_in_service`` reports success after an alarm rollback, never stops
 on ``UpdateRollbackFailed``, and polls every 30 s in silence.
@@ -14,9 +15,11 @@ deleted, on a read that may lag behind.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import aws, cancel
@@ -27,6 +30,9 @@ from .state import TRANSITIONAL
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
+
+# A 60-minute rollout polled every 5 s was 700 identical lines; a line a minute says the wait is alive.
+HEARTBEAT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Waiter:
     deadline: float  # epoch seconds
     timeout_seconds: float  # as configured, for the message
     poll_interval: float
+    heartbeat: float = HEARTBEAT_SECONDS  # seconds without a change before "still …" is said
 
     def wait(
         self,
@@ -72,6 +79,8 @@ class Waiter:
         started = time.time()
         seen_transitional = False
         lagging = False
+        # The last progress line (without its clock), when it was first said, and when a line was last printed.
+        said, changed_at, said_at = "", started, started
         with self.log.group(title):
             while True:
                 with cancel.interruptible():  # a cancelled job stops waiting at once
@@ -84,17 +93,26 @@ class Waiter:
                     self.log.info(elapsed + "endpoint gone")
                     return None
                 if endpoint is None:
-                    self.log.info(elapsed + "the new endpoint is not visible yet (SageMaker's reads lag behind)")
+                    line = "the new endpoint is not visible yet (SageMaker's reads lag behind)"
+                    status = "not visible"
                 else:
                     status = str(endpoint.get("EndpointStatus", ""))
                     moving = progress(endpoint)
                     self.outcome.note(now, status, variant_statuses(endpoint), moving)
                     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName", "")
-                    self.log.info(
-                        f"{elapsed}{safe(status):<16} config: {safe(endpoint.get('EndpointConfigName', ''))}"
+                    line = (
+                        f"{safe(status):<16} config: {safe(endpoint.get('EndpointConfigName', ''))}"
                         + (f" → {safe(pending)}" if pending and pending != endpoint.get("EndpointConfigName") else "")
                         + (f"  {safe(moving)}" if moving else "")
                     )
+                if line != said:
+                    self.log.info(elapsed + line)
+                    said, changed_at, said_at = line, now, now
+                elif now - said_at >= self.heartbeat:
+                    left = bake_left(endpoint, now) if endpoint is not None else ""
+                    self.log.info(f"{elapsed}still {safe(status)}, no change for {now - changed_at:.0f}s{left}")
+                    said_at = now
+                if endpoint is not None:
                     if status in TRANSITIONAL:
                         seen_transitional = True
                     elif since is None or seen_transitional or shows(endpoint, since):
@@ -145,6 +163,20 @@ def shows(endpoint: aws.Json, since: Since) -> bool:
         return True
     modified = endpoint.get("LastModifiedTime")
     return since.modified is not None and modified is not None and modified > since.modified
+
+
+def bake_left(endpoint: aws.Json, now: float) -> str:
+    """ ", bake: about N s left" while the new fleet bakes, when its StatusMessage gives the bake's length
+    ("Baking for X seconds (TerminationWaitInSeconds) …", the developer guide's EventBridge example) and its
+    VariantStatus its StartTime; else ""."""
+    for variant in (endpoint.get("PendingDeploymentSummary") or {}).get("ProductionVariants", []):
+        latest = (variant.get("VariantStatus") or [{}])[-1]
+        found = re.match(r"Baking for (\d+) seconds", str(latest.get("StatusMessage", "")))
+        started = latest.get("StartTime")
+        if latest.get("Status") == "Baking" and found and isinstance(started, datetime):
+            left = int(found[1]) - (now - started.timestamp())
+            return f", bake: about {max(left, 0):.0f}s left"
+    return ""
 
 
 def variant_statuses(endpoint: aws.Json) -> str:

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
-UpdateFaultKind = Literal["rollback", "fail", "rollback_failed", "unhealthy"]
+UpdateFaultKind = Literal["rollback", "fail", "rollback_failed", "unhealthy", "crash_loop"]
 FailedUpdateEnd = Literal["InService", "Failed"]
 QuotaCall = Literal["update", "create"]
 HeldCall = Literal["create", "update", "delete"]
@@ -42,8 +42,10 @@ class UpdateFault:
     # Only for kind "rollback": the alarm that goes to ALARM, and the traffic step or rolling batch (1-based).
     alarm: str | None = None
     at_step: int = 1
-    # Only for kind "unhealthy": what the new fleet's container writes before failing its health check.
+    # Only for kinds "unhealthy" and "crash_loop": what the new fleet's container writes before failing its health
+    # check (crash_loop: each time it crashes, ``restarts`` times while SageMaker waits out the start-up timeout).
     log_lines: tuple[str, ...] = ()
+    restarts: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,21 @@ class Faults:
             raise TypeError("log_lines is a list of lines, not one string")
         with self._lock:
             self._store.updates.append(UpdateFault("unhealthy", endpoint_name, log_lines=tuple(log_lines)))
+
+    def crash_loop_next_update(
+        self, log_lines: list[str] | tuple[str, ...], endpoint_name: str | None = None, *, restarts: int = 3
+    ) -> None:
+        """The next UpdateEndpoint's new fleet starts, then crashes ``restarts`` times while it launches, each time
+        writing ``log_lines`` (a traceback) to its streams and starting again; at the launch's end it has not passed
+        the ping health check, and the update ends as for ``unhealthy_next_update``."""
+        if isinstance(log_lines, str):
+            raise TypeError("log_lines is a list of lines, not one string")
+        if restarts < 1:
+            raise ValueError("restarts counts the crashes, at least 1")
+        with self._lock:
+            self._store.updates.append(
+                UpdateFault("crash_loop", endpoint_name, log_lines=tuple(log_lines), restarts=int(restarts))
+            )
 
     def fail_next_create(self, reason: str, endpoint_name: str | None = None) -> None:
         """The next CreateEndpoint goes Creating -> Failed with ``reason``."""
@@ -405,6 +422,7 @@ FAULT_NAMES = (
     "fail_next_update",
     "update_rollback_failed_next",
     "unhealthy_next_update",
+    "crash_loop_next_update",
     "fail_next_create",
     "quota_next_update",
     "quota_next_create",

@@ -87,10 +87,17 @@ class Fleets:
         return summary
 
     def write_logs(
-        self, endpoint: Endpoint, targets: list[tuple[Target, int]], at: float, lines: tuple[str, ...] = ()
+        self,
+        endpoint: Endpoint,
+        targets: list[tuple[Target, int]],
+        at: float,
+        lines: tuple[str, ...] = (),
+        *,
+        asynchronous: bool = True,
     ) -> list[str]:
-        """A new fleet's instances start: their streams get the start-up lines (and ``lines``), while the serving
-        fleet's streams go on with health checks. Returns the new fleet's streams."""
+        """A new fleet's instances start: their streams get the start-up lines (and ``lines``), and an asynchronous
+        endpoint's their data-log streams too, while the serving fleet's streams go on with health checks. Returns
+        the new fleet's container streams."""
         _logs.write_pings(self.account_id, endpoint.region, endpoint.name, endpoint.serving_streams, at)
         endpoint.fleets += 1
         streams = [
@@ -98,7 +105,7 @@ class Fleets:
             for target, count in targets
             for instance in _logs.instance_ids(endpoint.arn, target.spec["VariantName"], endpoint.fleets, count)
         ]
-        _logs.write_fleet(self.account_id, endpoint.region, endpoint.name, streams, at, lines)
+        _logs.write_fleet(self.account_id, endpoint.region, endpoint.name, streams, at, lines, data_log=asynchronous)
         return streams
 
 

@@ -524,7 +524,9 @@ class SageMakerBackend:
             ],
             "StartTime": now,
         }
-        streams = self._fleets.write_logs(endpoint, [(t, t.count) for t in targets], now)
+        streams = self._fleets.write_logs(
+            endpoint, [(t, t.count) for t in targets], now, asynchronous="AsyncInferenceConfig" in config.request
+        )
         fault = self.faults.take_create_fault(endpoint.name)
 
         def done(at: float) -> None:

@@ -19,7 +19,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import _autoscaling, _cloudwatch
+from . import _autoscaling, _cloudwatch, _logs
 from ._behaviour import Behaviour
 from ._faults import Faults, apply_fault
 from ._sagemaker import ApiError, SageMakerBackend, Timings
@@ -110,6 +110,7 @@ class Emulator:
         self.behaviour = behaviour or Behaviour()
         _cloudwatch.install()
         _autoscaling.install(self.behaviour)
+        _logs.install(self.behaviour)
         self._sagemaker = SageMakerBackend(account_id, self.timings, self.behaviour)
         self._log = _RequestLog()
         self._moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]] | None = None

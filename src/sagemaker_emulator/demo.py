@@ -50,7 +50,8 @@ class Scenario:
     title: str
     tag: str
     roll_back: bool = False
-    crashes: bool = False  # the new fleet's container crashes on start: the report shows its log
+    # The new fleet's container crashes on start, again and again: the wait shows its log, the report its end.
+    crashes: bool = False
     strategy: str = "all-at-once"
 
     @property
@@ -421,7 +422,7 @@ def _demo(use_action: bool, out: Path, github: GitHub | None) -> int:
             if scenario.roll_back:
                 emu.faults.rollback_next_update(ENDPOINT, alarm=ALARM)
             if scenario.crashes:
-                emu.faults.unhealthy_next_update(CRASH_LOG, ENDPOINT)
+                emu.faults.crash_loop_next_update(CRASH_LOG, ENDPOINT)
             runner = _run_action if use_action else _run_boto3
             all_expected = runner(emu, scenario, run, topics, out, github) and all_expected
         writes = [f"{r.service}:{r.operation}" for r in emu.write_calls()]

@@ -154,7 +154,7 @@ def test_rollback_is_reported_as_failure_and_keeps_the_serving_config(deployer: 
     assert endpoint["EndpointConfigName"] == old_config
     assert deployer.configs() == {old_config}
     assert deployer.models() == {first.outputs["model-name"]}
-    assert any(line.startswith("::error") and "rolled-back" in line for line in run.lines)
+    assert any(line.startswith("::error title=") and "rolled-back::" in line for line in run.lines)
     assert "DeleteEndpointConfig" in deployer.writes()
     deleted = [r.params["EndpointConfigName"] for r in deployer.emu.requests if r.operation == "DeleteEndpointConfig"]
     assert old_config not in deleted

@@ -7,6 +7,9 @@ import time
 import urllib.request
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from sagemaker_emulator import Behaviour, Emulator, Timings
 from tests.conftest import FAST_TIMINGS, boto_client
 
@@ -17,9 +20,14 @@ GROUP = "/aws/sagemaker/Endpoints/ep"
 TRACEBACK = ["Traceback (most recent call last):", '  File "/opt/ml/code/serve.py", line 3', "RuntimeError: CUDA OOM"]
 
 
-def streams(emulator: Emulator) -> list[str]:
+def all_streams(emulator: Emulator) -> list[str]:
     logs = boto_client(emulator, "logs")
     return sorted(s["logStreamName"] for s in logs.describe_log_streams(logGroupName=GROUP)["logStreams"])
+
+
+def streams(emulator: Emulator) -> list[str]:
+    """The containers' streams, without the async platform's data-log streams beside them."""
+    return [s for s in all_streams(emulator) if not s.endswith("/data-log")]
 
 
 def messages(emulator: Emulator, stream: str) -> list[str]:
@@ -98,6 +106,10 @@ def test_each_fleet_logs_to_new_streams(emulator: Emulator) -> None:
     assert messages(emulator, first[0])[0] == "Starting the inference server with 1 workers."
     events = boto_client(emulator, "logs").get_log_events(logGroupName=GROUP, logStreamName=first[0])["events"]
     assert abs(events[0]["timestamp"] / 1000 - created) < 0.01
+    # An async endpoint's instance has its platform stream beside the container's, with none of its lines.
+    assert all_streams(emulator) == sorted([*first, *(f"{s}/data-log" for s in first)])
+    platform = messages(emulator, f"{first[0]}/data-log")
+    assert platform and not set(platform) & set(messages(emulator, first[0]))
     second_config(sm, count=2)
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
     wait_for(sm, "ep", "InService")
@@ -193,3 +205,68 @@ def test_an_alarm_rollback_without_a_reason_uses_cloudwatch_wording(emulator: Em
     assert reason.endswith(
         ")] was greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition)."
     )
+
+
+def test_streams_listed_by_latest_event_newest_first(emulator: Emulator) -> None:
+    """DescribeLogStreams orderBy=LastEventTime, descending: the stream with the latest event first; with a
+    logStreamNamePrefix that order is refused, as the API reference says."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    logs = boto_client(emulator, "logs")
+    logs.create_log_stream(logGroupName=GROUP, logStreamName="AllTraffic/i-0000")
+    logs.put_log_events(
+        logGroupName=GROUP,
+        logStreamName="AllTraffic/i-0000",
+        logEvents=[{"timestamp": int(time.time() * 1000) - 86_400_000, "message": "yesterday"}],
+    )
+    listed = logs.describe_log_streams(logGroupName=GROUP, orderBy="LastEventTime", descending=True)["logStreams"]
+    assert listed[-1]["logStreamName"] == "AllTraffic/i-0000"
+    stamps = [s["lastEventTimestamp"] for s in listed]
+    assert stamps == sorted(stamps, reverse=True)
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        logs.describe_log_streams(logGroupName=GROUP, orderBy="LastEventTime", logStreamNamePrefix="AllTraffic/")
+
+
+def test_an_empty_first_page_leads_on_to_the_events() -> None:
+    """log_events_first_page="empty": a read from the head gets no events and a token; that token gives the events,
+    and at the stream's end the token passed in comes back."""
+    with Emulator(timings=FAST_TIMINGS, behaviour=Behaviour(log_events_first_page="empty")) as emu:
+        in_service_endpoint(boto_client(emu, "sagemaker"))
+        logs = boto_client(emu, "logs")
+        (stream,) = streams(emu)
+        first = logs.get_log_events(logGroupName=GROUP, logStreamName=stream, startFromHead=True)
+        assert first["events"] == []
+        second = logs.get_log_events(
+            logGroupName=GROUP, logStreamName=stream, startFromHead=True, nextToken=first["nextForwardToken"]
+        )
+        assert second["events"][0]["message"] == "Starting the inference server with 1 workers."
+        end = logs.get_log_events(
+            logGroupName=GROUP, logStreamName=stream, startFromHead=True, nextToken=second["nextForwardToken"]
+        )
+        assert end["events"] == [] and end["nextForwardToken"] == second["nextForwardToken"]
+
+
+def test_a_crash_looping_fleet_logs_each_crash_while_it_launches(emulator: Emulator) -> None:
+    """crash_loop_next_update: the new fleet's stream gets the traceback once per crash, later than its start, a
+    new start between crashes and the last crash at its end; the update ends as an unhealthy one does."""
+    emulator.stop()
+    with Emulator(timings=Timings(create=0.3, update=3.0, rollback=0.3, delete=0.2)) as emu:
+        crash_loop(emu)
+
+
+def crash_loop(emulator: Emulator) -> None:
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    old = streams(emulator)
+    second_config(sm)
+    emulator.faults.crash_loop_next_update(TRACEBACK, "ep", restarts=3)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
+    done = wait_for(sm, "ep", "InService")
+    assert done["EndpointConfigName"] == "config-1" and "did not pass the ping health check" in done["FailureReason"]
+    (new,) = set(streams(emulator)) - set(old)
+    events = boto_client(emulator, "logs").get_log_events(logGroupName=GROUP, logStreamName=new)["events"]
+    said = [e["message"] for e in events]
+    assert said.count(TRACEBACK[-1]) == 3 and said[-3:] == TRACEBACK
+    assert said.count("Starting the inference server with 1 workers.") == 3
+    crashes = [e["timestamp"] for e in events if e["message"] == TRACEBACK[-1]]
+    assert events[0]["timestamp"] < crashes[0] < crashes[1] < crashes[2]
