@@ -826,3 +826,36 @@ def test_a_serving_model_that_is_gone_is_refused_even_with_a_role() -> None:
         "settings, and cannot read them. Create the model again under that name, or deploy a model of your own "
         "with model-name"
     )
+
+
+@pytest.mark.parametrize(
+    ("fleet", "step_size", "bakes"),
+    [(2, "25%", 2), (3, "33%", 3), (4, "25%", 4), (10, "25%", 4), (5, "2", 3), (2, "50%", 2)],
+)
+def test_steps_are_counted_in_whole_instances_as_sagemaker_takes_them(fleet: int, step_size: str, bakes: int) -> None:
+    """A percentage step rounds up to whole instances (25 % of 2 is 1 instance), so the bakes are counted per
+    instance step: the timeout warning names the number SageMaker will bake."""
+    wanted = desired(
+        serving_state(current_instance_count=fleet),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="1200",
+        deployment_timeout_minutes="10",
+        deployment_strategy="linear",
+        step_size=step_size,
+    )
+    assert any(f"bakes {bakes} time(s) 1200 s" in w for w in wanted.warnings), wanted.warnings
+
+
+def test_a_quarter_of_two_instances_fits_a_timeout_that_four_bakes_would_not() -> None:
+    """25 % of 2 instances bakes twice: 2 × 20 minutes within a 50-minute timeout is not warned about."""
+    wanted = desired(
+        serving_state(current_instance_count=2),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="1200",
+        deployment_timeout_minutes="50",
+        deployment_strategy="rolling",
+        step_size="25%",
+    )
+    assert not any("bakes" in w for w in wanted.warnings), wanted.warnings

@@ -8,6 +8,10 @@ is followed by the bake (WaitIntervalInSeconds), during which the alarms can rol
 The limits are AWS's (UpdateEndpoint API reference: CanarySize "must be less than or equal to 50% of the
 variant's total instance count", LinearStepSize "10-50%", rolling MaximumBatchSize "between 5% to 50%"),
 checked against the instance count the update will have, before anything is written.
+
+Steps are counted in whole instances, as SageMaker takes them: a percentage of the fleet rounds up to at least one
+instance (AWS's rolling deployment example notebook, "33% * 3 = 1 instance"), so 25 % of 2 instances is one
+instance a step and two steps, not four. The bakes an update waits are counted that way too.
 """
 
 from __future__ import annotations
