@@ -349,3 +349,21 @@ def test_backlog_gauges_are_published_without_traffic() -> None:
         **_metric("ApproximateAgeOfOldestRequest", EndpointName=ENDPOINT),
     }
     assert preflight.guard_warnings(_config(), [alarm], None) == []
+
+
+def test_a_composite_alarm_that_rolled_back_and_is_ok_again_is_named(emulator: Emulator, aws_env: Any) -> None:
+    """DescribeAlarmHistory answers for metric alarms only unless asked for composite ones too (its API
+    reference): a composite rollback alarm back in OK is still found in its history."""
+    from sagemaker_async_deploy import aws
+
+    seed_alarm(emulator, "errors", endpoint=ENDPOINT)
+    cloudwatch = boto_client(emulator, "cloudwatch")
+    cloudwatch.put_composite_alarm(AlarmName="guard", AlarmRule="ALARM(errors)")
+    since = time.time() - 1
+    cloudwatch.set_alarm_state(AlarmName="guard", StateValue="ALARM", StateReason="errors on the new fleet")
+    cloudwatch.set_alarm_state(AlarmName="guard", StateValue="OK", StateReason="rolled back")
+    # What CloudWatch keeps: without AlarmTypes the composite alarm's history is not returned.
+    assert cloudwatch.describe_alarm_history(AlarmName="guard")["AlarmHistoryItems"] == []
+    fired, note = diagnosis.fired_alarms(aws.Clients("us-east-1").cloudwatch, ("guard",), since, time.time() + 1)
+    assert [(f.name, f.reason) for f in fired] == [("guard", "errors on the new fleet")]
+    assert note == ""

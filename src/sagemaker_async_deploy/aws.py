@@ -399,9 +399,13 @@ def describe_alarms(cloudwatch: CloudWatchClient, names: list[str]) -> list[Json
 
 
 def describe_alarm_history(cloudwatch: CloudWatchClient, name: str, start: datetime, end: datetime) -> list[Json]:
-    """The alarm's state changes between ``start`` and ``end``, oldest first (at most 100: one page)."""
+    """The alarm's state changes between ``start`` and ``end``, oldest first (at most 100: one page).
+
+    Both alarm types are asked for: without AlarmTypes "only metric alarms are returned" (DescribeAlarmHistory
+    API reference), and a composite rollback alarm's history would look empty."""
     response = cloudwatch.describe_alarm_history(
         AlarmName=name,
+        AlarmTypes=["MetricAlarm", "CompositeAlarm"],
         HistoryItemType="StateUpdate",
         StartDate=start,
         EndDate=end,
