@@ -68,6 +68,13 @@ class Behaviour:
     # to ALARM after the update started.
     alarm_in_alarm_at_start: Literal["rolls-back", "ignored"] = "rolls-back"
 
+    # EndpointStatus while SageMaker rolls an UpdateEndpoint back (an alarm fired, a fault). DescribeEndpoint's API
+    # reference: RollingBack "only applies to an endpoint that has autoscaling enabled and is undergoing variant
+    # weight or capacity changes as part of an UpdateEndpointWeightsAndCapacities call"; nothing documents it for
+    # an update's rollback, which then reads as the update going on. Default "Updating"; "RollingBack" keeps the
+    # sequence the emulator showed before (Updating -> RollingBack -> InService).
+    status_during_update_rollback: Literal["Updating", "RollingBack"] = "Updating"
+
 
 def behaviour_from_flags(pairs: list[str]) -> Behaviour:
     """A Behaviour from ``name=value`` strings (the CLI's ``--behaviour``), checked against the field types."""
@@ -100,6 +107,7 @@ def check(behaviour: Behaviour) -> None:
         "variants_while_creating": ("absent", "listed"),
         "step_alarm_actions_after_deregister": ("removed", "kept"),
         "alarm_in_alarm_at_start": ("rolls-back", "ignored"),
+        "status_during_update_rollback": ("Updating", "RollingBack"),
     }
     for name, values in allowed.items():
         if getattr(behaviour, name) not in values:

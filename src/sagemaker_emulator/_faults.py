@@ -132,7 +132,8 @@ class Faults:
         at_step: int = 1,
     ) -> None:
         """The next UpdateEndpoint is rolled back by SageMaker at traffic step / rolling batch ``at_step``:
-        Updating -> RollingBack -> InService on the OLD config, no PendingDeploymentSummary.
+        Updating -> (rolling back: Updating, or RollingBack with Behaviour.status_during_update_rollback) ->
+        InService on the OLD config, no PendingDeploymentSummary.
 
         With ``alarm``, that CloudWatch alarm goes to ALARM (StateReason ``reason``) during that step's bake, before
         SageMaker rolls back, so DescribeAlarms and DescribeAlarmHistory show it."""
@@ -158,7 +159,8 @@ class Faults:
             self._store.updates.append(UpdateFault("fail", endpoint_name, reason, end_status))
 
     def update_rollback_failed_next(self, reason: str, endpoint_name: str | None = None) -> None:
-        """The next UpdateEndpoint goes Updating -> RollingBack -> UpdateRollbackFailed with ``reason``."""
+        """The next UpdateEndpoint goes Updating -> rolling back (see Behaviour.status_during_update_rollback) ->
+        UpdateRollbackFailed with ``reason``."""
         with self._lock:
             self._store.updates.append(UpdateFault("rollback_failed", endpoint_name, reason))
 
