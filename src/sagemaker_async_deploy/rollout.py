@@ -478,7 +478,9 @@ class Rollout:
             # Back on the old config (the wait made sure it is this update that settled). What was seen tells
             # a rollback from a failure: traffic that moved to the new fleet (ActivatingTraffic, Baking) or a
             # RollingBack status is a rollback; a FailureReason with neither is a new fleet that failed before
-            # it took traffic. Without a reason, the cause is not known from the endpoint.
+            # it took traffic. Without a reason, the cause is not known from the endpoint. RollingBack is documented
+            # for UpdateEndpointWeightsAndCapacities only (DescribeEndpoint's API reference): an update's rollback may
+            # show Updating throughout, so the traffic seen moving is what tells it, RollingBack only confirms it.
             moved = any(re.search(r"\b(ActivatingTraffic|Baking)\b", t.variant_status) for t in seen)
             rolled_back = moved or any(t.status == "RollingBack" for t in seen) or not reason
             outcome.result = "rolled-back" if rolled_back else "failed"
