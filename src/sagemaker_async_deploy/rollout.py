@@ -11,15 +11,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import ClientError
 
 from . import aws, builders, cancel
-from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
-from .cleanup import Cleanup
-from .config import ActionConfig
+from .config import AUTOSCALING_RECORD_PREFIX, ActionConfig
 from .errors import DeployError
 from .fields import INSTANCE_COUNT, STRATEGY
 from .log import Log, safe
@@ -27,6 +26,10 @@ from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
 from .state import TRANSITIONAL, ServingState, read_serving
 from .waiting import Since, Waiter
+
+if TYPE_CHECKING:
+    from .autoscaling import Autoscaling
+    from .cleanup import Cleanup
 
 T = TypeVar("T")
 EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
@@ -73,14 +76,25 @@ class Rollout:
             timeout_seconds=config.deployment_timeout_seconds,
             poll_interval=config.poll_interval_seconds,
         )
-        self.scaling = Autoscaling(clients, log, self.outcome)
-        self.cleanup = Cleanup(
+
+    # Autoscaling and cleanup are loaded when a run uses them: a run that changes nothing needs neither.
+    @cached_property
+    def scaling(self) -> Autoscaling:
+        from .autoscaling import Autoscaling
+
+        return Autoscaling(self.clients, self.log, self.outcome)
+
+    @cached_property
+    def cleanup(self) -> Cleanup:
+        from .cleanup import Cleanup
+
+        return Cleanup(
             self.sm,
-            log,
+            self.log,
             self.outcome,
-            endpoint_name=config.endpoint_name,
-            existing_model=not config.creates_model,
-            delete_previous=config.delete_previous,
+            endpoint_name=self.config.endpoint_name,
+            existing_model=not self.config.creates_model,
+            delete_previous=self.config.delete_previous,
         )
 
     # --- the run ------------------------------------------------------------------------------------------
@@ -137,7 +151,8 @@ class Rollout:
             current = self._current(endpoint)  # an endpoint SageMaker will not update is refused before any write
             if endpoint is not None and not scaling_checked:
                 # An interrupted run may have left the variant's autoscaling deregistered and recorded on the endpoint.
-                self.scaling.recover(endpoint, apply=cfg.mode == "apply")
+                if self._autoscaling_recorded(endpoint):
+                    self.scaling.recover(endpoint, apply=cfg.mode == "apply")
                 scaling_checked = True
             the_plan = plan(current, desired_from(cfg, current, shapes))
             self.outcome.plan, self.outcome.before = the_plan, current
@@ -172,6 +187,11 @@ class Rollout:
             f"gave up after {MAX_REPLANS} attempts. Use a concurrency group per endpoint.",
             kind="busy",
         )
+
+    def _autoscaling_recorded(self, endpoint: aws.Json) -> bool:
+        """Whether the endpoint carries an autoscaling record (its tags), read without loading the autoscaling code."""
+        arn = str(endpoint.get("EndpointArn", ""))
+        return bool(arn) and any(k.startswith(AUTOSCALING_RECORD_PREFIX) for k in aws.list_tags(self.sm, arn))
 
     def _adopt(self, adopted_from: str, before_wait: aws.Json | None, current: ServingState) -> None:
         """An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished while we

@@ -38,7 +38,8 @@ def test_an_alarm_rollback_is_told_the_same_whether_or_not_sagemaker_shows_rolli
         assert any(
             line.startswith("::error")
             and "SageMaker rolled the update back after traffic had moved to the new fleet; "
-            f"{previous} still serves {digest_image(1)}" in line
+            f"{previous} still serves {digest_image(1)}"
+            in line
             for line in run.lines
         ), run.errors()
         assert deployer.endpoint()["EndpointConfigName"] == previous
