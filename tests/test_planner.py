@@ -859,3 +859,12 @@ def test_a_quarter_of_two_instances_fits_a_timeout_that_four_bakes_would_not() -
         step_size="25%",
     )
     assert not any("bakes" in w for w in wanted.warnings), wanted.warnings
+
+
+def test_an_inf1_update_asking_only_for_what_sagemaker_does_is_not_warned() -> None:
+    """All at once without alarms on Inf1 is what SageMaker's fallback does anyway: no guardrail warning, and no
+    bake is counted against the timeout."""
+    wanted = desired(serving_state(current_instance_count=2), image=image(2), instance_type="ml.inf1.xlarge")
+    assert wanted.no_guardrails == "ml.inf1.xlarge (an Inf1 instance)"
+    assert wanted.bakes == 0
+    assert wanted.warnings == ()

@@ -367,3 +367,26 @@ def test_a_composite_alarm_that_rolled_back_and_is_ok_again_is_named(emulator: E
     fired, note = diagnosis.fired_alarms(aws.Clients("us-east-1").cloudwatch, ("guard",), since, time.time() + 1)
     assert [(f.name, f.reason) for f in fired] == [("guard", "errors on the new fleet")]
     assert note == ""
+
+
+def test_marketplace_model_without_alarms_is_warned_that_its_strategy_is_ignored() -> None:
+    """A Marketplace model updates all at once whatever deployment-strategy says: with rolling and no alarms the
+    warning names the ignored strategy; with all at once and no alarms nothing is ignored."""
+    raw = {
+        **INPUT_DEFAULTS,
+        "endpoint-name": ENDPOINT,
+        "image": image("v1"),
+        "instance-type": "ml.g5.xlarge",
+        "output-path": "s3://inference-bucket/out/",
+        "model-name": "vendor-model",
+        "deployment-strategy": "rolling",
+    }
+    package = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-asr-1-0a1b2c"
+    model = {
+        "ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/vendor-model",
+        "PrimaryContainer": {"ModelPackageName": package},
+    }
+    (warning,) = preflight.guard_warnings(parse_config(raw, {"AWS_REGION": "us-east-1"}), [], model)
+    assert "deployment-strategy (rolling) is ignored" in warning.message
+    all_at_once = parse_config({**raw, "deployment-strategy": "all-at-once"}, {"AWS_REGION": "us-east-1"})
+    assert preflight.guard_warnings(all_at_once, [], model) == []

@@ -69,6 +69,8 @@ class Desired:
     fleet: int | None = None  # the instance count the update will have (None on create)
     warnings: tuple[str, ...] = ()  # what the user should know before the rollout
     timeout_seconds: float = 3600.0  # deployment-timeout-minutes, in seconds
+    bakes: int = 1  # how many bakes an update waits (one per traffic step or batch)
+    no_guardrails: str = ""  # what makes SageMaker update without guardrails (all at once, no bake), in words
 
     @property
     def deployment_config(self) -> Json:
@@ -156,6 +158,13 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
     values[STRATEGY.input], values[STEP_SIZE.input] = fitted.strategy, fitted.step
     warnings = list(fitted.warnings)
     bakes = strategy.steps(fitted.strategy, fitted.step, fleet or 1)
+    no_guardrails = strategy.no_guardrails_for(values.get(INSTANCE_TYPE.input) or "")
+    if no_guardrails:
+        bakes = 0  # all at once without a bake, whatever was asked
+        ignored = strategy.fallback_warning(
+            no_guardrails, fitted.strategy, fitted.step, config.bake_seconds, config.alarms, fleet
+        )
+        warnings += [ignored] if ignored else []
     if config.bake_seconds * bakes > config.deployment_timeout_seconds:
         warnings.append(
             f"The update bakes {bakes} time(s) {config.bake_seconds} s (bake-seconds), longer than "
@@ -202,6 +211,8 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         fleet=fleet,
         warnings=tuple(warnings),
         timeout_seconds=config.deployment_timeout_seconds,
+        bakes=bakes,
+        no_guardrails=no_guardrails,
     )
 
 

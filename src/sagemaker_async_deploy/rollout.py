@@ -415,6 +415,17 @@ class Rollout:
         if current is None:
             needs = f"The new endpoint needs {fleet} {safe(desired.instance_type)} instance(s)."
             way_out = "Nothing was created; the endpoint does not exist yet."
+        elif desired.no_guardrails:
+            # SageMaker ignores the strategy here (strategy.no_guardrails_for): rolling or smaller steps change nothing.
+            needs = (
+                f"SageMaker has no deployment guardrails for {safe(desired.no_guardrails)}: every update runs "
+                f"blue/green all at once, a second fleet of {fleet} {safe(desired.instance_type)} instance(s) beside "
+                "the serving one, whatever deployment-strategy and step-size say."
+            )
+            way_out = (
+                "Neither rolling nor a smaller step-size needs less on it. Nothing was rolled out; the endpoint "
+                "serves as before."
+            )
         elif desired.value(STRATEGY) == "rolling":
             needs = "A rolling update needs capacity for one batch beside the serving fleet."
             way_out = "A smaller step-size needs less. Nothing was rolled out; the endpoint serves as before."

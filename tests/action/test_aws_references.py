@@ -43,3 +43,41 @@ def test_an_alarm_rollback_is_told_the_same_whether_or_not_sagemaker_shows_rolli
             for line in run.lines
         ), run.errors()
         assert deployer.endpoint()["EndpointConfigName"] == previous
+
+
+INF1 = {"instance-type": "ml.inf1.xlarge", "initial-instance-count": "2"}
+
+
+def test_a_rolling_update_on_inf1_is_warned_that_it_runs_all_at_once_in_plan_mode(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Inf1 endpoints fall back to blue/green all at once with no bake (deployment guardrails exclusions): a plan
+    for a rolling update without alarms already says that the strategy and step size are ignored."""
+    deployer = Deployer(emulator, tmp_path)
+    assert deployer.run(INF1).result == "created"
+    run = deployer.run(
+        {**INF1, "image": digest_image(2), "deployment-strategy": "rolling", "step-size": "1", "mode": "plan"}
+    )
+    assert run.result == "would-update", run.stdout + run.stderr
+    warnings = [line for line in run.lines if line.startswith("::warning")]
+    assert [
+        w
+        for w in warnings
+        if "no deployment guardrails for ml.inf1.xlarge (an Inf1 instance)" in w
+        and "deployment-strategy (rolling), step-size (1) are ignored" in w
+        and "a second fleet of 2 instance(s)" in w
+    ], warnings
+
+
+def test_a_quota_refusal_on_inf1_advises_what_fits_the_fallback(emulator: Emulator, tmp_path: Path) -> None:
+    """A rolling update on Inf1 that SageMaker refuses for capacity is told it needs a second fleet all the same,
+    not that a smaller step-size would need less."""
+    deployer = Deployer(emulator, tmp_path)
+    assert deployer.run(INF1).result == "created"
+    emulator.faults.quota_next_update()
+    run = deployer.run({**INF1, "image": digest_image(2), "deployment-strategy": "rolling", "step-size": "1"})
+    assert run.result == "failed"
+    [error] = run.errors()
+    assert "every update runs blue/green all at once, a second fleet of 2 ml.inf1.xlarge instance(s)" in error
+    assert "Neither rolling nor a smaller step-size needs less on it" in error
+    assert "A smaller step-size needs less" not in error
