@@ -188,6 +188,27 @@ def repointed_alarm(
     return {k: v for k, v in request.items() if k in ACTION_MEMBERS or (v is not None and v != [])}
 
 
+def blocked_warning(target: Json, bakes: int, bake_seconds: int, fleet: int | None) -> str:
+    """What an update costs a variant that autoscales: SageMaker blocks autoscaling "while the update operation is
+    in progress" (developer guide, "Update endpoints that use auto scaling", which advises raising the instance
+    count first when traffic may grow). How long: the bakes the planner counted, plus launching the new fleet."""
+    limits = f"{target.get('MinCapacity')}–{target.get('MaxCapacity')} instances"
+    count = f" at {fleet} instance{'s' if fleet != 1 else ''}" if fleet is not None else ""
+    baking = bakes * bake_seconds
+    length = (
+        f"for {bakes} bake{'s' if bakes != 1 else ''} of {bake_seconds} s (about {baking / 60:.0f} min) plus the time "
+        "to launch the new fleet"
+        if baking
+        else "until the new fleet is launched and takes the traffic"
+    )
+    return (
+        f"The variant scales with Application Auto Scaling ({limits}), and SageMaker blocks autoscaling while an "
+        f"update is in progress: this rollout holds the variant{count} {length}. If traffic or the backlog may grow "
+        "meanwhile, raise the instance count first, as AWS advises (initial-instance-count, or the scalable "
+        "target's MinCapacity)."
+    )
+
+
 # --- the record on the endpoint --------------------------------------------------------------------------------
 
 
@@ -281,6 +302,18 @@ class Autoscaling:
                 self.clients.autoscaling.meta.service_model, self.clients.cloudwatch.meta.service_model
             )
         return self._shapes
+
+    def warn_if_blocked(
+        self, endpoint_name: str, variant_name: str, bakes: int, bake_seconds: int, fleet: int | None
+    ) -> None:
+        """Before an update of a variant that autoscales: a warning of how long scaling is blocked. A target that
+        cannot be read (no permission where no instance-type change needs it) is no reason to stop the run."""
+        try:
+            target = aws.describe_scalable_target(self.clients.autoscaling, resource_id(endpoint_name, variant_name))
+        except (ClientError, BotoCoreError):
+            return
+        if target is not None:
+            self._note(blocked_warning(target, bakes, bake_seconds, fleet), warn=True)
 
     def suspend(self, endpoint_arn: str, endpoint_name: str, variant_name: str) -> SavedScaling | None:
         """Record the variant's autoscaling on the endpoint, then deregister its target (None: there is none)."""

@@ -163,6 +163,11 @@ class Rollout:
             if (cfg.mode == "plan" or the_plan.action != "unchanged") and not preflight_done:
                 self.preflight()
                 preflight_done = True
+                if the_plan.action == "update":
+                    desired = the_plan.desired
+                    self.scaling.warn_if_blocked(
+                        cfg.endpoint_name, cfg.variant_name, desired.bakes, desired.bake_seconds, desired.fleet
+                    )
             if cfg.mode == "plan":
                 self.outcome.result = {"create": "would-create", "update": "would-update"}.get(
                     the_plan.action, "unchanged"
