@@ -25,12 +25,14 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import json
+import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import ServiceModel, StructureShape
@@ -44,6 +46,12 @@ from .outcome import RolloutOutcome
 from .state import TRANSITIONAL
 
 Json = aws.Json
+T = TypeVar("T")
+# A target registered a moment ago may not be visible yet to the calls that name it: RegisterScalableTarget's API
+# reference says a new target "might take a brief delay to reach eventual consistency" and asks callers to retry.
+# Those calls are retried on exactly the refusal that says so, this long between tries, then the error stands.
+NEW_TARGET_WAITS = (0.5, 1.0, 2.0, 4.0)
+NOT_REGISTERED_YET = ("ObjectNotFoundException", "ResourceNotFoundException")
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 RECORD_PREFIX = AUTOSCALING_RECORD_PREFIX
 RECORD_VERSION = 1
@@ -451,6 +459,11 @@ class Autoscaling:
         rid = saved.resource_id
         done: list[str] = []
         target = aws.describe_scalable_target(autoscaling, rid)
+        new = target is None
+
+        def settled(call: Callable[[], T], what: str) -> T:
+            return self._after_register(call, what) if new else call()
+
         if target is None:
             target_arn = aws.register_scalable_target(autoscaling, saved.target)
             done.append(f"target {saved.target.get('MinCapacity')}–{saved.target.get('MaxCapacity')} instances")
@@ -460,27 +473,48 @@ class Autoscaling:
             present_tags = aws.list_target_tags(autoscaling, target_arn) if saved.tags and target_arn else {}
         missing_tags = {k: v for k, v in saved.tags.items() if k not in present_tags}
         if missing_tags and target_arn:
-            aws.tag_target(autoscaling, target_arn, missing_tags)
+            settled(lambda: aws.tag_target(autoscaling, target_arn, missing_tags), "TagResource")
             done.append(_count(len(missing_tags), "tag", "tags"))
         current = {str(p["PolicyName"]): str(p["PolicyARN"]) for p in aws.describe_scaling_policies(autoscaling, rid)}
         put = 0
         for policy in saved.policies:
             name = str(policy["PolicyName"])
             if name not in current:
-                current[name] = aws.put_scaling_policy(autoscaling, copy.deepcopy(policy))
+                put_policy = functools.partial(aws.put_scaling_policy, autoscaling, copy.deepcopy(policy))
+                current[name] = settled(put_policy, "PutScalingPolicy")
                 put += 1
         if put:
             done.append(_count(put, "scaling policy", "scaling policies"))
         present = {str(a["ScheduledActionName"]) for a in aws.describe_scheduled_actions(autoscaling, rid)}
         scheduled = [a for a in saved.scheduled_actions if a["ScheduledActionName"] not in present]
         for action in scheduled:
-            aws.put_scheduled_action(autoscaling, copy.deepcopy(action))
+            settled(
+                functools.partial(aws.put_scheduled_action, autoscaling, copy.deepcopy(action)), "PutScheduledAction"
+            )
         if scheduled:
             done.append(_count(len(scheduled), "scheduled action", "scheduled actions"))
         repointed = self._repoint(saved, current)
         if repointed:
             done.append(_count(repointed, "alarm re-pointed", "alarms re-pointed"))
         return ", ".join(done) or "nothing was missing"
+
+    def _after_register(self, call: Callable[[], T], what: str) -> T:
+        """``call``, naming a target registered a moment ago, retried while Application Auto Scaling answers that
+        the target is not registered / not found (NEW_TARGET_WAITS); any other answer, or the last, stands."""
+        for wait in (*NEW_TARGET_WAITS, None):
+            try:
+                return call()
+            except ClientError as error:
+                if wait is None or aws.error_code(error) not in NOT_REGISTERED_YET:
+                    raise
+                self.log.info(
+                    f"Application Auto Scaling does not see the target registered a moment ago yet ({what}: "
+                    f"{safe(aws.error_code(error))}; RegisterScalableTarget is eventually consistent): retrying in "
+                    f"{wait:g}s."
+                )
+                with cancel.interruptible():  # a cancelled job does not wait out the retries
+                    time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _repoint(self, saved: SavedScaling, current: Mapping[str, str]) -> int:
         """Put again each alarm that named a re-created policy; how many were put."""

@@ -5,14 +5,16 @@ during an update — each through the real action against the emulator."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sagemaker_emulator import Behaviour, Emulator, Timings
 
 from ..action_runner import digest_image
-from ..conftest import ACCOUNT_ID
+from ..conftest import ACCOUNT_ID, FAST_TIMINGS, boto_client
 from ..seed import seed_alarm
+from .test_autoscaling import DIMENSION, RESOURCE, _alarm, _policy_arn, _settings
 from .test_scenarios import Deployer
 
 # Phases long enough that a poll every 0.1 s sees the traffic move and the bake.
@@ -81,3 +83,103 @@ def test_a_quota_refusal_on_inf1_advises_what_fits_the_fallback(emulator: Emulat
     assert "every update runs blue/green all at once, a second fleet of 2 ml.inf1.xlarge instance(s)" in error
     assert "Neither rolling nor a smaller step-size needs less on it" in error
     assert "A smaller step-size needs less" not in error
+
+
+def _autoscale(emulator: Emulator, low: int, high: int) -> None:
+    boto_client(emulator, "application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId="endpoint/whisper/variant/AllTraffic",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=low,
+        MaxCapacity=high,
+    )
+
+
+def test_an_update_of_an_autoscaled_variant_is_warned_how_long_scaling_is_blocked(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """SageMaker blocks autoscaling during an update (endpoint-scaling-update): a linear rollout of 4 steps with a
+    600 s bake is warned, in plan and apply runs, with its length and AWS's advice; without a target, nothing."""
+    deployer = Deployer(emulator, tmp_path)
+    seed_alarm(emulator, "whisper-5xx", endpoint="whisper")
+    four = {"initial-instance-count": "4", "alarms": "whisper-5xx", "bake-seconds": "600"}
+    assert deployer.run(four).result == "created"
+    linear = {**four, "deployment-strategy": "linear", "step-size": "1", "deployment-timeout-minutes": "60"}
+    unscaled = deployer.run({**linear, "image": digest_image(2), "mode": "plan"})
+    assert not [line for line in unscaled.lines if "blocks autoscaling" in line]
+    _autoscale(emulator, 2, 8)
+    expected = (
+        "The variant scales with Application Auto Scaling (2–8 instances), and SageMaker blocks autoscaling while "
+        "an update is in progress: this rollout holds the variant at 4 instances for 4 bakes of 600 s (about 40 "
+        "min) plus the time to launch the new fleet. If traffic or the backlog may grow meanwhile, raise the "
+        "instance count first"
+    )
+    for mode in ("plan", "apply"):
+        run = deployer.run({**linear, "image": digest_image(2), "mode": mode, "bake-seconds": "600"})
+        warnings = [line for line in run.lines if line.startswith("::warning") and expected in line]
+        assert len(warnings) == 1, run.stdout
+        assert expected in run.summary.replace("\\", "")
+
+
+def _seed_with_patience(emu: Emulator, invisible_calls: int) -> tuple[Any, Any]:
+    """A scale-from-zero setup (tagged target 0–30, a step policy, the alarm naming it), made as a patient client
+    makes it where a new target is not visible at once: it describes the target until it is there."""
+    autoscaling = boto_client(emu, "application-autoscaling")
+    cloudwatch = boto_client(emu, "cloudwatch")
+    autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=RESOURCE,
+        ScalableDimension=DIMENSION,
+        MinCapacity=0,
+        MaxCapacity=30,
+        Tags={"team": "speech"},
+    )
+    for _ in range(invisible_calls):
+        assert (
+            autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[RESOURCE])[
+                "ScalableTargets"
+            ]
+            == []
+        )
+    policy_arn = autoscaling.put_scaling_policy(
+        PolicyName="scale-out-from-zero",
+        ServiceNamespace="sagemaker",
+        ResourceId=RESOURCE,
+        ScalableDimension=DIMENSION,
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+        },
+    )["PolicyARN"]
+    seed_alarm(
+        emu,
+        "HasBacklogWithoutCapacity",
+        endpoint="whisper",
+        metric="HasBacklogWithoutCapacity",
+        AlarmActions=[policy_arn],
+    )
+    return autoscaling, cloudwatch
+
+
+@pytest.mark.parametrize("invisible_calls", [0, 2])
+def test_autoscaling_is_restored_though_the_new_target_is_not_visible_at_once(
+    tmp_path: Path, invisible_calls: int
+) -> None:
+    """RegisterScalableTarget is eventually consistent: the tags, policy and alarm of a scale-from-zero setup are
+    put back after an instance-type change even when the new target is missing to the next calls, which are
+    retried and say so; when it is visible at once nothing is retried."""
+    behaviour = Behaviour(new_target_invisible_calls=invisible_calls)
+    with Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID, behaviour=behaviour) as emu:
+        deployer = Deployer(emu, tmp_path)
+        assert deployer.run().result == "created"
+        autoscaling, cloudwatch = _seed_with_patience(emu, invisible_calls)
+        before = _settings(autoscaling)
+        run = deployer.run({"instance-type": "ml.g5.xlarge"})
+        assert run.result == "updated", run.stdout + run.stderr
+        assert _settings(autoscaling) == before
+        new_arn = _policy_arn(autoscaling, "scale-out-from-zero")
+        assert _alarm(cloudwatch, "HasBacklogWithoutCapacity")["AlarmActions"] == [new_arn]
+        retries = [line for line in run.lines if "does not see the target registered a moment ago yet" in line]
+        assert len(retries) == invisible_calls, run.stdout
+        assert "Could not finish restoring" not in run.stdout
