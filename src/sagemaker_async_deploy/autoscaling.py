@@ -324,19 +324,26 @@ class Autoscaling:
             self._note(blocked_warning(target, bakes, bake_seconds, fleet), warn=True)
 
     def suspend(self, endpoint_arn: str, endpoint_name: str, variant_name: str) -> SavedScaling | None:
-        """Record the variant's autoscaling on the endpoint, then deregister its target (None: there is none)."""
+        """Record the variant's autoscaling on the endpoint, then deregister its target (None: there is none).
+
+        A refusal or a server error from Application Auto Scaling or CloudWatch here comes before any update: it
+        is a DeployError naming the service that answered and saying what was changed (nothing, or the target
+        deregistered and put back), not a SageMaker refusal of the update."""
         autoscaling = self.clients.autoscaling
         rid = resource_id(endpoint_name, variant_name)
-        target = aws.describe_scalable_target(autoscaling, rid)
-        if target is None:
-            return None
-        policies = aws.describe_scaling_policies(autoscaling, rid)
-        scheduled = aws.describe_scheduled_actions(autoscaling, rid)
-        target_arn = str(target.get("ScalableTargetARN", ""))
-        tags = aws.list_target_tags(autoscaling, target_arn) if target_arn else {}
-        # Every metric alarm of the region is read: which ones name a policy cannot be asked for in all three action
-        # lists (DescribeAlarms' ActionPrefix filters "alarms that use a certain alarm action").
-        alarms = aws.describe_metric_alarms(self.clients.cloudwatch) if policies else []
+        try:
+            target = aws.describe_scalable_target(autoscaling, rid)
+            if target is None:
+                return None
+            policies = aws.describe_scaling_policies(autoscaling, rid)
+            scheduled = aws.describe_scheduled_actions(autoscaling, rid)
+            target_arn = str(target.get("ScalableTargetARN", ""))
+            tags = aws.list_target_tags(autoscaling, target_arn) if target_arn else {}
+            # Every metric alarm of the region is read: which ones name a policy cannot be asked for in all three
+            # action lists (DescribeAlarms' ActionPrefix filters "alarms that use a certain alarm action").
+            alarms = aws.describe_metric_alarms(self.clients.cloudwatch) if policies else []
+        except ClientError as error:
+            raise _suspend_error(error, f"Nothing was changed: the autoscaling of {rid} was being read.") from error
         saved = saved_scaling(target, tags, policies, scheduled, alarms, self.shapes)
         with self.log.group("Autoscaling settings to restore (JSON)"):
             for line in as_json(saved).splitlines():
@@ -347,9 +354,38 @@ class Autoscaling:
             "and deregistered for the instance-type change; it is restored afterwards."
         )
         cancel.check()  # cancelled before the target went: the record alone is left, and the wind-down removes it
-        aws.deregister_scalable_target(autoscaling, rid)
+        try:
+            aws.deregister_scalable_target(autoscaling, rid)
+        except ClientError as error:
+            raise _suspend_error(error, self._undo_suspend(endpoint_arn, saved)) from error
         self.outcome.writes.append(f"deregistered scalable target {rid}")
         return saved
+
+    def _undo_suspend(self, endpoint_arn: str, saved: SavedScaling) -> str:
+        """After DeregisterScalableTarget failed (it may have acted all the same): put back what is missing, remove
+        the record; what was changed, in a sentence."""
+        rid = saved.resource_id
+        try:
+            still_there = aws.describe_scalable_target(self.clients.autoscaling, rid) is not None
+        except (ClientError, BotoCoreError):
+            still_there = False  # unknown: restoring puts back only what is missing, and says so
+        if not still_there:
+            if self.restore(endpoint_arn, saved):
+                return f"The target {rid} was deregistered all the same and has been put back as it was."
+            return (
+                f"The target {rid} may have been deregistered and could not be put back now; its settings stay "
+                "recorded on the endpoint and the next run of this endpoint restores them."
+            )
+        try:
+            record = record_keys(aws.list_tags(self.clients.sagemaker, endpoint_arn))
+            if record:
+                aws.delete_tags(self.clients.sagemaker, endpoint_arn, record)
+        except (ClientError, BotoCoreError):
+            return (
+                f"Nothing was deregistered: {rid} still autoscales. The record of its settings stays on the endpoint "
+                "(tags sagemaker-async-deploy:autoscaling:*); the next run of this endpoint removes it."
+            )
+        return f"Nothing was changed: {rid} still autoscales, and the record of its settings was removed."
 
     def _write_record(self, endpoint_arn: str, endpoint_name: str, saved: SavedScaling) -> None:
         sm = self.clients.sagemaker
@@ -549,6 +585,30 @@ class Autoscaling:
         else:
             self.log.info(safe(text))
         self.outcome.autoscaling.append(text)
+
+
+# Which service answers the calls that suspend autoscaling: CloudWatch for the alarms, else Application Auto Scaling.
+_SERVICE_OF = {"DescribeAlarms": "CloudWatch"}
+
+
+def _suspend_error(error: ClientError, changed: str) -> DeployError:
+    """A failed call while suspending autoscaling, before any update: who answered what, and what was changed."""
+    code, operation = aws.error_code(error), error.operation_name
+    service = _SERVICE_OF.get(operation, "Application Auto Scaling")
+    if aws.is_server_error(error):
+        advice = f"{service} failed to answer (a server error, after retries); run again."
+    elif "AccessDenied" in code:
+        advice = (
+            f"Grant the role {'cloudwatch' if service == 'CloudWatch' else 'application-autoscaling'}:{operation} "
+            "(statement KeepAutoscalingAcrossInstanceTypeChanges of the README's IAM policy)."
+        )
+    else:
+        advice = "Run again; if it persists, change the instance type by hand with the scalable target deregistered."
+    return DeployError(
+        f"{service} answered {safe(operation)} with {safe(code)}: {safe(aws.error_message(error))}, while the action "
+        f"suspended autoscaling for the instance-type change. The endpoint was not updated. {safe(changed)} {advice}",
+        kind="access-denied" if "AccessDenied" in code else "",
+    )
 
 
 def as_json(saved: SavedScaling) -> str:

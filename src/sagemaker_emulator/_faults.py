@@ -8,7 +8,7 @@ change arrives. The store knows nothing of the backend; the few faults that act 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 UpdateFaultKind = Literal["rollback", "fail", "rollback_failed", "unhealthy"]
@@ -90,6 +90,17 @@ class LostRace:
     seconds: float
 
 
+@dataclass(frozen=True)
+class ServerError:
+    """A 5xx answer to the next ``times`` requests of ``operation`` (any service on a JSON protocol)."""
+
+    operation: str
+    times: int
+    status: int
+    code: str
+    after_acting: bool = False
+
+
 @dataclass
 class _Store:
     updates: list[UpdateFault] = field(default_factory=list)
@@ -107,6 +118,7 @@ class _Store:
     expire_after: int | None = None
     reject_after: int | None = None
     rejected_code: RejectedCode = "UnrecognizedClientException"
+    server_errors: list[ServerError] = field(default_factory=list)
 
 
 class Faults:
@@ -240,6 +252,24 @@ class Faults:
             self._store.reject_after = after_requests
             self._store.rejected_code = code
 
+    def server_error(
+        self,
+        operation: str,
+        times: int = 1,
+        status: int = 500,
+        code: str = "InternalServiceException",
+        after_acting: bool = False,
+    ) -> None:
+        """The next ``times`` requests of ``operation`` answer HTTP ``status`` with error ``code`` ("The service
+        encountered an internal error.", Application Auto Scaling's InternalServiceException in botocore's model),
+        for the services moto answers on a JSON protocol (X-Amz-Target), e.g. Application Auto Scaling. botocore
+        retries a 5xx: arm as many as the caller's attempts. With ``after_acting`` the request is carried out first
+        and only its answer is lost, as a 5xx does not prove that nothing happened."""
+        if times < 1 or not 500 <= status <= 599:
+            raise ValueError("times is at least 1 and status a 5xx")
+        with self._lock:
+            self._store.server_errors.append(ServerError(operation, int(times), int(status), code, after_acting))
+
     def deny(self, operation: str) -> None:
         """Every later SageMaker ``operation`` request answers AccessDeniedException, as for a role whose policy
         does not allow that action (until ``clear``)."""
@@ -327,6 +357,16 @@ class Faults:
                 self._store.reject_after -= 1
                 return None
             return self._store.rejected_code
+
+    def take_server_error(self, operation: str) -> ServerError | None:
+        with self._lock:
+            for armed in self._store.server_errors:
+                if armed.operation == operation:
+                    self._store.server_errors.remove(armed)
+                    if armed.times > 1:
+                        self._store.server_errors.append(replace(armed, times=armed.times - 1))
+                    return armed
+            return None
 
     def is_denied(self, operation: str) -> bool:
         with self._lock:
@@ -417,6 +457,7 @@ FAULT_NAMES = (
     "expire_credentials",
     "reject_credentials",
     "deny",
+    "server_error",
     "update_when_settled",
     "lose_update_races",
     "busy",

@@ -265,6 +265,20 @@ class Emulator:
         elif "/operation/" in path:
             # smithy-rpc-v2-cbor puts the operation in the path; its CBOR body is not decoded for the log.
             operation = path.rsplit("/operation/", 1)[1].strip("/")
+        failure = self.faults.take_server_error(operation) if target else None
+        if failure is not None:
+            if failure.after_acting:
+                b"".join(self._moto_app(environ, lambda *_: lambda _data: None))  # acted on; the answer is lost
+            self._log.add(
+                RequestRecord(service, operation, params, time.time(), region or DEFAULT_REGION, failure.status)
+            )
+            payload = {"__type": failure.code, "message": "The service encountered an internal error."}
+            response = Response(
+                json.dumps(payload),
+                status=failure.status,
+                headers={"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": str(uuid.uuid4())},
+            )
+            return response(environ, start_response)
         if self.account_id != DEFAULT_ACCOUNT_ID:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id
         captured: list[int] = []
