@@ -114,3 +114,27 @@ def test_a_server_error_after_deregistering_puts_the_target_back_and_says_so(
     assert f"The target {RESOURCE} was deregistered all the same and has been put back as it was." in str(error)
     assert _state(autoscaling, sm, arn) == ([RESOURCE], ["step"], [])
     assert any("restored" in note for note in outcome.autoscaling), outcome.autoscaling
+
+
+def test_an_unknown_member_is_found_in_a_cbor_answer_too() -> None:
+    """CloudWatch answers botocore 1.44 in CBOR (smithy-rpc-v2-cbor): an alarm's member the model does not know
+    is found in that answer as in a JSON one, and marks that alarm only."""
+    from types import SimpleNamespace
+
+    import botocore.session
+
+    from sagemaker_async_deploy.aws import _note_unknown_item_members, item_unknown_members
+
+    def text(value: str) -> bytes:
+        return bytes([0x60 + len(value)]) + value.encode()
+
+    # {"MetricAlarms": [{"AlarmName": "a", "FutureSetting": 1}, {"AlarmName": "b"}]}
+    cbor = (
+        b"\xa1" + text("MetricAlarms") + b"\x82"
+        + b"\xa2" + text("AlarmName") + text("a") + text("FutureSetting") + b"\x01"
+        + b"\xa1" + text("AlarmName") + text("b")
+    )  # fmt: skip
+    model = botocore.session.get_session().get_service_model("cloudwatch").operation_model("DescribeAlarms")
+    parsed: dict[str, Any] = {"MetricAlarms": [{"AlarmName": "a"}, {"AlarmName": "b"}]}
+    _note_unknown_item_members(SimpleNamespace(status_code=200, content=cbor), parsed, model, items="MetricAlarms")
+    assert [item_unknown_members(a) for a in parsed["MetricAlarms"]] == [("FutureSetting",), ()]

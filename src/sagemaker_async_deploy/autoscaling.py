@@ -344,6 +344,7 @@ class Autoscaling:
             alarms = aws.describe_metric_alarms(self.clients.cloudwatch) if policies else []
         except ClientError as error:
             raise _suspend_error(error, f"Nothing was changed: the autoscaling of {rid} was being read.") from error
+        _refuse_unknown(rid, target, policies, scheduled)
         saved = saved_scaling(target, tags, policies, scheduled, alarms, self.shapes)
         with self.log.group("Autoscaling settings to restore (JSON)"):
             for line in as_json(saved).splitlines():
@@ -571,6 +572,17 @@ class Autoscaling:
             request = repointed_alarm(alarm, links, saved.policy_arns, current, self.shapes.put_metric_alarm)
             if request is None:
                 continue
+            unknown = aws.item_unknown_members(alarm)
+            if unknown:
+                # PutMetricAlarm "completely overwrites the previous configuration of the alarm": what the pinned
+                # botocore cannot carry would be lost. The alarm stays as it is; the user re-points it.
+                self._note(
+                    f"Alarm {name} carries settings the AWS SDK in this version of the action does not know "
+                    f"({', '.join(unknown)}); PutMetricAlarm replaces an alarm whole and would drop them, so it was "
+                    f"left as it is. Re-point it by hand: {_repoint_by_hand(alarm, links, saved.policy_arns, current)}",
+                    warn=True,
+                )
+                continue
             aws.put_metric_alarm(cloudwatch, request)
             policies = ", ".join(sorted({link.policy for link in links}))
             members = " and ".join(sorted({link.member for link in links}))
@@ -585,6 +597,40 @@ class Autoscaling:
         else:
             self.log.info(safe(text))
         self.outcome.autoscaling.append(text)
+
+
+def _repoint_by_hand(
+    alarm: Json, links: list[AlarmLink], old_arns: Mapping[str, str], new_arns: Mapping[str, str]
+) -> str:
+    """What to change in an alarm by hand so that it names each linked policy's new ARN, in words."""
+    steps: list[str] = []
+    for link in sorted(links, key=lambda x: (x.member, x.index)):
+        old, new = old_arns.get(link.policy, ""), new_arns.get(link.policy, "")
+        if not new or new in (alarm.get(link.member) or []):
+            continue
+        if old in (alarm.get(link.member) or []):
+            steps.append(f"in {link.member}, replace {old} with {new}")
+        else:
+            steps.append(f"add {new} to {link.member}")
+    return "; ".join(steps) + "."
+
+
+def _refuse_unknown(rid: str, target: Json, policies: list[Json], scheduled: list[Json]) -> None:
+    """Deregistering deletes the policies and scheduled actions, and they are put back from what botocore parsed:
+    a member it does not know would be lost. Refused before anything is written."""
+    found = [("the scalable target", aws.item_unknown_members(target))]
+    found += [(f"scaling policy {p.get('PolicyName')}", aws.item_unknown_members(p)) for p in policies]
+    found += [(f"scheduled action {a.get('ScheduledActionName')}", aws.item_unknown_members(a)) for a in scheduled]
+    unknown = [f"{what} ({', '.join(members)})" for what, members in found if members]
+    if unknown:
+        raise DeployError(
+            f"instance-type: the autoscaling of {rid} holds settings the AWS SDK in this version of the action does "
+            f"not know: {safe('; '.join(unknown))}. Changing the instance type deregisters the target, which deletes "
+            "its policies and scheduled actions, and putting them back would drop those settings. Nothing was "
+            "changed. Use a newer release of the action, or change the instance type by hand with the target "
+            "deregistered.",
+            kind="refused",
+        )
 
 
 # Which service answers the calls that suspend autoscaling: CloudWatch for the alarms, else Application Auto Scaling.

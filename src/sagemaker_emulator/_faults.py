@@ -119,6 +119,8 @@ class _Store:
     reject_after: int | None = None
     rejected_code: RejectedCode = "UnrecognizedClientException"
     server_errors: list[ServerError] = field(default_factory=list)
+    # operation -> (the answer's list, member, value): items of moto's answers carry a member AWS added later
+    item_members: dict[str, tuple[str, str, Any]] = field(default_factory=dict)
 
 
 class Faults:
@@ -222,6 +224,13 @@ class Faults:
         """Answers of ``operation`` carry the top-level ``member`` (one the installed botocore may not know)."""
         with self._lock:
             self._store.extra_members.setdefault(operation, {})[member] = value
+
+    def extra_item_member(self, operation: str, items: str, member: str, value: Any) -> None:
+        """Each item of the list ``items`` in answers of ``operation`` (a service moto answers in JSON, e.g.
+        DescribeAlarms' MetricAlarms or DescribeScalingPolicies' ScalingPolicies) carries ``member``: a setting AWS
+        added after the installed botocore, which botocore's parser drops."""
+        with self._lock:
+            self._store.item_members[operation] = (items, member, value)
 
     def throttle(self, n: int) -> None:
         """The next ``n`` SageMaker requests answer HTTP 400 ThrottlingException "Rate exceeded"."""
@@ -420,6 +429,10 @@ class Faults:
         with self._lock:
             return self._store.invisibility
 
+    def item_member(self, operation: str) -> tuple[str, str, Any] | None:
+        with self._lock:
+            return self._store.item_members.get(operation)
+
     def extra_members(self, operation: str) -> dict[str, Any]:
         with self._lock:
             return dict(self._store.extra_members.get(operation, {}))
@@ -453,6 +466,7 @@ FAULT_NAMES = (
     "lag_reads",
     "invisible_after_create",
     "extra_member",
+    "extra_item_member",
     "throttle",
     "expire_credentials",
     "reject_credentials",

@@ -287,6 +287,9 @@ class Emulator:
             captured.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
+        extra = self.faults.item_member(operation) if operation else None
+        if extra is not None:
+            return self._with_item_member(environ, start_response, extra, captured, service, operation, params, region)
         result = self._moto_app(environ, recording_start_response)
         self._log.add(
             RequestRecord(
@@ -299,6 +302,42 @@ class Emulator:
             )
         )
         return result
+
+    def _with_item_member(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        extra: tuple[str, str, Any],
+        captured: list[int],
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        region: str | None,
+    ) -> Iterable[bytes]:
+        """moto's answer with ``extra``'s member added to each item of its list (Faults.extra_item_member)."""
+        assert self._moto_app is not None
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def keep(status: str, headers: Any, exc_info: Any = None) -> Any:
+            answered.append((status, list(headers)))
+            return lambda _data: None
+
+        body = b"".join(self._moto_app(environ, keep))
+        status, headers = answered[0]
+        items, member, value = extra
+        try:
+            document = json.loads(body)
+            for item in document.get(items) or []:
+                item[member] = value
+            body = json.dumps(document).encode()
+        except ValueError:
+            pass  # not JSON: passed on as it is
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"] + [("Content-Length", str(len(body)))]
+        code = int(status.split(" ", 1)[0])
+        captured.append(code)
+        self._log.add(RequestRecord(service, operation, params, time.time(), region or DEFAULT_REGION, code))
+        start_response(status, headers)
+        return [body]
 
     # Control API
 

@@ -14,7 +14,7 @@ from sagemaker_emulator import Behaviour, Emulator, Timings
 from ..action_runner import digest_image
 from ..conftest import ACCOUNT_ID, FAST_TIMINGS, boto_client
 from ..seed import seed_alarm
-from .test_autoscaling import DIMENSION, RESOURCE, _alarm, _policy_arn, _settings
+from .test_autoscaling import DIMENSION, RESOURCE, _alarm, _policy_arn, _seed_scale_from_zero, _settings
 from .test_scenarios import Deployer
 
 # Phases long enough that a poll every 0.1 s sees the traffic move and the bake.
@@ -183,3 +183,42 @@ def test_autoscaling_is_restored_though_the_new_target_is_not_visible_at_once(
         retries = [line for line in run.lines if "does not see the target registered a moment ago yet" in line]
         assert len(retries) == invisible_calls, run.stdout
         assert "Could not finish restoring" not in run.stdout
+
+
+def test_an_alarm_with_a_member_botocore_does_not_know_is_left_as_it_is_and_explained(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """PutMetricAlarm overwrites an alarm whole: an alarm described with a member the pinned botocore drops is not
+    rewritten after an instance-type change; a warning says what to re-point by hand, naming the new ARN."""
+    deployer = Deployer(emulator, tmp_path)
+    assert deployer.run().result == "created"
+    autoscaling, _, _ = _seed_scale_from_zero(emulator)
+    emulator.faults.extra_item_member("DescribeAlarms", "MetricAlarms", "FutureSetting", {"Mode": "new"})
+    run = deployer.run({"instance-type": "ml.g5.xlarge"})
+    assert run.result == "updated", run.stdout + run.stderr
+    new_arn = _policy_arn(autoscaling, "scale-out-from-zero")
+    assert "PutMetricAlarm" not in emulator.operations("cloudwatch")
+    warnings = [line for line in run.lines if line.startswith("::warning") and "left as it is" in line]
+    assert {w.split("Alarm ", 1)[1].split(" ", 1)[0] for w in warnings} == {
+        "HasBacklogWithoutCapacity",
+        "whisper-backlog-page",
+    }, warnings
+    assert all("(FutureSetting)" in w and f"add {new_arn} to AlarmActions." in w for w in warnings), warnings
+
+
+def test_a_scaling_policy_with_a_member_botocore_does_not_know_stops_the_change_before_any_write(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A policy that deregistration would delete and botocore could not put back whole: the instance-type change
+    is refused before anything is deregistered or updated, naming the policy and the member."""
+    deployer = Deployer(emulator, tmp_path)
+    assert deployer.run().result == "created"
+    _seed_scale_from_zero(emulator)
+    emulator.faults.extra_item_member("DescribeScalingPolicies", "ScalingPolicies", "FutureSetting", 1)
+    run = deployer.run({"instance-type": "ml.g5.xlarge"})
+    assert run.result == "failed"
+    [error] = run.errors()
+    assert "scaling policy scale-out-from-zero (FutureSetting)" in error
+    assert "Nothing was changed" in error
+    assert "DeregisterScalableTarget" not in emulator.operations()
+    assert "UpdateEndpoint" not in emulator.operations()
