@@ -366,12 +366,15 @@ class Autoscaling:
         """After DeregisterScalableTarget failed (it may have acted all the same): put back what is missing, remove
         the record; what was changed, in a sentence."""
         rid = saved.resource_id
+        unknown = False
         try:
             still_there = aws.describe_scalable_target(self.clients.autoscaling, rid) is not None
         except (ClientError, BotoCoreError):
-            still_there = False  # unknown: restoring puts back only what is missing, and says so
+            still_there, unknown = False, True  # restoring puts back only what is missing
         if not still_there:
             if self.restore(endpoint_arn, saved):
+                if unknown:
+                    return f"Whether {rid} was deregistered could not be read; whatever was missing has been put back."
                 return f"The target {rid} was deregistered all the same and has been put back as it was."
             return (
                 f"The target {rid} may have been deregistered and could not be put back now; its settings stay "
