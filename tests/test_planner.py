@@ -868,3 +868,15 @@ def test_an_inf1_update_asking_only_for_what_sagemaker_does_is_not_warned() -> N
     assert wanted.no_guardrails == "ml.inf1.xlarge (an Inf1 instance)"
     assert wanted.bakes == 0
     assert wanted.warnings == ()
+
+
+def test_an_inf1_rolling_update_names_only_what_was_asked_as_ignored() -> None:
+    """Rolling on Inf1 with the default step: the strategy is named as ignored, not a step size nobody gave."""
+    wanted = desired(
+        serving_state(current_instance_count=2),
+        image=image(2),
+        instance_type="ml.inf1.xlarge",
+        deployment_strategy="rolling",
+    )
+    assert [w for w in wanted.warnings if "deployment-strategy (rolling) is ignored" in w], wanted.warnings
+    assert not [w for w in wanted.warnings if "step-size" in w], wanted.warnings

@@ -161,8 +161,9 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
     no_guardrails = strategy.no_guardrails_for(values.get(INSTANCE_TYPE.input) or "")
     if no_guardrails:
         bakes = 0  # all at once without a bake, whatever was asked
+        # The step size as given: a default the user never set is not "ignored".
         ignored = strategy.fallback_warning(
-            no_guardrails, fitted.strategy, fitted.step, config.bake_seconds, config.alarms, fleet
+            no_guardrails, fitted.strategy, config.given(STEP_SIZE), config.bake_seconds, config.alarms, fleet
         )
         warnings += [ignored] if ignored else []
     if config.bake_seconds * bakes > config.deployment_timeout_seconds:
