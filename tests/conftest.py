@@ -11,7 +11,7 @@ import pytest
 from botocore.config import Config
 from hypothesis import settings
 
-from sagemaker_emulator import Emulator, Timings
+from sagemaker_emulator import Behaviour, Emulator, Timings
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -85,3 +85,15 @@ def aws_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture(params=["Updating", "RollingBack"])
+def either_rollback_status(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """An emulator that shows an update's rollback as Updating (what DescribeEndpoint's reference documents) or
+    as RollingBack (Behaviour.status_during_update_rollback)."""
+    behaviour = Behaviour(status_during_update_rollback=request.param)
+    emu = Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID, behaviour=behaviour).start(port=0)
+    try:
+        yield emu
+    finally:
+        emu.stop()

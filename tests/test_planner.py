@@ -1031,3 +1031,57 @@ def test_another_package_version_is_a_change_and_its_model_names_only_the_packag
     assert fields(the_plan) == ["image", "model-package"]
     assert the_plan.desired.model_content is not None
     assert the_plan.desired.model_content["PrimaryContainer"] == {"ModelPackageName": newer}
+
+
+@pytest.mark.parametrize(
+    ("fleet", "step_size", "bakes"),
+    [(2, "25%", 2), (3, "33%", 3), (4, "25%", 4), (10, "25%", 4), (5, "2", 3), (2, "50%", 2)],
+)
+def test_steps_are_counted_in_whole_instances_as_sagemaker_takes_them(fleet: int, step_size: str, bakes: int) -> None:
+    """A percentage step rounds up to whole instances (25 % of 2 is 1 instance), so the bakes are counted per
+    instance step: the timeout warning names the number SageMaker will bake."""
+    wanted = desired(
+        serving_state(current_instance_count=fleet),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="1200",
+        deployment_timeout_minutes="10",
+        deployment_strategy="linear",
+        step_size=step_size,
+    )
+    assert any(f"bakes {bakes} time(s) 1200 s" in w for w in wanted.warnings), wanted.warnings
+
+
+def test_a_quarter_of_two_instances_fits_a_timeout_that_four_bakes_would_not() -> None:
+    """25 % of 2 instances bakes twice: 2 × 20 minutes within a 50-minute timeout is not warned about."""
+    wanted = desired(
+        serving_state(current_instance_count=2),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="1200",
+        deployment_timeout_minutes="50",
+        deployment_strategy="rolling",
+        step_size="25%",
+    )
+    assert not any("bakes" in w for w in wanted.warnings), wanted.warnings
+
+
+def test_an_inf1_update_asking_only_for_what_sagemaker_does_is_not_warned() -> None:
+    """All at once without alarms on Inf1 is what SageMaker's fallback does anyway: no guardrail warning, and no
+    bake is counted against the timeout."""
+    wanted = desired(serving_state(current_instance_count=2), image=image(2), instance_type="ml.inf1.xlarge")
+    assert wanted.no_guardrails == "ml.inf1.xlarge (an Inf1 instance)"
+    assert wanted.bakes == 0
+    assert wanted.warnings == ()
+
+
+def test_an_inf1_rolling_update_names_only_what_was_asked_as_ignored() -> None:
+    """Rolling on Inf1 with the default step: the strategy is named as ignored, not a step size nobody gave."""
+    wanted = desired(
+        serving_state(current_instance_count=2),
+        image=image(2),
+        instance_type="ml.inf1.xlarge",
+        deployment_strategy="rolling",
+    )
+    assert [w for w in wanted.warnings if "deployment-strategy (rolling) is ignored" in w], wanted.warnings
+    assert not [w for w in wanted.warnings if "step-size" in w], wanted.warnings

@@ -501,3 +501,44 @@ def test_backlog_gauges_are_published_without_traffic() -> None:
         **_metric("ApproximateAgeOfOldestRequest", EndpointName=ENDPOINT),
     }
     assert preflight.guard_warnings(_config(), [alarm], None) == []
+
+
+def test_a_composite_alarm_that_rolled_back_and_is_ok_again_is_named(emulator: Emulator, aws_env: Any) -> None:
+    """DescribeAlarmHistory answers for metric alarms only unless asked for composite ones too (its API
+    reference): a composite rollback alarm back in OK is still found in its history."""
+    from sagemaker_async_deploy import aws
+
+    seed_alarm(emulator, "errors", endpoint=ENDPOINT)
+    cloudwatch = boto_client(emulator, "cloudwatch")
+    cloudwatch.put_composite_alarm(AlarmName="guard", AlarmRule="ALARM(errors)")
+    since = time.time() - 1
+    cloudwatch.set_alarm_state(AlarmName="guard", StateValue="ALARM", StateReason="errors on the new fleet")
+    cloudwatch.set_alarm_state(AlarmName="guard", StateValue="OK", StateReason="rolled back")
+    # What CloudWatch keeps: without AlarmTypes the composite alarm's history is not returned.
+    assert cloudwatch.describe_alarm_history(AlarmName="guard")["AlarmHistoryItems"] == []
+    fired, note = diagnosis.fired_alarms(aws.Clients("us-east-1").cloudwatch, ("guard",), since, time.time() + 1)
+    assert [(f.name, f.reason) for f in fired] == [("guard", "errors on the new fleet")]
+    assert note == ""
+
+
+def test_marketplace_model_without_alarms_is_warned_that_its_strategy_is_ignored() -> None:
+    """A Marketplace model updates all at once whatever deployment-strategy says: with rolling and no alarms the
+    warning names the ignored strategy; with all at once and no alarms nothing is ignored."""
+    raw = {
+        **INPUT_DEFAULTS,
+        "endpoint-name": ENDPOINT,
+        "image": image("v1"),
+        "instance-type": "ml.g5.xlarge",
+        "output-path": "s3://inference-bucket/out/",
+        "model-name": "vendor-model",
+        "deployment-strategy": "rolling",
+    }
+    package = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-asr-1-0a1b2c"
+    model = {
+        "ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/vendor-model",
+        "PrimaryContainer": {"ModelPackageName": package},
+    }
+    (warning,) = preflight.guard_warnings(parse_config(raw, {"AWS_REGION": "us-east-1"}), [], model)
+    assert "deployment-strategy (rolling) is ignored" in warning.message
+    all_at_once = parse_config({**raw, "deployment-strategy": "all-at-once"}, {"AWS_REGION": "us-east-1"})
+    assert preflight.guard_warnings(all_at_once, [], model) == []

@@ -99,9 +99,18 @@ class StepSize:
         """The part of a fleet of ``fleet`` instances one step moves (1.0: all of it)."""
         return self.value / 100 if self.percent else self.value / max(fleet, 1)
 
+    def instances(self, fleet: int) -> int:
+        """The instances one step moves on a fleet of ``fleet``: a percentage rounds up to whole instances, at
+        least one, as SageMaker rounds it (its rolling deployment example: "33% * 3 = 1 instance")."""
+        if not self.percent:
+            return max(self.value, 1)
+        return max(math.ceil(fleet * self.value / 100), 1)
+
     def steps(self, fleet: int) -> int:
-        """How many steps move the whole fleet."""
-        return max(math.ceil(1 / self.share(fleet)), 1) if self.share(fleet) > 0 else 1
+        """How many steps move the whole fleet, counted in whole instances (25 % of 2 is 1 instance: 2 steps)."""
+        if fleet <= 0 or self.value <= 0:
+            return 1
+        return math.ceil(fleet / self.instances(fleet))
 
 
 def image_digest(image: str) -> str:

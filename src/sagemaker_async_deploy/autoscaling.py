@@ -25,26 +25,35 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import json
+import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import ServiceModel, StructureShape
 
 from . import aws, cancel
 from .builders import project
+from .config import AUTOSCALING_RECORD_PREFIX
 from .errors import DeployError
 from .log import Log, safe
 from .outcome import RolloutOutcome
 from .state import TRANSITIONAL
 
 Json = aws.Json
+T = TypeVar("T")
+# A target registered a moment ago may not be visible yet to the calls that name it: RegisterScalableTarget's API
+# reference says a new target "might take a brief delay to reach eventual consistency" and asks callers to retry.
+# Those calls are retried on exactly the refusal that says so, this long between tries, then the error stands.
+NEW_TARGET_WAITS = (0.5, 1.0, 2.0, 4.0)
+NOT_REGISTERED_YET = ("ObjectNotFoundException", "ResourceNotFoundException")
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-RECORD_PREFIX = "sagemaker-async-deploy:autoscaling:"
+RECORD_PREFIX = AUTOSCALING_RECORD_PREFIX
 RECORD_VERSION = 1
 TAG_VALUE_MAX = 256  # SageMaker's Tag.Value (botocore model)
 MAX_TAGS = 50  # per resource (botocore model: TagList max 50; AWS's tagging limits); aws: tags do not count
@@ -187,6 +196,27 @@ def repointed_alarm(
     return {k: v for k, v in request.items() if k in ACTION_MEMBERS or (v is not None and v != [])}
 
 
+def blocked_warning(target: Json, bakes: int, bake_seconds: int, fleet: int | None) -> str:
+    """What an update costs a variant that autoscales: SageMaker blocks autoscaling "while the update operation is
+    in progress" (developer guide, "Update endpoints that use auto scaling", which advises raising the instance
+    count first when traffic may grow). How long: the bakes the planner counted, plus launching the new fleet."""
+    limits = f"{target.get('MinCapacity')}–{target.get('MaxCapacity')} instances"
+    count = f" at {fleet} instance{'s' if fleet != 1 else ''}" if fleet is not None else ""
+    baking = bakes * bake_seconds
+    length = (
+        f"for {bakes} bake{'s' if bakes != 1 else ''} of {bake_seconds} s (about {baking / 60:.0f} min) plus the time "
+        "to launch the new fleet"
+        if baking
+        else "until the new fleet is launched and takes the traffic"
+    )
+    return (
+        f"The variant scales with Application Auto Scaling ({limits}), and SageMaker blocks autoscaling while an "
+        f"update is in progress: this rollout holds the variant{count} {length}. If traffic or the backlog may grow "
+        "meanwhile, raise the instance count first, as AWS advises (initial-instance-count, or the scalable "
+        "target's MinCapacity)."
+    )
+
+
 # --- the record on the endpoint --------------------------------------------------------------------------------
 
 
@@ -281,20 +311,40 @@ class Autoscaling:
             )
         return self._shapes
 
+    def warn_if_blocked(
+        self, endpoint_name: str, variant_name: str, bakes: int, bake_seconds: int, fleet: int | None
+    ) -> None:
+        """Before an update of a variant that autoscales: a warning of how long scaling is blocked. A target that
+        cannot be read (no permission where no instance-type change needs it) is no reason to stop the run."""
+        try:
+            target = aws.describe_scalable_target(self.clients.autoscaling, resource_id(endpoint_name, variant_name))
+        except (ClientError, BotoCoreError):
+            return
+        if target is not None:
+            self._note(blocked_warning(target, bakes, bake_seconds, fleet), warn=True)
+
     def suspend(self, endpoint_arn: str, endpoint_name: str, variant_name: str) -> SavedScaling | None:
-        """Record the variant's autoscaling on the endpoint, then deregister its target (None: there is none)."""
+        """Record the variant's autoscaling on the endpoint, then deregister its target (None: there is none).
+
+        A refusal or a server error from Application Auto Scaling or CloudWatch here comes before any update: it
+        is a DeployError naming the service that answered and saying what was changed (nothing, or the target
+        deregistered and put back), not a SageMaker refusal of the update."""
         autoscaling = self.clients.autoscaling
         rid = resource_id(endpoint_name, variant_name)
-        target = aws.describe_scalable_target(autoscaling, rid)
-        if target is None:
-            return None
-        policies = aws.describe_scaling_policies(autoscaling, rid)
-        scheduled = aws.describe_scheduled_actions(autoscaling, rid)
-        target_arn = str(target.get("ScalableTargetARN", ""))
-        tags = aws.list_target_tags(autoscaling, target_arn) if target_arn else {}
-        # Every metric alarm of the region is read: which ones name a policy cannot be asked for in all three action
-        # lists (DescribeAlarms' ActionPrefix filters "alarms that use a certain alarm action").
-        alarms = aws.describe_metric_alarms(self.clients.cloudwatch) if policies else []
+        try:
+            target = aws.describe_scalable_target(autoscaling, rid)
+            if target is None:
+                return None
+            policies = aws.describe_scaling_policies(autoscaling, rid)
+            scheduled = aws.describe_scheduled_actions(autoscaling, rid)
+            target_arn = str(target.get("ScalableTargetARN", ""))
+            tags = aws.list_target_tags(autoscaling, target_arn) if target_arn else {}
+            # Every metric alarm of the region is read: which ones name a policy cannot be asked for in all three
+            # action lists (DescribeAlarms' ActionPrefix filters "alarms that use a certain alarm action").
+            alarms = aws.describe_metric_alarms(self.clients.cloudwatch) if policies else []
+        except ClientError as error:
+            raise _suspend_error(error, f"Nothing was changed: the autoscaling of {rid} was being read.") from error
+        _refuse_unknown(rid, target, policies, scheduled)
         saved = saved_scaling(target, tags, policies, scheduled, alarms, self.shapes)
         with self.log.group("Autoscaling settings to restore (JSON)"):
             for line in as_json(saved).splitlines():
@@ -305,9 +355,41 @@ class Autoscaling:
             "and deregistered for the instance-type change; it is restored afterwards."
         )
         cancel.check()  # cancelled before the target went: the record alone is left, and the wind-down removes it
-        aws.deregister_scalable_target(autoscaling, rid)
+        try:
+            aws.deregister_scalable_target(autoscaling, rid)
+        except ClientError as error:
+            raise _suspend_error(error, self._undo_suspend(endpoint_arn, saved)) from error
         self.outcome.writes.append(f"deregistered scalable target {rid}")
         return saved
+
+    def _undo_suspend(self, endpoint_arn: str, saved: SavedScaling) -> str:
+        """After DeregisterScalableTarget failed (it may have acted all the same): put back what is missing, remove
+        the record; what was changed, in a sentence."""
+        rid = saved.resource_id
+        unknown = False
+        try:
+            still_there = aws.describe_scalable_target(self.clients.autoscaling, rid) is not None
+        except (ClientError, BotoCoreError):
+            still_there, unknown = False, True  # restoring puts back only what is missing
+        if not still_there:
+            if self.restore(endpoint_arn, saved):
+                if unknown:
+                    return f"Whether {rid} was deregistered could not be read; whatever was missing has been put back."
+                return f"The target {rid} was deregistered all the same and has been put back as it was."
+            return (
+                f"The target {rid} may have been deregistered and could not be put back now; its settings stay "
+                "recorded on the endpoint and the next run of this endpoint restores them."
+            )
+        try:
+            record = record_keys(aws.list_tags(self.clients.sagemaker, endpoint_arn))
+            if record:
+                aws.delete_tags(self.clients.sagemaker, endpoint_arn, record)
+        except (ClientError, BotoCoreError):
+            return (
+                f"Nothing was deregistered: {rid} still autoscales. The record of its settings stays on the endpoint "
+                "(tags sagemaker-async-deploy:autoscaling:*); the next run of this endpoint removes it."
+            )
+        return f"Nothing was changed: {rid} still autoscales, and the record of its settings was removed."
 
     def _write_record(self, endpoint_arn: str, endpoint_name: str, saved: SavedScaling) -> None:
         sm = self.clients.sagemaker
@@ -418,6 +500,11 @@ class Autoscaling:
         rid = saved.resource_id
         done: list[str] = []
         target = aws.describe_scalable_target(autoscaling, rid)
+        new = target is None
+
+        def settled(call: Callable[[], T], what: str) -> T:
+            return self._after_register(call, what) if new else call()
+
         if target is None:
             target_arn = aws.register_scalable_target(autoscaling, saved.target)
             done.append(f"target {saved.target.get('MinCapacity')}–{saved.target.get('MaxCapacity')} instances")
@@ -427,27 +514,48 @@ class Autoscaling:
             present_tags = aws.list_target_tags(autoscaling, target_arn) if saved.tags and target_arn else {}
         missing_tags = {k: v for k, v in saved.tags.items() if k not in present_tags}
         if missing_tags and target_arn:
-            aws.tag_target(autoscaling, target_arn, missing_tags)
+            settled(lambda: aws.tag_target(autoscaling, target_arn, missing_tags), "TagResource")
             done.append(_count(len(missing_tags), "tag", "tags"))
         current = {str(p["PolicyName"]): str(p["PolicyARN"]) for p in aws.describe_scaling_policies(autoscaling, rid)}
         put = 0
         for policy in saved.policies:
             name = str(policy["PolicyName"])
             if name not in current:
-                current[name] = aws.put_scaling_policy(autoscaling, copy.deepcopy(policy))
+                put_policy = functools.partial(aws.put_scaling_policy, autoscaling, copy.deepcopy(policy))
+                current[name] = settled(put_policy, "PutScalingPolicy")
                 put += 1
         if put:
             done.append(_count(put, "scaling policy", "scaling policies"))
         present = {str(a["ScheduledActionName"]) for a in aws.describe_scheduled_actions(autoscaling, rid)}
         scheduled = [a for a in saved.scheduled_actions if a["ScheduledActionName"] not in present]
         for action in scheduled:
-            aws.put_scheduled_action(autoscaling, copy.deepcopy(action))
+            settled(
+                functools.partial(aws.put_scheduled_action, autoscaling, copy.deepcopy(action)), "PutScheduledAction"
+            )
         if scheduled:
             done.append(_count(len(scheduled), "scheduled action", "scheduled actions"))
         repointed = self._repoint(saved, current)
         if repointed:
             done.append(_count(repointed, "alarm re-pointed", "alarms re-pointed"))
         return ", ".join(done) or "nothing was missing"
+
+    def _after_register(self, call: Callable[[], T], what: str) -> T:
+        """``call``, naming a target registered a moment ago, retried while Application Auto Scaling answers that
+        the target is not registered / not found (NEW_TARGET_WAITS); any other answer, or the last, stands."""
+        for wait in (*NEW_TARGET_WAITS, None):
+            try:
+                return call()
+            except ClientError as error:
+                if wait is None or aws.error_code(error) not in NOT_REGISTERED_YET:
+                    raise
+                self.log.info(
+                    f"Application Auto Scaling does not see the target registered a moment ago yet ({what}: "
+                    f"{safe(aws.error_code(error))}; RegisterScalableTarget is eventually consistent): retrying in "
+                    f"{wait:g}s."
+                )
+                with cancel.interruptible():  # a cancelled job does not wait out the retries
+                    time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _repoint(self, saved: SavedScaling, current: Mapping[str, str]) -> int:
         """Put again each alarm that named a re-created policy; how many were put."""
@@ -468,6 +576,17 @@ class Autoscaling:
             request = repointed_alarm(alarm, links, saved.policy_arns, current, self.shapes.put_metric_alarm)
             if request is None:
                 continue
+            unknown = aws.item_unknown_members(alarm)
+            if unknown:
+                # PutMetricAlarm "completely overwrites the previous configuration of the alarm": what the pinned
+                # botocore cannot carry would be lost. The alarm stays as it is; the user re-points it.
+                self._note(
+                    f"Alarm {name} carries settings the AWS SDK in this version of the action does not know "
+                    f"({', '.join(unknown)}); PutMetricAlarm replaces an alarm whole and would drop them, so it was "
+                    f"left as it is. Re-point it by hand: {_repoint_by_hand(alarm, links, saved.policy_arns, current)}",
+                    warn=True,
+                )
+                continue
             aws.put_metric_alarm(cloudwatch, request)
             policies = ", ".join(sorted({link.policy for link in links}))
             members = " and ".join(sorted({link.member for link in links}))
@@ -482,6 +601,64 @@ class Autoscaling:
         else:
             self.log.info(safe(text))
         self.outcome.autoscaling.append(text)
+
+
+def _repoint_by_hand(
+    alarm: Json, links: list[AlarmLink], old_arns: Mapping[str, str], new_arns: Mapping[str, str]
+) -> str:
+    """What to change in an alarm by hand so that it names each linked policy's new ARN, in words."""
+    steps: list[str] = []
+    for link in sorted(links, key=lambda x: (x.member, x.index)):
+        old, new = old_arns.get(link.policy, ""), new_arns.get(link.policy, "")
+        if not new or new in (alarm.get(link.member) or []):
+            continue
+        if old in (alarm.get(link.member) or []):
+            steps.append(f"in {link.member}, replace {old} with {new}")
+        else:
+            steps.append(f"add {new} to {link.member}")
+    return "; ".join(steps) + "."
+
+
+def _refuse_unknown(rid: str, target: Json, policies: list[Json], scheduled: list[Json]) -> None:
+    """Deregistering deletes the policies and scheduled actions, and they are put back from what botocore parsed:
+    a member it does not know would be lost. Refused before anything is written."""
+    found = [("the scalable target", aws.item_unknown_members(target))]
+    found += [(f"scaling policy {p.get('PolicyName')}", aws.item_unknown_members(p)) for p in policies]
+    found += [(f"scheduled action {a.get('ScheduledActionName')}", aws.item_unknown_members(a)) for a in scheduled]
+    unknown = [f"{what} ({', '.join(members)})" for what, members in found if members]
+    if unknown:
+        raise DeployError(
+            f"instance-type: the autoscaling of {rid} holds settings the AWS SDK in this version of the action does "
+            f"not know: {safe('; '.join(unknown))}. Changing the instance type deregisters the target, which deletes "
+            "its policies and scheduled actions, and putting them back would drop those settings. Nothing was "
+            "changed. Use a newer release of the action, or change the instance type by hand with the target "
+            "deregistered.",
+            kind="refused",
+        )
+
+
+# Which service answers the calls that suspend autoscaling: CloudWatch for the alarms, else Application Auto Scaling.
+_SERVICE_OF = {"DescribeAlarms": "CloudWatch"}
+
+
+def _suspend_error(error: ClientError, changed: str) -> DeployError:
+    """A failed call while suspending autoscaling, before any update: who answered what, and what was changed."""
+    code, operation = aws.error_code(error), error.operation_name
+    service = _SERVICE_OF.get(operation, "Application Auto Scaling")
+    if aws.is_server_error(error):
+        advice = f"{service} failed to answer (a server error, after retries); run again."
+    elif "AccessDenied" in code:
+        advice = (
+            f"Grant the role {'cloudwatch' if service == 'CloudWatch' else 'application-autoscaling'}:{operation} "
+            "(statement KeepAutoscalingAcrossInstanceTypeChanges of the README's IAM policy)."
+        )
+    else:
+        advice = "Run again; if it persists, change the instance type by hand with the scalable target deregistered."
+    return DeployError(
+        f"{service} answered {safe(operation)} with {safe(code)}: {safe(aws.error_message(error))}, while the action "
+        f"suspended autoscaling for the instance-type change. The endpoint was not updated. {safe(changed)} {advice}",
+        kind="access-denied" if "AccessDenied" in code else "",
+    )
 
 
 def as_json(saved: SavedScaling) -> str:

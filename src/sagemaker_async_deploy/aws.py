@@ -7,6 +7,7 @@ passed explicitly: botocore ignores AWS_REGION, which the contract promises to h
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,6 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+from botocore.parsers import ResponseParserError, RpcV2CBORParser
 
 from . import __version__
 
@@ -31,6 +33,18 @@ Json = dict[str, Any]
 # Descriptions whose members are carried into the next model and config: what botocore cannot parse of them
 # would be dropped without a word, so it is looked for in the raw answer (see _note_unknown_members).
 _CARRIED_DESCRIPTIONS = ("DescribeModel", "DescribeEndpointConfig")
+# Descriptions whose items an instance-type change sends back whole (PutMetricAlarm "completely overwrites" an
+# alarm; a scaling policy or scheduled action deleted with its target is put again): each item that carries a
+# member botocore does not know is marked with them under ITEM_UNKNOWN (see _note_unknown_item_members).
+_RESENT_ITEMS = {
+    "cloudwatch": {"DescribeAlarms": "MetricAlarms"},
+    "application-autoscaling": {
+        "DescribeScalingPolicies": "ScalingPolicies",
+        "DescribeScheduledActions": "ScheduledActions",
+        "DescribeScalableTargets": "ScalableTargets",
+    },
+}
+ITEM_UNKNOWN = "UnknownMembers"
 
 # Throttling, 5xx and dropped connections are retried by botocore's standard mode with backoff.
 _CLIENT_CONFIG = Config(
@@ -77,6 +91,10 @@ class Clients:
             if service == "sagemaker":
                 for operation in _CARRIED_DESCRIPTIONS:
                     client.meta.events.register(f"after-call.sagemaker.{operation}", _note_unknown_members)
+            event_prefix = f"after-call.{client.meta.service_model.service_id.hyphenize()}"
+            for operation, items in _RESENT_ITEMS.get(service, {}).items():
+                hook = functools.partial(_note_unknown_item_members, items=items)
+                client.meta.events.register(f"{event_prefix}.{operation}", hook)
             self._clients[service] = client
         return self._clients[service]
 
@@ -137,6 +155,38 @@ def _note_unknown_members(http_response: Any, parsed: Json, model: OperationMode
     unknown = _unknown_paths(raw, model.output_shape, "")
     if unknown:
         parsed.setdefault("ResponseMetadata", {})["UnknownMembers"] = unknown
+
+
+def _raw_document(http_response: Any) -> Any:
+    """The answer as sent: JSON, or CBOR (smithy-rpc-v2-cbor, CloudWatch's protocol in botocore 1.44)."""
+    content = http_response.content or b"{}"
+    if content.lstrip()[:1] in (b"{", b"["):
+        return json.loads(content)
+    parser = RpcV2CBORParser()
+    return parser.parse_data_item(parser.get_peekable_stream_from_bytes(content))
+
+
+def _note_unknown_item_members(http_response: Any, parsed: Json, model: OperationModel, items: str, **_: Any) -> None:
+    """Mark each item of ``items`` with the members of it that botocore's model does not know (ITEM_UNKNOWN)."""
+    output = model.output_shape
+    if getattr(http_response, "status_code", 0) != 200 or not isinstance(output, StructureShape):
+        return
+    shape = output.members.get(items)
+    try:
+        raw = _raw_document(http_response)
+    except (ValueError, ResponseParserError):  # botocore parsed it, this reading cannot: nothing to mark
+        return
+    if not isinstance(shape, ListShape) or not isinstance(raw, dict):
+        return
+    for item, raw_item in zip(parsed.get(items) or [], raw.get(items) or [], strict=False):
+        unknown = _unknown_paths(raw_item, shape.member, "")
+        if unknown and isinstance(item, dict):
+            item[ITEM_UNKNOWN] = unknown
+
+
+def item_unknown_members(item: Json) -> tuple[str, ...]:
+    """The members of a described item that the installed botocore could not parse (_note_unknown_item_members)."""
+    return tuple(item.get(ITEM_UNKNOWN) or ())
 
 
 def _unknown_paths(value: Any, shape: Shape, path: str) -> list[str]:
@@ -453,9 +503,13 @@ def describe_alarms(cloudwatch: CloudWatchClient, names: list[str]) -> list[Json
 
 
 def describe_alarm_history(cloudwatch: CloudWatchClient, name: str, start: datetime, end: datetime) -> list[Json]:
-    """The alarm's state changes between ``start`` and ``end``, oldest first (at most 100: one page)."""
+    """The alarm's state changes between ``start`` and ``end``, oldest first (at most 100: one page).
+
+    Both alarm types are asked for: without AlarmTypes "only metric alarms are returned" (DescribeAlarmHistory
+    API reference), and a composite rollback alarm's history would look empty."""
     response = cloudwatch.describe_alarm_history(
         AlarmName=name,
+        AlarmTypes=["MetricAlarm", "CompositeAlarm"],
         HistoryItemType="StateUpdate",
         StartDate=start,
         EndDate=end,

@@ -14,7 +14,6 @@ from .errors import DeployError, FailureKind, InputError, InputProblem, PlanErro
 from .fleetlog import show_last_lines
 from .log import Log, safe
 from .rollout import Rollout, RolloutOutcome
-from .winddown import wind_down
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -48,11 +47,13 @@ def main() -> int:
         config = packages.resolve(config, clients)  # the version a group's latest approval names, and its image
         _log_package(config, log)
         config = preflight.resolve_image(config, clients)
-        _raise_problems(preflight.check_instance_type(config, clients))
         checked = config
 
         def check() -> None:
-            _raise_problems(preflight.check_resources(checked, clients))
+            # Once a change is known (or in plan mode): a run that changes nothing checks nothing it does not use.
+            _raise_problems(
+                preflight.check_instance_type(checked, clients) or preflight.check_resources(checked, clients)
+            )
             warnings[:] = preflight.alarm_warnings(checked, clients)
             for warning in warnings:
                 text = f"alarm {warning.alarm}: {warning.message}" if warning.alarm else warning.message
@@ -195,6 +196,8 @@ class RunEnd:
 
     def cancelled(self, config: ActionConfig, outcome: RolloutOutcome, clients: aws.Clients) -> int:
         """A signal stopped the run: what SageMaker is doing, autoscaling put back if safe, within seconds."""
+        from .winddown import wind_down  # loaded when a run is cancelled: it brings the autoscaling code
+
         wind_down(config, clients, self.log, outcome)
         self.log.error(outcome.message, title=f"SageMaker endpoint {config.endpoint_name}")
         summary = report.failure_summary(

@@ -74,6 +74,8 @@ class Desired:
     forced: bool = False  # force-redeploy on an existing endpoint: an update even when nothing changed
     artifact: str = ""  # what the created model's artifact is now (artifacts.Identity's value), "" when not read
     artifact_url: str = ""  # where it was read: model-data-url, or the serving model's artifact it keeps
+    bakes: int = 1  # how many bakes an update waits (one per traffic step or batch)
+    no_guardrails: str = ""  # what makes SageMaker update without guardrails (all at once, no bake), in words
 
     @property
     def deployment_config(self) -> Json:
@@ -184,6 +186,14 @@ def desired_from(
     values[STRATEGY.input], values[STEP_SIZE.input] = fitted.strategy, fitted.step
     warnings = list(fitted.warnings)
     bakes = strategy.steps(fitted.strategy, fitted.step, fleet or 1)
+    no_guardrails = strategy.no_guardrails_for(values.get(INSTANCE_TYPE.input) or "")
+    if no_guardrails:
+        bakes = 0  # all at once without a bake, whatever was asked
+        # The step size as given: a default the user never set is not "ignored".
+        ignored = strategy.fallback_warning(
+            no_guardrails, fitted.strategy, config.given(STEP_SIZE), config.bake_seconds, config.alarms, fleet
+        )
+        warnings += [ignored] if ignored else []
     if config.bake_seconds * bakes > config.deployment_timeout_seconds:
         warnings.append(
             f"The update bakes {bakes} time(s) {config.bake_seconds} s (bake-seconds), longer than "
@@ -234,6 +244,8 @@ def desired_from(
         forced=config.force_redeploy and current is not None,
         artifact=artifact.value if artifact and config.creates_model else "",
         artifact_url=artifact.url if artifact and config.creates_model else "",
+        bakes=bakes,
+        no_guardrails=no_guardrails,
     )
 
 

@@ -14,8 +14,9 @@ from ._checks import ROLE_ARN_RE, image_digest
 from .config import ActionConfig
 from .diagnosis import AlarmWarning
 from .errors import InputError, InputProblem
-from .fields import ERROR_TOPIC, EXECUTION_ROLE, INSTANCE_TYPE, SUCCESS_TOPIC
+from .fields import ERROR_TOPIC, EXECUTION_ROLE, INSTANCE_TYPE, STEP_SIZE, STRATEGY, SUCCESS_TOPIC
 from .log import safe
+from .strategy import fallback_warning
 
 
 def resolve_image(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
@@ -171,11 +172,13 @@ _INSTANCE_METRICS = "/aws/sagemaker/Endpoints"
 
 
 def alarm_warnings(config: ActionConfig, clients: aws.Clients) -> list[AlarmWarning]:
-    """What keeps the ``alarms`` from guarding this rollout, read from CloudWatch (and the given model)."""
-    if not config.alarms:
+    """What keeps the ``alarms`` from guarding this rollout, read from CloudWatch (and the given model: a
+    Marketplace model's updates ignore the strategy too)."""
+    strategy_asked = (config.given(STRATEGY) or "all-at-once") != "all-at-once"
+    if not config.alarms and not (config.model_name and strategy_asked):
         return []
     try:
-        alarms = aws.describe_alarms(clients.cloudwatch, list(config.alarms))
+        alarms = aws.describe_alarms(clients.cloudwatch, list(config.alarms)) if config.alarms else []
         model = aws.describe_model(clients.sagemaker, config.model_name) if config.model_name else None
     except (ClientError, BotoCoreError):
         return []  # a warning is never worth a failed run; check_resources reported what it could not read
@@ -185,18 +188,17 @@ def alarm_warnings(config: ActionConfig, clients: aws.Clients) -> list[AlarmWarn
 def guard_warnings(config: ActionConfig, alarms: list[aws.Json], model: aws.Json | None) -> list[AlarmWarning]:
     """The warnings for what DescribeAlarms (and DescribeModel) said; pure."""
     warnings: list[AlarmWarning] = []
-    instance_type = config.given(INSTANCE_TYPE) or ""
-    if instance_type.startswith("ml.inf1."):
-        warnings.append(AlarmWarning("", _no_guardrails(f"{instance_type} (an Inf1 instance)")))
+    # An Inf1 instance type is warned of by the planner, which knows it without a call.
     if model is not None and _marketplace_package(model):
-        warnings.append(
-            AlarmWarning(
-                "",
-                _no_guardrails(
-                    f"{config.model_name}, a model package of another account as AWS Marketplace models are"
-                ),
-            )
+        ignored = fallback_warning(
+            f"{config.model_name}, a model package of another account as AWS Marketplace models are",
+            config.given(STRATEGY) or "all-at-once",
+            config.given(STEP_SIZE),
+            config.bake_seconds,
+            config.alarms,
+            None,
         )
+        warnings += [AlarmWarning("", ignored)] if ignored else []
     for alarm in alarms:
         name = str(alarm.get("AlarmName", ""))
         warnings += [AlarmWarning(name, message) for message in _alarm_problems(config, alarm)]
@@ -210,15 +212,6 @@ def _marketplace_package(model: aws.Json) -> bool:
     own = str(model.get("ModelArn", "")).split(":")
     theirs = package.split(":")
     return len(theirs) > 4 and len(own) > 4 and package.startswith("arn:") and theirs[4] != own[4]
-
-
-def _no_guardrails(what: str) -> str:
-    # Developer guide, "deployment-guardrails-exclusions": Marketplace containers and Inf1 endpoints fall back
-    # to a blue/green deployment with all-at-once traffic shifting and no final baking period.
-    return (
-        f"SageMaker has no deployment guardrails for {what}: it shifts all traffic at once without a bake, so "
-        "alarms and bake-seconds are ignored and nothing rolls back on an alarm."
-    )
 
 
 def _alarm_problems(config: ActionConfig, alarm: aws.Json) -> list[str]:

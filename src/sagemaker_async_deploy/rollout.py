@@ -12,15 +12,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import ClientError
 
 from . import artifacts, aws, builders, cancel, redeploy
-from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
-from .cleanup import Cleanup
-from .config import ActionConfig
+from .config import AUTOSCALING_RECORD_PREFIX, ActionConfig
 from .errors import DeployError, InputError
 from .fields import INSTANCE_COUNT, MODEL_DATA_URL, STRATEGY, Part
 from .fleetlog import FleetLog
@@ -30,6 +29,10 @@ from .planner import Plan, desired_from, plan
 from .report import short_image
 from .state import TRANSITIONAL, ServingState, read_serving
 from .waiting import Since, Waiter
+
+if TYPE_CHECKING:
+    from .autoscaling import Autoscaling
+    from .cleanup import Cleanup
 
 T = TypeVar("T")
 EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
@@ -77,14 +80,25 @@ class Rollout:
             timeout_seconds=config.deployment_timeout_seconds,
             poll_interval=config.poll_interval_seconds,
         )
-        self.scaling = Autoscaling(clients, log, self.outcome)
-        self.cleanup = Cleanup(
+
+    # Autoscaling and cleanup are loaded when a run uses them: a run that changes nothing needs neither.
+    @cached_property
+    def scaling(self) -> Autoscaling:
+        from .autoscaling import Autoscaling
+
+        return Autoscaling(self.clients, self.log, self.outcome)
+
+    @cached_property
+    def cleanup(self) -> Cleanup:
+        from .cleanup import Cleanup
+
+        return Cleanup(
             self.sm,
-            log,
+            self.log,
             self.outcome,
-            endpoint_name=config.endpoint_name,
-            existing_model=not config.creates_model,
-            delete_previous=config.delete_previous,
+            endpoint_name=self.config.endpoint_name,
+            existing_model=not self.config.creates_model,
+            delete_previous=self.config.delete_previous,
         )
 
     # --- the run ------------------------------------------------------------------------------------------
@@ -141,7 +155,8 @@ class Rollout:
             current = self._current(endpoint)  # an endpoint SageMaker will not update is refused before any write
             if endpoint is not None and not scaling_checked:
                 # An interrupted run may have left the variant's autoscaling deregistered and recorded on the endpoint.
-                self.scaling.recover(endpoint, apply=cfg.mode == "apply")
+                if self._autoscaling_recorded(endpoint):
+                    self.scaling.recover(endpoint, apply=cfg.mode == "apply")
                 scaling_checked = True
             # An earlier run's rollout that landed while this run waited is this run's redeploy: not forced again.
             landed = bool(adopted_from) and current is not None and current.config_name != adopted_from
@@ -158,6 +173,11 @@ class Rollout:
             if (cfg.mode == "plan" or the_plan.action != "unchanged") and not preflight_done:
                 self.preflight()
                 preflight_done = True
+                if the_plan.action == "update":
+                    desired = the_plan.desired
+                    self.scaling.warn_if_blocked(
+                        cfg.endpoint_name, cfg.variant_name, desired.bakes, desired.bake_seconds, desired.fleet
+                    )
             if cfg.mode == "plan":
                 self.outcome.result = {"create": "would-create", "update": "would-update"}.get(
                     the_plan.action, "unchanged"
@@ -207,6 +227,11 @@ class Rollout:
                 return None
         self.log.info(f"Model artifact {safe(found.url)}: {safe(found.shown)}.")
         return found
+
+    def _autoscaling_recorded(self, endpoint: aws.Json) -> bool:
+        """Whether the endpoint carries an autoscaling record (its tags), read without loading the autoscaling code."""
+        arn = str(endpoint.get("EndpointArn", ""))
+        return bool(arn) and any(k.startswith(AUTOSCALING_RECORD_PREFIX) for k in aws.list_tags(self.sm, arn))
 
     def _adopt(self, adopted_from: str, before_wait: aws.Json | None, current: ServingState) -> None:
         """An earlier run (cancelled or crashed mid-wait) started this very rollout; it finished while we
@@ -457,6 +482,17 @@ class Rollout:
         if current is None:
             needs = f"The new endpoint needs {fleet} {safe(desired.instance_type)} instance(s)."
             way_out = "Nothing was created; the endpoint does not exist yet."
+        elif desired.no_guardrails:
+            # SageMaker ignores the strategy here (strategy.no_guardrails_for): rolling or smaller steps change nothing.
+            needs = (
+                f"SageMaker has no deployment guardrails for {safe(desired.no_guardrails)}: every update runs "
+                f"blue/green all at once, a second fleet of {fleet} {safe(desired.instance_type)} instance(s) beside "
+                "the serving one, whatever deployment-strategy and step-size say."
+            )
+            way_out = (
+                "Neither rolling nor a smaller step-size needs less on it. Nothing was rolled out; the endpoint "
+                "serves as before."
+            )
         elif desired.value(STRATEGY) == "rolling":
             needs = "A rolling update needs capacity for one batch beside the serving fleet."
             way_out = "A smaller step-size needs less. Nothing was rolled out; the endpoint serves as before."
@@ -541,7 +577,9 @@ class Rollout:
             # Back on the old config (the wait made sure it is this update that settled). What was seen tells
             # a rollback from a failure: traffic that moved to the new fleet (ActivatingTraffic, Baking) or a
             # RollingBack status is a rollback; a FailureReason with neither is a new fleet that failed before
-            # it took traffic. Without a reason, the cause is not known from the endpoint.
+            # it took traffic. Without a reason, the cause is not known from the endpoint. RollingBack is documented
+            # for UpdateEndpointWeightsAndCapacities only (DescribeEndpoint's API reference): an update's rollback may
+            # show Updating throughout, so the traffic seen moving is what tells it, RollingBack only confirms it.
             moved = any(re.search(r"\b(ActivatingTraffic|Baking)\b", t.variant_status) for t in seen)
             rolled_back = moved or any(t.status == "RollingBack" for t in seen) or not reason
             outcome.result = "rolled-back" if rolled_back else "failed"

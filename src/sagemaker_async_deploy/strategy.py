@@ -8,6 +8,10 @@ is followed by the bake (WaitIntervalInSeconds), during which the alarms can rol
 The limits are AWS's (UpdateEndpoint API reference: CanarySize "must be less than or equal to 50% of the
 variant's total instance count", LinearStepSize "10-50%", rolling MaximumBatchSize "between 5% to 50%"),
 checked against the instance count the update will have, before anything is written.
+
+Steps are counted in whole instances, as SageMaker takes them: a percentage of the fleet rounds up to at least one
+instance (AWS's rolling deployment example notebook, "33% * 3 = 1 instance"), so 25 % of 2 instances is one
+instance a step and two steps, not four. The bakes an update waits are counted that way too.
 """
 
 from __future__ import annotations
@@ -103,6 +107,39 @@ def describe(strategy: str, step: StepSize | None, fleet: int | None) -> str:
     if strategy == "linear":
         return f"blue/green, linear steps of {size}"
     return f"rolling, batches of {size}"
+
+
+def no_guardrails_for(instance_type: str) -> str:
+    """What of the variant leaves an update without deployment guardrails, in words ("" when nothing does).
+
+    Developer guide, "deployment-guardrails-exclusions": endpoints on Inf1 instances (and Marketplace containers,
+    which preflight reads from the model) "fall back to using a blue/green deployment with all at once traffic
+    shifting and no final baking period" — rolling included, whatever the update asks for.
+    """
+    return f"{instance_type} (an Inf1 instance)" if instance_type.startswith("ml.inf1.") else ""
+
+
+def fallback_warning(
+    what: str, strategy: str, step: StepSize | None, bake_seconds: int, alarms: tuple[str, ...], fleet: int | None
+) -> str:
+    """The warning for an update SageMaker runs without guardrails on ``what``: which inputs it ignores, and what
+    it costs instead ("" when the inputs ask for nothing it ignores)."""
+    ignored: list[str] = []
+    if strategy != "all-at-once":
+        ignored.append(f"deployment-strategy ({strategy})")
+    if step is not None and strategy != "all-at-once":
+        ignored.append(f"step-size ({step})")
+    if alarms:
+        ignored += [f"alarms ({len(alarms)})", f"bake-seconds ({bake_seconds})"]
+    if not ignored:
+        return ""
+    fleet_words = f"{fleet} instance(s)" if fleet else "the variant's instances"
+    rolling = " A rolling update needs no second fleet elsewhere; here it does." if strategy == "rolling" else ""
+    return (
+        f"SageMaker has no deployment guardrails for {what}: it falls back to blue/green, all traffic at once and "
+        f"no bake, so {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored. Each update runs a second "
+        f"fleet of {fleet_words} beside the serving one, and nothing rolls back on an alarm.{rolling}"
+    )
 
 
 def _range(low: float, high: float) -> str:

@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=5000, help="TCP port; 0 picks a free one (default 5000)")
     parser.add_argument("--create-seconds", type=float, default=5.0, help="Creating -> InService (default 5)")
     parser.add_argument("--update-seconds", type=float, default=5.0, help="Updating -> InService (default 5)")
-    parser.add_argument("--rollback-seconds", type=float, default=5.0, help="RollingBack phase (default 5)")
+    parser.add_argument("--rollback-seconds", type=float, default=5.0, help="an update's rollback phase (default 5)")
     parser.add_argument("--delete-seconds", type=float, default=2.0, help="Deleting -> gone (default 2)")
     parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID, help="account id in ARNs")
     parser.add_argument(

@@ -26,6 +26,13 @@
   scalable target, use the TagResource API." (ValidationException, terraform-aws-modules/terraform-aws-rds-aurora
   #420). An ARN that names no target: ResourceNotFoundException (the operations' error shapes in botocore's model);
   more than 50 tags: TooManyTagsException (AWS tag limits: 50 per resource).
+- **A new target is eventually consistent** (RegisterScalableTarget API reference: "might take a brief delay"):
+  ``Behaviour.new_target_invisible_calls`` makes a target registered anew missing to that many calls naming it
+  (TagResource / ListTagsForResource: ResourceNotFoundException; PutScalingPolicy / PutScheduledAction:
+  ObjectNotFoundException "No scalable target registered for service namespace: …", as
+  cloudposse/terraform-aws-ecs-cloudwatch-autoscaling PR #36 and ansible/ansible #40237 show it; DescribeScalableTargets
+  leaves it out). moto takes a policy or scheduled action for a target that was never registered; AWS refuses it
+  with that ObjectNotFoundException, and so does the emulator.
 - **SuspendedState** is always described with its three flags, each false unless set (AWS CLI example,
   describe-scalable-targets; SuspendedState API reference: "The default is false"); moto answers null when it was
   not given.
@@ -233,6 +240,32 @@ class _ResourceNotFound(JsonRESTError):
         super().__init__("ResourceNotFoundException", f"Scalable target with ARN {arn} not found.")
 
 
+class _NoTarget(JsonRESTError):
+    def __init__(self, namespace: str, r_id: str, dimension: str) -> None:
+        super().__init__(
+            "ObjectNotFoundException",
+            f"No scalable target registered for service namespace: {namespace}, resource ID: {r_id}, "
+            f"scalable dimension: {dimension}",
+        )
+
+
+def _invisible(target: Any) -> bool:
+    """Whether a target registered a moment ago is still missing to this call (counted down per call)."""
+    left = int(getattr(target, "invisible_for", 0))
+    if left > 0:
+        target.invisible_for = left - 1
+    return left > 0
+
+
+def _visible_target(response: ApplicationAutoScalingResponse) -> None:
+    """PutScalingPolicy / PutScheduledAction need a registered target that is visible by now."""
+    namespace = response._get_param("ServiceNamespace")
+    r_id, dimension = response._get_param("ResourceId"), response._get_param("ScalableDimension")
+    target = response.applicationautoscaling_backend.targets.get(dimension, {}).get(r_id)
+    if target is None or _invisible(target):
+        raise _NoTarget(namespace, r_id, dimension)
+
+
 class _TooManyTags(JsonRESTError):
     def __init__(self) -> None:
         super().__init__("TooManyTagsException", f"A scalable target can have at most {_MAX_TAGS} tags.")
@@ -241,6 +274,8 @@ class _TooManyTags(JsonRESTError):
 def _patch_responses() -> None:
     original_register = ApplicationAutoScalingResponse.register_scalable_target
     original_describe = ApplicationAutoScalingResponse.describe_scalable_targets
+    original_put_policy = ApplicationAutoScalingResponse.put_scaling_policy
+    original_put_scheduled = ApplicationAutoScalingResponse.put_scheduled_action
 
     @functools.wraps(original_register)
     def register_scalable_target(self: ApplicationAutoScalingResponse) -> str:
@@ -254,20 +289,43 @@ def _patch_responses() -> None:
             )
         if len(tags) > _MAX_TAGS:
             raise _TooManyTags()
+        new = r_id not in backend.targets.get(dimension, {})
         answer = original_register(self)
         if tags:
             backend.targets[dimension][r_id].tags = dict(tags)  # type: ignore[attr-defined]
+        if new:
+            target = backend.targets[dimension][r_id]
+            target.invisible_for = _State.behaviour.new_target_invisible_calls  # type: ignore[attr-defined]
         return answer
 
     @functools.wraps(original_describe)
     def describe_scalable_targets(self: ApplicationAutoScalingResponse) -> str:
         answer = json.loads(original_describe(self))
+        named = set(self._get_param("ResourceIds") or [])
+        targets = self.applicationautoscaling_backend.targets
+        answer["ScalableTargets"] = [
+            t
+            for t in answer.get("ScalableTargets", [])
+            if t["ResourceId"] not in named or not _invisible(targets[t["ScalableDimension"]][t["ResourceId"]])
+        ]
         for target in answer.get("ScalableTargets", []):
             state = target.get("SuspendedState") or {}
             target["SuspendedState"] = {flag: bool(state.get(flag, False)) for flag in _SUSPENDED_FLAGS}
         return json.dumps(answer)
 
+    @functools.wraps(original_put_policy)
+    def put_scaling_policy(self: ApplicationAutoScalingResponse) -> str:
+        _visible_target(self)
+        return original_put_policy(self)
+
+    @functools.wraps(original_put_scheduled)
+    def put_scheduled_action(self: ApplicationAutoScalingResponse) -> str:
+        _visible_target(self)
+        return original_put_scheduled(self)
+
     ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target  # type: ignore[method-assign]
+    ApplicationAutoScalingResponse.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
+    ApplicationAutoScalingResponse.put_scheduled_action = put_scheduled_action  # type: ignore[method-assign]
     ApplicationAutoScalingResponse.describe_scalable_targets = describe_scalable_targets  # type: ignore[method-assign]
     ApplicationAutoScalingResponse.tag_resource = _tag_resource  # type: ignore[attr-defined]
     ApplicationAutoScalingResponse.untag_resource = _untag_resource  # type: ignore[attr-defined]
@@ -284,6 +342,8 @@ def _target_by_arn(response: ApplicationAutoScalingResponse, arn: str) -> FakeSc
 
 def _tag_resource(self: ApplicationAutoScalingResponse) -> str:
     target = _target_by_arn(self, self._get_param("ResourceARN"))
+    if _invisible(target):
+        raise _ResourceNotFound(target.arn)
     tags = {**getattr(target, "tags", {}), **(self._get_param("Tags") or {})}
     if len(tags) > _MAX_TAGS:
         raise _TooManyTags()
@@ -300,4 +360,6 @@ def _untag_resource(self: ApplicationAutoScalingResponse) -> str:
 
 def _list_tags_for_resource(self: ApplicationAutoScalingResponse) -> str:
     target = _target_by_arn(self, self._get_param("ResourceARN"))
+    if _invisible(target):
+        raise _ResourceNotFound(target.arn)
     return json.dumps({"Tags": dict(getattr(target, "tags", {}))})

@@ -88,6 +88,20 @@ class Behaviour:
     # a stream whose latest event is younger than a minute is described without it.
     last_event_timestamp: Literal["current", "eventual"] = "current"
 
+    # EndpointStatus while SageMaker rolls an UpdateEndpoint back (an alarm fired, a fault). DescribeEndpoint's API
+    # reference: RollingBack "only applies to an endpoint that has autoscaling enabled and is undergoing variant
+    # weight or capacity changes as part of an UpdateEndpointWeightsAndCapacities call"; nothing documents it for
+    # an update's rollback, which then reads as the update going on. Default "Updating"; "RollingBack" keeps the
+    # sequence the emulator showed before (Updating -> RollingBack -> InService).
+    status_during_update_rollback: Literal["Updating", "RollingBack"] = "Updating"
+
+    # How many calls naming a scalable target just registered anew find it missing. RegisterScalableTarget's API
+    # reference: a new target "might take a brief delay to reach eventual consistency", sequential calls may fail,
+    # and callers should retry; cloudposse/terraform-aws-ecs-cloudwatch-autoscaling PR #36 shows PutScalingPolicy
+    # answering "No scalable target registered" right after a registration. Calls counted: TagResource,
+    # ListTagsForResource, PutScalingPolicy, PutScheduledAction, DescribeScalableTargets naming it. Default 0.
+    new_target_invisible_calls: int = 0
+
 
 def behaviour_from_flags(pairs: list[str]) -> Behaviour:
     """A Behaviour from ``name=value`` strings (the CLI's ``--behaviour``), checked against the field types."""
@@ -103,6 +117,10 @@ def behaviour_from_flags(pairs: list[str]) -> Behaviour:
             if raw.lower() not in ("true", "false"):
                 raise ValueError(f"--behaviour {name} is true or false, not {raw!r}")
             values[name] = raw.lower() == "true"
+        elif isinstance(default, int):
+            if not raw.isdigit():
+                raise ValueError(f"--behaviour {name} is a whole number, not {raw!r}")
+            values[name] = int(raw)
         else:
             values[name] = raw
     behaviour = Behaviour(**values)  # type: ignore[arg-type]  # checked just below
@@ -111,7 +129,9 @@ def behaviour_from_flags(pairs: list[str]) -> Behaviour:
 
 
 def check(behaviour: Behaviour) -> None:
-    """Refuse a value a Literal field does not allow (dataclasses do not check)."""
+    """Refuse a value a Literal field does not allow (dataclasses do not check), and a negative count."""
+    if behaviour.new_target_invisible_calls < 0:
+        raise ValueError("Behaviour.new_target_invisible_calls is 0 or more")
     allowed = {
         "deployed_images_at_zero": ("empty", "kept"),
         "failure_reason_after_alarm_rollback": ("empty", "set"),
@@ -123,6 +143,7 @@ def check(behaviour: Behaviour) -> None:
         "package_model_description": ("as-created", "with-image"),
         "log_events_first_page": ("full", "empty"),
         "last_event_timestamp": ("current", "eventual"),
+        "status_during_update_rollback": ("Updating", "RollingBack"),
     }
     for name, values in allowed.items():
         if getattr(behaviour, name) not in values:

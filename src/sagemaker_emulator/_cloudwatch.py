@@ -1,4 +1,4 @@
-"""CloudWatch alarms as AWS keeps them, where moto departs: the initial state, and the alarm history.
+"""CloudWatch alarms as AWS keeps them, where moto departs: the initial state, composite alarms, the alarm history.
 
 - A new alarm starts INSUFFICIENT_DATA and an updated one keeps its state: "When this operation creates an alarm,
   the alarm state is immediately set to INSUFFICIENT_DATA … When updating an existing alarm, its StateValue is left
@@ -7,7 +7,9 @@
   state on every update.
 - DescribeAlarmHistory exists in AWS and not in moto 5.2.5. A state change is recorded as AWS's CLI reference example
   shows it: HistoryItemType "StateUpdate", HistorySummary "Alarm updated from OK to ALARM", HistoryData a JSON
-  document {"version": "1.0", "oldState": {"stateValue", "stateReason", …}, "newState": {…}}.
+  document {"version": "1.0", "oldState": {"stateValue", "stateReason", …}, "newState": {…}}. Without AlarmTypes
+  it answers for metric alarms only: "If you omit this parameter, only metric alarms are returned"
+  (DescribeAlarmHistory API reference, AlarmTypes).
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ def install() -> None:
     CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
     Alarm.update_state = update_state  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]
+    # moto 5.2.5 reads AlarmRule in its PutMetricAlarm handler "to re-use this method for composite alarms" but
+    # routes no PutCompositeAlarm to it. A composite alarm starts INSUFFICIENT_DATA as a metric alarm does
+    # (PutCompositeAlarm API reference: "the alarm state is immediately set to INSUFFICIENT_DATA").
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
 
 
 def _record(alarm: Alarm, old: tuple[str, str], at: datetime) -> None:
@@ -85,7 +91,7 @@ def _record(alarm: Alarm, old: tuple[str, str], at: datetime) -> None:
 def _describe_alarm_history(self: CloudWatchResponse) -> ActionResult:
     name = self._get_param("AlarmName")
     item_type = self._get_param("HistoryItemType")
-    types = self._get_param("AlarmTypes", [])
+    types = self._get_param("AlarmTypes", []) or ["MetricAlarm"]  # the reference's default: metric alarms only
     start, end = self._get_param("StartDate"), self._get_param("EndDate")
     newest_first = self._get_param("ScanBy", "TimestampDescending") != "TimestampAscending"
     limit = int(self._get_param("MaxRecords", 100) or 100)
@@ -98,7 +104,7 @@ def _describe_alarm_history(self: CloudWatchResponse) -> ActionResult:
         i
         for i in items
         if (not item_type or i["HistoryItemType"] == item_type)
-        and (not types or i["AlarmType"] in types)
+        and i["AlarmType"] in types
         and (start is None or i["Timestamp"] >= _datetime(start))
         and (end is None or i["Timestamp"] <= _datetime(end))
     ]

@@ -8,7 +8,7 @@ change arrives. The store knows nothing of the backend; the few faults that act 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 UpdateFaultKind = Literal["rollback", "fail", "rollback_failed", "unhealthy", "crash_loop"]
@@ -92,6 +92,17 @@ class LostRace:
     seconds: float
 
 
+@dataclass(frozen=True)
+class ServerError:
+    """A 5xx answer to the next ``times`` requests of ``operation`` (any service on a JSON protocol)."""
+
+    operation: str
+    times: int
+    status: int
+    code: str
+    after_acting: bool = False
+
+
 @dataclass
 class _Store:
     updates: list[UpdateFault] = field(default_factory=list)
@@ -109,6 +120,9 @@ class _Store:
     expire_after: int | None = None
     reject_after: int | None = None
     rejected_code: RejectedCode = "UnrecognizedClientException"
+    server_errors: list[ServerError] = field(default_factory=list)
+    # operation -> (the answer's list, member, value): items of moto's answers carry a member AWS added later
+    item_members: dict[str, tuple[str, str, Any]] = field(default_factory=dict)
 
 
 class Faults:
@@ -134,7 +148,8 @@ class Faults:
         at_step: int = 1,
     ) -> None:
         """The next UpdateEndpoint is rolled back by SageMaker at traffic step / rolling batch ``at_step``:
-        Updating -> RollingBack -> InService on the OLD config, no PendingDeploymentSummary.
+        Updating -> (rolling back: Updating, or RollingBack with Behaviour.status_during_update_rollback) ->
+        InService on the OLD config, no PendingDeploymentSummary.
 
         With ``alarm``, that CloudWatch alarm goes to ALARM (StateReason ``reason``) during that step's bake, before
         SageMaker rolls back, so DescribeAlarms and DescribeAlarmHistory show it."""
@@ -160,7 +175,8 @@ class Faults:
             self._store.updates.append(UpdateFault("fail", endpoint_name, reason, end_status))
 
     def update_rollback_failed_next(self, reason: str, endpoint_name: str | None = None) -> None:
-        """The next UpdateEndpoint goes Updating -> RollingBack -> UpdateRollbackFailed with ``reason``."""
+        """The next UpdateEndpoint goes Updating -> rolling back (see Behaviour.status_during_update_rollback) ->
+        UpdateRollbackFailed with ``reason``."""
         with self._lock:
             self._store.updates.append(UpdateFault("rollback_failed", endpoint_name, reason))
 
@@ -226,6 +242,13 @@ class Faults:
         with self._lock:
             self._store.extra_members.setdefault(operation, {})[member] = value
 
+    def extra_item_member(self, operation: str, items: str, member: str, value: Any) -> None:
+        """Each item of the list ``items`` in answers of ``operation`` (a service moto answers in JSON, e.g.
+        DescribeAlarms' MetricAlarms or DescribeScalingPolicies' ScalingPolicies) carries ``member``: a setting AWS
+        added after the installed botocore, which botocore's parser drops."""
+        with self._lock:
+            self._store.item_members[operation] = (items, member, value)
+
     def throttle(self, n: int) -> None:
         """The next ``n`` SageMaker requests answer HTTP 400 ThrottlingException "Rate exceeded"."""
         if n < 0:
@@ -254,6 +277,24 @@ class Faults:
         with self._lock:
             self._store.reject_after = after_requests
             self._store.rejected_code = code
+
+    def server_error(
+        self,
+        operation: str,
+        times: int = 1,
+        status: int = 500,
+        code: str = "InternalServiceException",
+        after_acting: bool = False,
+    ) -> None:
+        """The next ``times`` requests of ``operation`` answer HTTP ``status`` with error ``code`` ("The service
+        encountered an internal error.", Application Auto Scaling's InternalServiceException in botocore's model),
+        for the services moto answers on a JSON protocol (X-Amz-Target), e.g. Application Auto Scaling. botocore
+        retries a 5xx: arm as many as the caller's attempts. With ``after_acting`` the request is carried out first
+        and only its answer is lost, as a 5xx does not prove that nothing happened."""
+        if times < 1 or not 500 <= status <= 599:
+            raise ValueError("times is at least 1 and status a 5xx")
+        with self._lock:
+            self._store.server_errors.append(ServerError(operation, int(times), int(status), code, after_acting))
 
     def deny(self, operation: str) -> None:
         """Every later SageMaker ``operation`` request answers AccessDeniedException, as for a role whose policy
@@ -343,6 +384,16 @@ class Faults:
                 return None
             return self._store.rejected_code
 
+    def take_server_error(self, operation: str) -> ServerError | None:
+        with self._lock:
+            for armed in self._store.server_errors:
+                if armed.operation == operation:
+                    self._store.server_errors.remove(armed)
+                    if armed.times > 1:
+                        self._store.server_errors.append(replace(armed, times=armed.times - 1))
+                    return armed
+            return None
+
     def is_denied(self, operation: str) -> bool:
         with self._lock:
             return operation in self._store.denied
@@ -395,6 +446,10 @@ class Faults:
         with self._lock:
             return self._store.invisibility
 
+    def item_member(self, operation: str) -> tuple[str, str, Any] | None:
+        with self._lock:
+            return self._store.item_members.get(operation)
+
     def extra_members(self, operation: str) -> dict[str, Any]:
         with self._lock:
             return dict(self._store.extra_members.get(operation, {}))
@@ -429,10 +484,12 @@ FAULT_NAMES = (
     "lag_reads",
     "invisible_after_create",
     "extra_member",
+    "extra_item_member",
     "throttle",
     "expire_credentials",
     "reject_credentials",
     "deny",
+    "server_error",
     "update_when_settled",
     "lose_update_races",
     "busy",

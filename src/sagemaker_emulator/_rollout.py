@@ -250,7 +250,8 @@ class Rollout:
         endpoint = self.endpoint
         fault = self.fault
         failed = fault is not None and fault.kind == "rollback_failed" and self.rollback_at == i + 1
-        self._settle(at, "RollingBack", None)
+        # What the endpoint shows meanwhile: see Behaviour.status_during_update_rollback.
+        self._settle(at, self.behaviour.status_during_update_rollback, None)
         for variant in endpoint.variants:
             variant.pop("VariantStatus", None)
         duration = self.timings.rollback

@@ -267,6 +267,20 @@ class Emulator:
         elif "/operation/" in path:
             # smithy-rpc-v2-cbor puts the operation in the path; its CBOR body is not decoded for the log.
             operation = path.rsplit("/operation/", 1)[1].strip("/")
+        failure = self.faults.take_server_error(operation) if target else None
+        if failure is not None:
+            if failure.after_acting:
+                b"".join(self._moto_app(environ, lambda *_: lambda _data: None))  # acted on; the answer is lost
+            self._log.add(
+                RequestRecord(service, operation, params, time.time(), region or DEFAULT_REGION, failure.status)
+            )
+            payload = {"__type": failure.code, "message": "The service encountered an internal error."}
+            response = Response(
+                json.dumps(payload),
+                status=failure.status,
+                headers={"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": str(uuid.uuid4())},
+            )
+            return response(environ, start_response)
         if self.account_id != DEFAULT_ACCOUNT_ID:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id
         captured: list[int] = []
@@ -275,6 +289,9 @@ class Emulator:
             captured.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
+        extra = self.faults.item_member(operation) if operation else None
+        if extra is not None:
+            return self._with_item_member(environ, start_response, extra, captured, service, operation, params, region)
         result = self._moto_app(environ, recording_start_response)
         self._log.add(
             RequestRecord(
@@ -287,6 +304,42 @@ class Emulator:
             )
         )
         return result
+
+    def _with_item_member(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        extra: tuple[str, str, Any],
+        captured: list[int],
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        region: str | None,
+    ) -> Iterable[bytes]:
+        """moto's answer with ``extra``'s member added to each item of its list (Faults.extra_item_member)."""
+        assert self._moto_app is not None
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def keep(status: str, headers: Any, exc_info: Any = None) -> Any:
+            answered.append((status, list(headers)))
+            return lambda _data: None
+
+        body = b"".join(self._moto_app(environ, keep))
+        status, headers = answered[0]
+        items, member, value = extra
+        try:
+            document = json.loads(body)
+            for item in document.get(items) or []:
+                item[member] = value
+            body = json.dumps(document).encode()
+        except ValueError:
+            pass  # not JSON: passed on as it is
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"] + [("Content-Length", str(len(body)))]
+        code = int(status.split(" ", 1)[0])
+        captured.append(code)
+        self._log.add(RequestRecord(service, operation, params, time.time(), region or DEFAULT_REGION, code))
+        start_response(status, headers)
+        return [body]
 
     # Control API
 

@@ -36,7 +36,8 @@ def allowed_results(fault: str, changed: bool, adopts: bool) -> set[str]:
         # rollout, the run finishes that run's work (rollout._adopt: updated); otherwise nothing changes.
         return {"updated"} if adopts else {"unchanged"}
     if fault == "rollback":
-        # Faults.rollback_next_update: traffic moves, then RollingBack -> InService on the old config.
+        # Faults.rollback_next_update: traffic moves, then a rollback (Updating, or RollingBack by the switch) ->
+        # InService on the old config.
         return {"rolled-back"}
     if fault == "fail":
         # Faults.fail_next_update (end InService): the new fleet fails before traffic moves, the old config

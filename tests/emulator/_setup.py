@@ -64,3 +64,21 @@ def second_config(sm: Any, image: str = IMAGE_V2, **config_args: Any) -> None:
     """model-2 / config-2 for an update."""
     model(sm, "model-2", image)
     config(sm, "config-2", "model-2", **config_args)
+
+
+def rolling_back(described: dict[str, Any], status: str) -> bool:
+    """Whether a description shows SageMaker rolling an update back: ``status`` (Updating or RollingBack, see
+    Behaviour.status_during_update_rollback) on the old config with no deployment pending."""
+    return described["EndpointStatus"] == status and "PendingDeploymentSummary" not in described
+
+
+def wait_rolling_back(sm: Any, endpoint: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Poll DescribeEndpoint until it shows the rollback (see ``rolling_back``); return that description."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described: dict[str, Any] = sm.describe_endpoint(EndpointName=endpoint)
+        if rolling_back(described, status):
+            return described
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{endpoint} never seen rolling back ({described['EndpointStatus']})")
+        time.sleep(0.01)

@@ -215,3 +215,36 @@ def test_suspended_state_is_always_described(emulator: Emulator) -> None:
     _target(autoscaling, SuspendedState={"ScheduledScalingSuspended": True})
     [target] = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert target["SuspendedState"]["ScheduledScalingSuspended"] is True
+
+
+def test_a_policy_for_a_target_never_registered_is_refused(emulator: Emulator) -> None:
+    """PutScalingPolicy without a registered target: ObjectNotFoundException "No scalable target registered"
+    (ansible/ansible #40237); moto would take it."""
+    autoscaling = boto_client(emulator, "application-autoscaling")
+    with pytest.raises(ClientError) as refused:
+        _step_policy(autoscaling)
+    assert refused.value.response["Error"] == {
+        "Code": "ObjectNotFoundException",
+        "Message": f"No scalable target registered for service namespace: sagemaker, resource ID: {RESOURCE}, "
+        f"scalable dimension: {DIMENSION}",
+    }
+
+
+def test_a_new_target_is_missing_to_the_next_calls_naming_it() -> None:
+    """Behaviour new_target_invisible_calls=2: the two calls after RegisterScalableTarget that name the new target
+    find it missing (RegisterScalableTarget is eventually consistent), the third finds it."""
+    behaviour = Behaviour(new_target_invisible_calls=2)
+    with Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID, behaviour=behaviour) as emu:
+        autoscaling = boto_client(emu, "application-autoscaling", retries={"mode": "standard", "total_max_attempts": 1})
+        arn = _target(autoscaling)
+        with pytest.raises(ClientError) as first:
+            autoscaling.tag_resource(ResourceARN=arn, Tags={"team": "speech"})
+        assert first.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        with pytest.raises(ClientError) as second:
+            _step_policy(autoscaling)
+        assert second.value.response["Error"]["Code"] == "ObjectNotFoundException"
+        _step_policy(autoscaling)
+        autoscaling.tag_resource(ResourceARN=arn, Tags={"team": "speech"})
+        assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "speech"}
+        _target(autoscaling)  # registered again: an existing target is no new one, and is visible at once
+        assert len(autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]) == 1

@@ -15,7 +15,7 @@ from sagemaker_emulator import Behaviour, Emulator
 from tests.conftest import FAST_TIMINGS, boto_client
 
 from ..seed import seed_alarm
-from ._setup import config, in_service_endpoint, model, wait_for
+from ._setup import config, in_service_endpoint, model, rolling_back, wait_for
 
 Row = tuple[str, list[int], list[tuple[int, int, str, str]]]
 
@@ -198,9 +198,11 @@ def test_rolling_batches_shrink_the_old_fleet(emulator: Emulator) -> None:
     assert {s["Status"] for s in deleting} == {"Deleting"}
 
 
-def test_canary_rolled_back_at_its_second_step_by_a_named_alarm(emulator: Emulator) -> None:
+def test_canary_rolled_back_at_its_second_step_by_a_named_alarm(either_rollback_status: Emulator) -> None:
     """rollback_next_update(alarm, reason, at_step=2): the alarm goes to ALARM during the final bake, with its
     reason in DescribeAlarms and DescribeAlarmHistory, then SageMaker rolls back to the old config."""
+    emulator = either_rollback_status
+    status = emulator.behaviour.status_during_update_rollback
     sm = boto_client(emulator, "sagemaker")
     cloudwatch = boto_client(emulator, "cloudwatch")
     seed_alarm(emulator, "errors")
@@ -209,7 +211,7 @@ def test_canary_rolled_back_at_its_second_step_by_a_named_alarm(emulator: Emulat
     emulator.faults.rollback_next_update("ep", alarm="errors", reason="5XX errors on the new fleet", at_step=2)
     canary = with_alarm(blue_green("CANARY", 600, CanarySize={"Type": "CAPACITY_PERCENT", "Value": 25}))
     rows, described = phases(emulator, sm, {"EndpointConfigName": "config-2", "DeploymentConfig": canary})
-    assert [r[0] for r in rows][-2:] == ["RollingBack", "InService"]
+    assert [r[0] for r in rows][-2:] == [status, "InService"]
     baked = [r[2][0][:3] for r in rows if r[2] and r[2][0][2] == "Baking"]
     assert baked == [(1, 4, "Baking"), (4, 4, "Baking")]
     final = described[-1]
@@ -224,13 +226,15 @@ def test_canary_rolled_back_at_its_second_step_by_a_named_alarm(emulator: Emulat
     ]
     fired = history[0]["Timestamp"].timestamp()
     started = described[0]["PendingDeploymentSummary"]["StartTime"].timestamp()
-    rolled_back = next(d for d in described if d["EndpointStatus"] == "RollingBack")["LastModifiedTime"].timestamp()
+    rolled_back = next(d for d in described if rolling_back(d, status))["LastModifiedTime"].timestamp()
     assert started < fired < rolled_back
 
 
-def test_an_alarm_already_in_alarm_rolls_back_at_the_first_bake(emulator: Emulator) -> None:
+def test_an_alarm_already_in_alarm_rolls_back_at_the_first_bake(either_rollback_status: Emulator) -> None:
     """An auto-rollback alarm in ALARM when the bake ends rolls the update back, no fault needed ("if your old
     fleet trips the alarm during the deployment, SageMaker terminates your deployment")."""
+    emulator = either_rollback_status
+    status = emulator.behaviour.status_during_update_rollback
     sm = boto_client(emulator, "sagemaker")
     seed_alarm(emulator, "errors")
     boto_client(emulator, "cloudwatch").set_alarm_state(
@@ -240,7 +244,7 @@ def test_an_alarm_already_in_alarm_rolls_back_at_the_first_bake(emulator: Emulat
     rows, described = phases(
         emulator, sm, {"EndpointConfigName": "config-2", "DeploymentConfig": with_alarm(blue_green("ALL_AT_ONCE", 60))}
     )
-    assert [r[0] for r in rows] == ["Updating", "Updating", "Updating", "RollingBack", "InService"]
+    assert [r[0] for r in rows] == ["Updating", "Updating", "Updating", status, "InService"]
     assert described[-1]["EndpointConfigName"] == "config-1"
 
 
@@ -256,14 +260,16 @@ def test_an_alarm_not_in_alarm_lets_the_update_through(emulator: Emulator) -> No
     assert described[-1]["EndpointConfigName"] == "config-2"
 
 
-def test_rolling_rollback_at_batch_two_restores_the_old_fleet(emulator: Emulator) -> None:
+def test_rolling_rollback_at_batch_two_restores_the_old_fleet(either_rollback_status: Emulator) -> None:
     """A rollback during the second batch brings the cleaned-up old instance back; the old fleet serves in full."""
+    emulator = either_rollback_status
+    status = emulator.behaviour.status_during_update_rollback
     sm = boto_client(emulator, "sagemaker")
     endpoint_with(sm, 3)
     emulator.faults.rollback_next_update("ep", at_step=2)
     deployment = rolling({"Type": "INSTANCE_COUNT", "Value": 1}, rollback={"Type": "INSTANCE_COUNT", "Value": 1})
     rows, described = phases(emulator, sm, {"EndpointConfigName": "config-2", "DeploymentConfig": deployment})
-    assert rows[-2:] == [("RollingBack", [2], []), ("InService", [3], [])]
+    assert rows[-2:] == [(status, [2], []), ("InService", [3], [])]
     assert described[-1]["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"].endswith(":v1")
 
 
@@ -285,15 +291,17 @@ def test_rolling_rollback_that_fails_leaves_a_mix(emulator: Emulator) -> None:
     assert final["ProductionVariants"][0]["CurrentInstanceCount"] == 3  # two old, one new
 
 
-def test_rollback_at_a_step_past_the_last_fires_at_the_last(emulator: Emulator) -> None:
+def test_rollback_at_a_step_past_the_last_fires_at_the_last(either_rollback_status: Emulator) -> None:
     """at_step beyond the strategy's steps fires at its last step (all at once has one)."""
+    emulator = either_rollback_status
+    status = emulator.behaviour.status_during_update_rollback
     sm = boto_client(emulator, "sagemaker")
     endpoint_with(sm, 1)
     emulator.faults.rollback_next_update("ep", at_step=5)
     rows, _ = phases(
         emulator, sm, {"EndpointConfigName": "config-2", "DeploymentConfig": blue_green("ALL_AT_ONCE", 60)}
     )
-    assert [r[0] for r in rows] == ["Updating", "Updating", "Updating", "RollingBack", "InService"]
+    assert [r[0] for r in rows] == ["Updating", "Updating", "Updating", status, "InService"]
 
 
 def test_failure_reason_after_an_alarm_rollback_can_be_set(emulator: Emulator) -> None:

@@ -10,13 +10,15 @@ from botocore.exceptions import ClientError, WaiterError
 from sagemaker_emulator import Emulator
 from tests.conftest import boto_client
 
-from ._setup import config, in_service_endpoint, model, second_config, wait_for
+from ._setup import config, in_service_endpoint, model, second_config, wait_for, wait_rolling_back
 
 NASTY = "capacity: ml.m5.large\n::set-output name=result::success\n%0Aend"
 
 
-def test_rollback_returns_to_old_config_through_rolling_back(emulator: Emulator) -> None:
-    """rollback_next_update: Updating -> RollingBack -> InService on the old config, no FailureReason."""
+def test_rollback_returns_to_old_config_through_rolling_back(either_rollback_status: Emulator) -> None:
+    """rollback_next_update: Updating -> rolling back (Updating, or RollingBack by the switch) -> InService on the
+    old config, no FailureReason."""
+    emulator = either_rollback_status
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm)
     second_config(sm)
@@ -25,7 +27,7 @@ def test_rollback_returns_to_old_config_through_rolling_back(emulator: Emulator)
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
     assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Updating"
     emulator.faults.release("ep")
-    rolling = wait_for(sm, "ep", "RollingBack")
+    rolling = wait_rolling_back(sm, "ep", emulator.behaviour.status_during_update_rollback)
     assert rolling["EndpointConfigName"] == "config-1"
     done = wait_for(sm, "ep", "InService")
     assert done["EndpointConfigName"] == "config-1"
@@ -82,14 +84,15 @@ def test_failed_update_can_end_failed(emulator: Emulator) -> None:
     assert failed["EndpointConfigName"] == "config-1"
 
 
-def test_update_rollback_failed(emulator: Emulator) -> None:
-    """update_rollback_failed_next: Updating -> RollingBack -> UpdateRollbackFailed with the reason."""
+def test_update_rollback_failed(either_rollback_status: Emulator) -> None:
+    """update_rollback_failed_next: Updating -> rolling back -> UpdateRollbackFailed with the reason."""
+    emulator = either_rollback_status
     sm = boto_client(emulator, "sagemaker")
     in_service_endpoint(sm)
     second_config(sm)
     emulator.faults.update_rollback_failed_next("rollback broke")
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
-    wait_for(sm, "ep", "RollingBack")
+    wait_rolling_back(sm, "ep", emulator.behaviour.status_during_update_rollback)
     done = wait_for(sm, "ep", "UpdateRollbackFailed")
     assert done["FailureReason"] == "rollback broke"
 

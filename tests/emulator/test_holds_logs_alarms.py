@@ -14,7 +14,7 @@ from sagemaker_emulator import Behaviour, Emulator, Timings
 from tests.conftest import FAST_TIMINGS, boto_client
 
 from ..seed import seed_alarm
-from ._setup import config, in_service_endpoint, model, second_config, wait_for
+from ._setup import config, in_service_endpoint, model, second_config, wait_for, wait_rolling_back
 
 GROUP = "/aws/sagemaker/Endpoints/ep"
 TRACEBACK = ["Traceback (most recent call last):", '  File "/opt/ml/code/serve.py", line 3', "RuntimeError: CUDA OOM"]
@@ -197,7 +197,7 @@ def test_an_alarm_rollback_without_a_reason_uses_cloudwatch_wording(emulator: Em
             "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]},
         },
     )
-    wait_for(sm, "ep", "RollingBack")
+    wait_rolling_back(sm, "ep", emulator.behaviour.status_during_update_rollback)
     reason = boto_client(emulator, "cloudwatch").describe_alarms(AlarmNames=["errors"])["MetricAlarms"][0][
         "StateReason"
     ]

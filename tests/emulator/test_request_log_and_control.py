@@ -8,6 +8,8 @@ import sys
 import urllib.request
 from typing import Any
 
+import pytest
+
 from sagemaker_emulator import Emulator
 from sagemaker_emulator.demo import parse_outputs
 from tests.conftest import boto_client
@@ -54,7 +56,6 @@ def test_control_api_reads_log_arms_faults_and_resets(emulator: Emulator) -> Non
     assert [r["operation"] for r in log][:3] == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
     control(emulator.url, "POST", "faults", {"fault": "rollback_next_update", "endpoint_name": "ep"})
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
-    wait_for(sm, "ep", "RollingBack")
     assert wait_for(sm, "ep", "InService")["EndpointConfigName"] == "config-1"
     control(emulator.url, "DELETE", "requests")
     assert emulator.requests == []
@@ -187,3 +188,12 @@ def test_cli_refuses_an_unknown_behaviour() -> None:
     )
     assert result.returncode == 2
     assert "--behaviour takes NAME=VALUE with NAME one of deployed_images_at_zero" in result.stderr
+
+
+def test_a_count_switch_takes_a_whole_number_only() -> None:
+    """--behaviour new_target_invisible_calls=N takes a whole number; anything else is refused with the reason."""
+    from sagemaker_emulator._behaviour import behaviour_from_flags
+
+    assert behaviour_from_flags(["new-target-invisible-calls=3"]).new_target_invisible_calls == 3
+    with pytest.raises(ValueError, match="is a whole number, not 'many'"):
+        behaviour_from_flags(["new_target_invisible_calls=many"])
