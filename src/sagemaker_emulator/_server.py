@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import time
 import uuid
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -31,6 +32,10 @@ CONTROL_PREFIX = "/_emulator/"
 # SigV4 signing names that differ from the names people use for the service.
 _SERVICE_BY_SIGNING_NAME = {"monitoring": "cloudwatch"}
 _READ_PREFIXES = ("Describe", "List", "Get", "BatchGet")
+# SageMaker Runtime is rest-json and signs as "sagemaker" too (botocore's sagemaker-runtime model: signingName
+# "sagemaker"); its operations are told from SageMaker's (JSON 1.1, X-Amz-Target) by their paths.
+_ASYNC_INVOCATION = re.compile(r"^/endpoints/(?P<name>[^/]+)/async-invocations$")
+_INLINE_BODY_MAX = 128_000  # AsyncBodyBlob's max (botocore's sagemaker-runtime model)
 
 StartResponse = Callable[..., Any]
 
@@ -207,6 +212,12 @@ class Emulator:
             return self._answer_sagemaker(target.split(".", 1)[1], region or DEFAULT_REGION, body)(
                 environ, start_response
             )
+        invocation = _ASYNC_INVOCATION.match(path)
+        if signing_name == "sagemaker" and invocation and environ.get("REQUEST_METHOD") == "POST":
+            self._sagemaker.advance()
+            return self._invoke_async(environ, unquote(invocation["name"]), region or DEFAULT_REGION, body)(
+                environ, start_response
+            )
         return self._forward(
             environ,
             start_response,
@@ -235,6 +246,44 @@ class Emulator:
             json.dumps(payload),
             status=status,
             headers={"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": str(uuid.uuid4())},
+        )
+
+    def _invoke_async(self, environ: dict[str, Any], endpoint_name: str, region: str, body: bytes) -> Response:
+        """SageMaker Runtime's InvokeEndpointAsync (see _invocations for what it does and its sources)."""
+        input_location = environ.get("HTTP_X_AMZN_SAGEMAKER_INPUTLOCATION", "")
+        params: dict[str, Any] = {
+            "EndpointName": endpoint_name,
+            "ContentType": environ.get("HTTP_X_AMZN_SAGEMAKER_CONTENT_TYPE", ""),
+            "InputLocation": input_location,
+            "BodyBytes": len(body),
+        }
+        status, headers, payload = 202, {}, {}
+        if bool(input_location) == bool(body):
+            status, payload = 400, {"__type": "ValidationError", "message": "Provide either Body or InputLocation."}
+        elif len(body) > _INLINE_BODY_MAX:
+            status, payload = (
+                400,
+                {
+                    "__type": "ValidationError",
+                    "message": f"Body is larger than {_INLINE_BODY_MAX} bytes; use InputLocation.",
+                },
+            )
+        else:
+            try:
+                inference_id, output, failure = self._sagemaker.invoke_async(region, endpoint_name, body)
+            except ApiError as error:
+                status, payload = error.status, {"__type": error.error_type, "message": error.message}
+            else:
+                payload = {"InferenceId": inference_id}
+                headers = {"X-Amzn-SageMaker-OutputLocation": output}
+                if failure:
+                    headers["X-Amzn-SageMaker-FailureLocation"] = failure
+        self._log.add(RequestRecord("sagemaker", "InvokeEndpointAsync", params, time.time(), region, status))
+        return Response(
+            json.dumps(payload),
+            status=status,
+            headers={"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4()), **headers}
+            | ({"x-amzn-ErrorType": str(payload["__type"])} if status >= 400 else {}),
         )
 
     def _forward(
