@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sts import STSClient
 
@@ -105,6 +107,16 @@ class Clients:
     @property
     def logs(self) -> CloudWatchLogsClient:
         client: CloudWatchLogsClient = self._client("logs")
+        return client
+
+    @property
+    def sagemaker_runtime(self) -> SageMakerRuntimeClient:
+        client: SageMakerRuntimeClient = self._client("sagemaker-runtime")
+        return client
+
+    @property
+    def s3(self) -> S3Client:
+        client: S3Client = self._client("s3")
         return client
 
 
@@ -425,3 +437,31 @@ def get_log_events(logs: CloudWatchLogsClient, group: str, stream: str, start_ms
         logGroupName=group, logStreamName=stream, startTime=start_ms, limit=limit, startFromHead=False
     )
     return [dict(event) for event in response.get("events", [])]
+
+
+# --- The smoke test: one asynchronous request, and the objects its answer lands in ---------------------------
+
+
+def invoke_endpoint_async(runtime: SageMakerRuntimeClient, request: Json) -> Json:
+    """Queues one request; the answer names InferenceId, OutputLocation and FailureLocation (S3 URIs where
+    the response or the failure lands later)."""
+    response = runtime.invoke_endpoint_async(**request)
+    answer: Json = dict(response)
+    answer["RequestId"] = str(response["ResponseMetadata"].get("RequestId", ""))
+    return answer
+
+
+def head_object(s3: S3Client, bucket: str, key: str) -> Json | None:
+    """The object's metadata, or None while it does not exist (S3 answers HeadObject with a bare 404)."""
+    try:
+        return dict(s3.head_object(Bucket=bucket, Key=key))
+    except ClientError as error:
+        if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def get_object_start(s3: S3Client, bucket: str, key: str, size: int) -> bytes:
+    """The object's first ``size`` bytes (a Range read: a model's answer may be large, the report needs little)."""
+    response = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")
+    return bytes(response["Body"].read(size))

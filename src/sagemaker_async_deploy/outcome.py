@@ -17,6 +17,21 @@ class Transition:
     progress: str = ""  # which step the rollout is in, in words ("new fleet: Baking, 1 of 4 instances")
 
 
+@dataclass(frozen=True)
+class SmokeResult:
+    """What the smoke test's one request got: its verdict, where its answer landed and how it began."""
+
+    passed: bool
+    reason: str  # why it failed, in words ("" when it passed)
+    inference_id: str
+    request_id: str  # InvokeEndpointAsync's x-amzn-RequestId
+    output_location: str  # S3 URI of the response (whether or not it landed)
+    failure_location: str  # S3 URI of the failure ("" when the endpoint has no S3FailurePath)
+    seconds: float  # from the request to the answer (or to the timeout)
+    excerpt: str  # the first bytes of the object that landed (outside text: escape before showing)
+    answered: str  # "output", "failure" or "" (no answer)
+
+
 @dataclass
 class RolloutOutcome:
     """Everything the report needs: the verdict, what served before and after, and what happened."""
@@ -37,6 +52,7 @@ class RolloutOutcome:
     cleaned_up: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     autoscaling: list[str] = field(default_factory=list)  # what happened to the variant's autoscaling, in sentences
+    smoke: SmokeResult | None = None  # the smoke test's verdict, when one ran
     started: float = field(default_factory=time.time)
     update_started: float = 0.0  # when CreateEndpoint/UpdateEndpoint was called: the new fleet is younger
     finished: float = 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from botocore.exceptions import ClientError
@@ -25,6 +26,7 @@ from .fields import INSTANCE_COUNT, STRATEGY
 from .log import Log, safe
 from .outcome import RolloutOutcome, Transition
 from .planner import Plan, desired_from, plan
+from .smoke import SmokeTester
 from .state import TRANSITIONAL, ServingState, read_serving
 from .waiting import Since, Waiter
 
@@ -470,6 +472,9 @@ class Rollout:
             # variant (the action manages single-variant endpoints only), so the endpoint settled on it lists one.
             outcome.serving_image = aws.deployed_image(live[0]) or desired.image
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
+            # Nothing of the previous config is deleted before the new model answered a real request.
+            if not self._smoke_test(the_plan, final):
+                return
             if previous is not None:
                 self.cleanup.after_success(previous.config_name, previous.model_name, new_config, new_model)
             return
@@ -532,6 +537,71 @@ class Rollout:
         outcome.kept += [f"endpoint config {new_config}"] + (
             [f"model {new_model}"] if not desired.existing_model else []
         )
+
+    # --- the smoke test -----------------------------------------------------------------------------------
+
+    def _smoke_test(self, the_plan: Plan, final: aws.Json) -> bool:
+        """With smoke-test-input, one request to the new model, which now takes all the traffic. True when it
+        passed (or none was asked for); otherwise the outcome says what the failure did: a create ends failed
+        with the endpoint kept, an update is rolled back to the config that served before."""
+        smoke = self.config.smoke_test
+        if smoke is None:
+            return True
+        desired, previous = the_plan.desired, the_plan.current
+        outcome = self.outcome
+        result = SmokeTester(self.clients, self.log, smoke).run(desired.endpoint_name)
+        outcome.smoke = result
+        if result.passed:
+            return True
+        new_config, new_model = desired.config_name, desired.model_name
+        ours = [f"endpoint config {new_config}"] + ([f"model {new_model}"] if not desired.existing_model else [])
+        if previous is None:
+            # Nothing to go back to: the endpoint stays, serving the model that failed, for the investigation.
+            outcome.result = "failed"
+            outcome.message = (
+                f"the smoke test failed ({result.reason}); the endpoint was created and is kept, serving the new "
+                "model: there is no earlier config to go back to"
+            )
+            outcome.kept += [f"{item} (serving)" for item in ours]
+            return False
+        self._roll_back_to(previous.config_name, final, result.reason)
+        settled = self._waiter_for_rollback().wait(
+            desired.endpoint_name,
+            "Rolling back after the failed smoke test",
+            since=Since(previous.config_name, final.get("LastModifiedTime")),
+        )
+        status = str((settled or {}).get("EndpointStatus", "gone"))
+        serving = str((settled or {}).get("EndpointConfigName", ""))
+        if status == "InService" and serving == previous.config_name:
+            outcome.result = "rolled-back"
+            outcome.message = (
+                f"the smoke test failed ({result.reason}), so the action rolled the endpoint back; "
+                f"{previous.config_name} still serves {previous.image}"
+            )
+            outcome.record_serving(previous)
+            self.cleanup.after_rollback(previous.config_name, previous.model_name, new_config, new_model)
+            return False
+        outcome.result = "failed"
+        outcome.serving_config = serving
+        outcome.message = (
+            f"the smoke test failed ({result.reason}) and the rollback to {previous.config_name} did not finish: "
+            f"the endpoint is {status}" + (f" on {serving}" if serving else "")
+        )
+        outcome.kept += [*ours, f"endpoint config {previous.config_name}"]
+        return False
+
+    def _roll_back_to(self, config_name: str, final: aws.Json, reason: str) -> None:
+        """UpdateEndpoint back to ``config_name``: SageMaker's own rollback is over once the update finished."""
+        name = self.config.endpoint_name
+        self.log.info(f"The smoke test failed ({safe(reason)}): rolling {name} back to {safe(config_name)}.")
+        cancel.check()
+        aws.update_endpoint(self.sm, builders.rollback_request(name, config_name))
+        self.outcome.writes.append(f"rollback of endpoint {name} to {config_name}")
+
+    def _waiter_for_rollback(self) -> Waiter:
+        """A rollback is waited for like any update, with a deadline of its own: it starts when the update
+        has used up part of deployment-timeout-minutes."""
+        return replace(self.waiter, deadline=time.time() + self.config.deployment_timeout_seconds)
 
 
 def _not_found_yet(error: ClientError, name: str) -> bool:

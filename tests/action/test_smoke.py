@@ -1,0 +1,176 @@
+"""The smoke test, run by the real action against the emulator: one request to the new model once it takes all
+the traffic, its answer read from S3, and what a failure does (a rollback of an update, a failed create that
+keeps the endpoint), asserted on outputs, the summary, the endpoint and the emulator's request log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sagemaker_emulator import Emulator
+
+from ..action_runner import ActionRun, digest_image, run_action
+from ..conftest import boto_client
+from .test_scenarios import Deployer
+
+BUCKET = "inference-bucket"
+SMOKE = {
+    "failure-path": f"s3://{BUCKET}/whisper/failed/",
+    "smoke-test-input": "smoke/request.json",
+    "smoke-test-timeout-seconds": "5",
+}
+
+
+class SmokeDeployer(Deployer):
+    """A Deployer whose runs have a workspace holding the smoke test's request, and a bucket for the answers."""
+
+    def __init__(self, emu: Emulator, tmp_path: Path) -> None:
+        super().__init__(emu, tmp_path)
+        self.workspace = tmp_path / "workspace"
+        (self.workspace / "smoke").mkdir(parents=True)
+        (self.workspace / "smoke" / "request.json").write_text('{"audio": "s3://samples/hello.wav"}')
+        boto_client(emu, "s3").create_bucket(Bucket=BUCKET)
+
+    def run(self, inputs: dict[str, str] | None = None, **kwargs: Any) -> ActionRun:
+        extra = {"GITHUB_WORKSPACE": str(self.workspace), **kwargs.pop("extra", {})}
+        return super().run({**SMOKE, **(inputs or {})}, extra=extra, **kwargs)
+
+    def s3_keys(self) -> set[str]:
+        listed = boto_client(self.emu, "s3").list_objects_v2(Bucket=BUCKET).get("Contents", [])
+        return {item["Key"] for item in listed}
+
+
+@pytest.fixture
+def smoke(emulator: Emulator, tmp_path: Path) -> SmokeDeployer:
+    return SmokeDeployer(emulator, tmp_path)
+
+
+def _plain(markdown: str) -> str:
+    """The summary without Markdown's backslash escapes, as a reader sees its text."""
+    return markdown.replace("\\", "")
+
+
+def _invocations(run_emu: Emulator) -> list[dict[str, Any]]:
+    return [r.params for r in run_emu.requests if r.operation == "InvokeEndpointAsync"]
+
+
+def test_passing_smoke_test_on_create_reports_passed(smoke: SmokeDeployer) -> None:
+    """A create sends one inline request once InService and reports the smoke test passed, with its answer."""
+    run = smoke.run()
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.result == "created"
+    assert run.outputs["smoke-test"] == "passed"
+    [sent] = _invocations(smoke.emu)
+    assert sent["EndpointName"] == "whisper"
+    assert sent["ContentType"] == "application/json"
+    assert sent["BodyBytes"] == len('{"audio": "s3://samples/hello.wav"}')
+    assert any(key.startswith("whisper/out/") for key in smoke.s3_keys())
+    assert "Smoke test passed" in run.summary
+    assert digest_image(1) in run.summary  # the healthy model's answer names its image: the response is shown
+
+
+def test_passing_smoke_test_on_update_then_deletes_the_previous_config(smoke: SmokeDeployer) -> None:
+    """An update's smoke test goes to the new model; only once it passed is the replaced config deleted."""
+    first = smoke.run()
+    run = smoke.run({"image": digest_image(2), "smoke-test-expect": r'"image": "[^"]+@sha256:0+2"'})
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.result == "updated"
+    assert run.outputs["smoke-test"] == "passed"
+    operations = [r.operation for r in smoke.emu.requests]
+    assert operations.index("InvokeEndpointAsync") < operations.index("DeleteEndpointConfig")
+    assert first.outputs["endpoint-config-name"] not in smoke.configs()
+
+
+def test_failure_object_on_update_rolls_back_to_the_previous_config(smoke: SmokeDeployer) -> None:
+    """A new model that answers with a failure object is rolled back by the action; the old config serves again,
+    nothing of it was deleted, and the cause is in the outputs, the log and the summary."""
+    first = smoke.run()
+    smoke.emu.faults.async_answers("failure", image=digest_image(2), body="CUDA error: out of memory\nmore")
+    run = smoke.run({"image": digest_image(2)})
+    assert run.exit_code == 1
+    assert run.result == "rolled-back"
+    assert run.outputs["smoke-test"] == "failed"
+    assert run.outputs["endpoint-config-name"] == first.outputs["endpoint-config-name"]
+    assert run.outputs["image"] == digest_image(1)
+    endpoint = smoke.endpoint()
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == first.outputs["endpoint-config-name"]
+    assert smoke.configs() == {first.outputs["endpoint-config-name"]}
+    assert smoke.models() == {first.outputs["model-name"]}
+    deleted = [r.params for r in smoke.emu.requests if r.operation.startswith("Delete")]
+    assert first.outputs["endpoint-config-name"] not in json.dumps(deleted)
+    assert first.outputs["model-name"] not in json.dumps(deleted)
+    updates = [r.params for r in smoke.emu.requests if r.operation == "UpdateEndpoint"]
+    assert [u["EndpointConfigName"] for u in updates][-1] == first.outputs["endpoint-config-name"]
+    assert "CUDA error: out of memory" in _plain(run.summary)
+    assert "Smoke test failed" in run.summary
+    assert any("smoke test failed" in line and "CUDA error" in line for line in run.errors())
+
+
+def test_no_answer_in_time_rolls_back(smoke: SmokeDeployer) -> None:
+    """A new model that never answers fails the smoke test after smoke-test-timeout-seconds: rolled back."""
+    first = smoke.run()
+    smoke.emu.faults.async_answers("never", image=digest_image(2))
+    run = smoke.run({"image": digest_image(2), "smoke-test-timeout-seconds": "1"})
+    assert run.result == "rolled-back", run.stdout
+    assert run.outputs["smoke-test"] == "failed"
+    assert smoke.endpoint()["EndpointConfigName"] == first.outputs["endpoint-config-name"]
+    assert "answer in 1 s" in _plain(run.summary)
+    assert any("no answer in 1 s" in line for line in run.errors())
+
+
+def test_response_that_does_not_match_expect_rolls_back(smoke: SmokeDeployer) -> None:
+    """An output that does not match smoke-test-expect fails the smoke test like a failure object."""
+    first = smoke.run()
+    smoke.emu.faults.async_answers("output", image=digest_image(2), body='{"label": "dog"}')
+    run = smoke.run({"image": digest_image(2), "smoke-test-expect": '"label": "cat"'})
+    assert run.result == "rolled-back", run.stdout
+    assert smoke.endpoint()["EndpointConfigName"] == first.outputs["endpoint-config-name"]
+    assert "does not match smoke-test-expect" in _plain(run.summary)
+    assert '{"label": "dog"}' in run.summary
+
+
+def test_failed_smoke_test_on_create_fails_and_keeps_the_endpoint(smoke: SmokeDeployer) -> None:
+    """A create whose smoke test fails ends failed; the endpoint, its config and model are kept."""
+    smoke.emu.faults.async_answers("failure", body="ModelError: weights missing")
+    run = smoke.run()
+    assert run.exit_code == 1
+    assert run.result == "failed"
+    assert run.outputs["smoke-test"] == "failed"
+    endpoint = smoke.endpoint()
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == run.outputs["endpoint-config-name"]
+    assert smoke.configs() == {run.outputs["endpoint-config-name"]}
+    assert not [r for r in smoke.emu.requests if r.operation.startswith("Delete")]
+    assert "ModelError: weights missing" in _plain(run.summary)
+
+
+def test_s3_input_is_sent_as_input_location(smoke: SmokeDeployer) -> None:
+    """An s3:// smoke-test-input is sent as InputLocation, with the content type given."""
+    run = smoke.run({"smoke-test-input": f"s3://{BUCKET}/requests/hello.json", "smoke-test-content-type": "text/csv"})
+    assert run.result == "created", run.stdout
+    [sent] = _invocations(smoke.emu)
+    assert sent["InputLocation"] == f"s3://{BUCKET}/requests/hello.json"
+    assert sent["ContentType"] == "text/csv"
+    assert sent["BodyBytes"] == 0
+
+
+def test_plan_mode_says_which_smoke_test_would_run_and_sends_nothing(smoke: SmokeDeployer) -> None:
+    """Plan mode names the smoke test an apply run would send, and sends none."""
+    run = smoke.run({"mode": "plan"})
+    assert run.result == "would-create", run.stdout
+    assert _invocations(smoke.emu) == []
+    assert run.outputs["smoke-test"] == ""
+    assert "An apply run would send one request" in run.summary
+    assert "smoke/request.json" in _plain(run.summary)
+
+
+def test_no_smoke_test_input_sends_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    """Without smoke-test-input no request is sent and the smoke-test output is empty."""
+    run = run_action(emulator, tmp_path)
+    assert run.result == "created"
+    assert run.outputs["smoke-test"] == ""
+    assert _invocations(emulator) == []
