@@ -174,3 +174,50 @@ def test_no_smoke_test_input_sends_nothing(emulator: Emulator, tmp_path: Path) -
     assert run.result == "created"
     assert run.outputs["smoke-test"] == ""
     assert _invocations(emulator) == []
+
+
+def _write(workspace: Path, name: str, data: bytes) -> None:
+    (workspace / "smoke" / name).write_bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "files", "expected"),
+    [
+        ({"smoke-test-input": "smoke/missing.json"}, {}, "no file 'smoke/missing.json' in the workspace"),
+        ({"smoke-test-input": "smoke/empty.json"}, {"empty.json": b""}, "is empty"),
+        (
+            {"smoke-test-input": "smoke/large.bin"},
+            {"large.bin": b"x" * 128_001},
+            "larger than the 128,000 bytes InvokeEndpointAsync takes inline",
+        ),
+        ({"smoke-test-input": "../outside.json"}, {}, "is outside the workspace"),
+        ({"smoke-test-input": "s3://inference-bucket"}, {}, "is not the S3 URI of an object"),
+        ({"smoke-test-input": "s3://Bad_Bucket/key.json"}, {}, "is not the S3 URI of an object"),
+        ({"smoke-test-expect": "(unclosed"}, {}, "is not a regular expression"),
+        ({"smoke-test-timeout-seconds": "0"}, {}, "out of range"),
+        ({"smoke-test-content-type": "text/é"}, {}, "not a content type SageMaker takes"),
+    ],
+    ids=["missing", "empty", "128001-bytes", "outside", "bucket-only", "bad-bucket", "bad-regex", "timeout", "type"],
+)
+def test_bad_smoke_test_input_is_refused_by_name_before_any_write(
+    smoke: SmokeDeployer, inputs: dict[str, str], files: dict[str, bytes], expected: str
+) -> None:
+    """Each bad smoke-test input is an ::error naming the input and a valid form, and nothing is written."""
+    for name, data in files.items():
+        _write(smoke.workspace, name, data)
+    run = smoke.run(inputs)
+    assert run.exit_code == 1
+    assert run.result == "failed"
+    [name] = inputs
+    errors = [line for line in run.errors() if f"title=Invalid input {name}" in line]
+    assert errors and expected in errors[0], run.errors()
+    assert smoke.emu.write_calls() == []
+
+
+def test_largest_inline_body_is_sent(smoke: SmokeDeployer) -> None:
+    """A file of exactly 128,000 bytes is within the inline limit and is sent whole."""
+    _write(smoke.workspace, "large.bin", b"x" * 128_000)
+    run = smoke.run({"smoke-test-input": "smoke/large.bin"})
+    assert run.result == "created", run.stdout
+    [sent] = _invocations(smoke.emu)
+    assert sent["BodyBytes"] == 128_000
