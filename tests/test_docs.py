@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sagemaker_emulator import Emulator, RequestRecord
 from .action.test_autoscaling import _seed_scale_from_zero
 from .action.test_scenarios import Deployer
 from .action_runner import ROLE, ActionRun, digest_image
+from .conftest import boto_client
 from .seed import ECR_REGISTRY, seed_alarm, seed_ecr_image, seed_topic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +40,7 @@ IAM_PREFIX = {
     "sts": "sts",
     "application-autoscaling": "application-autoscaling",
     "logs": "logs",
+    "s3": "s3",
 }
 
 # Permissions AWS checks without the action making that API call itself, each with the call that needs it.
@@ -56,7 +59,13 @@ IMPLIED = {
     # re-pointing them); deregistering deletes the old ones.
     "cloudwatch:PutMetricAlarm": ("application-autoscaling", "PutScalingPolicy"),
     "cloudwatch:DeleteAlarms": ("application-autoscaling", "DeregisterScalableTarget"),
+    # HeadObject of an answer that has not landed yet is a 404 only with s3:ListBucket on the bucket, a 403
+    # without it (HeadObject API reference, "Permissions").
+    "s3:ListBucket": ("s3", "HeadObject"),
 }
+# The IAM action S3's REST operations are authorized as (the emulator logs them by method and path): reading an
+# object or its metadata is s3:GetObject (HeadObject API reference).
+S3_ACTIONS = {"HeadObject": "GetObject", "GetObject": "GetObject"}
 
 
 # --- the inputs and outputs tables ---------------------------------------------------------------------------
@@ -169,11 +178,19 @@ class _Recorder:
         self.deployer = deployer
         self.requests: list[RequestRecord] = []
 
-    def run(self, inputs: dict[str, str], expected: str) -> ActionRun:
-        run = self.deployer.run(inputs)  # clears the emulator's log first: seeding calls are not counted
-        self.requests += self.deployer.emu.requests
+    def run(self, inputs: dict[str, str], expected: str, **kwargs: Any) -> ActionRun:
+        run = self.deployer.run(inputs, **kwargs)  # clears the emulator's log first: seeding calls are not counted
+        self.requests += [_named(r) for r in self.deployer.emu.requests]
         assert run.result == expected, run.stdout + run.stderr
         return run
+
+
+def _named(request: RequestRecord) -> RequestRecord:
+    """An S3 request under its operation's name (HEAD / GET of an object: HeadObject / GetObject)."""
+    if request.service != "s3":
+        return request
+    method = request.operation.split(" ", 1)[0]
+    return replace(request, operation={"HEAD": "HeadObject", "GET": "GetObject"}.get(method, request.operation))
 
 
 def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp_path: Path) -> None:
@@ -216,11 +233,24 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         {"model-name": "terraform-whisper", "image": digest_image(7), "execution-role-arn": ""},
         "updated",
     )
+    # A smoke test: one request, and its answer read from S3.
+    boto_client(emulator, "s3").create_bucket(Bucket="inference-bucket")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "request.json").write_text("{}")
+    record.run(
+        {"image": digest_image(8), "smoke-test-input": "request.json", "smoke-test-timeout-seconds": "5"},
+        "updated",
+        extra={"GITHUB_WORKSPACE": str(workspace)},
+    )
 
     called: set[str] = set()
     for request in record.requests:
         assert request.service in IAM_PREFIX, f"a call to an unexpected service: {request.service}"
-        called.add(f"{IAM_PREFIX[request.service]}:{request.operation}")
+        operation = request.operation
+        if request.service == "s3":
+            operation = S3_ACTIONS.get(operation, operation)
+        called.add(f"{IAM_PREFIX[request.service]}:{operation}")
     # The scenarios reach every AWS feature the action has; a scenario that stopped doing so would hide a gap.
     for expected in (
         "sagemaker:UpdateEndpoint",
@@ -238,6 +268,8 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "logs:DescribeLogStreams",
         "logs:GetLogEvents",
         "cloudwatch:DescribeAlarmHistory",
+        "sagemaker:InvokeEndpointAsync",
+        "s3:GetObject",
     ):
         assert expected in called, f"no scenario made {expected}"
 

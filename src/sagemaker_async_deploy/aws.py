@@ -452,7 +452,9 @@ def invoke_endpoint_async(runtime: SageMakerRuntimeClient, request: Json) -> Jso
 
 
 def head_object(s3: S3Client, bucket: str, key: str) -> Json | None:
-    """The object's metadata, or None while it does not exist (S3 answers HeadObject with a bare 404)."""
+    """The object's metadata, or None while it does not exist. S3 answers a missing key with a bare 404 only
+    to a caller allowed s3:ListBucket on the bucket, with 403 otherwise (HeadObject API reference,
+    "Permissions"): the IAM policy grants both."""
     try:
         return dict(s3.head_object(Bucket=bucket, Key=key))
     except ClientError as error:
