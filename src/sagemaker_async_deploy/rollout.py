@@ -549,7 +549,7 @@ class Rollout:
             return True
         desired, previous = the_plan.desired, the_plan.current
         outcome = self.outcome
-        result = SmokeTester(self.clients, self.log, smoke).run(desired.endpoint_name)
+        result = SmokeTester(self.clients, self.log, smoke, desired.endpoint_name).run()
         outcome.smoke = result
         if result.passed:
             return True

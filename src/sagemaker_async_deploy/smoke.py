@@ -80,75 +80,108 @@ def _text(body: bytes) -> str:
 
 
 class SmokeTester:
-    """Sends the smoke test's request and waits for its answer."""
+    """Sends the smoke test's request and looks for its answer: all at once (``run``), or one look per poll of
+    a rollout that is still baking (``send``, then ``look``; see SmokeWatcher)."""
 
-    def __init__(self, clients: aws.Clients, log: Log, smoke: SmokeTest) -> None:
+    def __init__(self, clients: aws.Clients, log: Log, smoke: SmokeTest, endpoint_name: str) -> None:
         self.clients = clients
         self.log = log
         self.smoke = smoke
+        self.endpoint_name = endpoint_name
+        self.started = 0.0  # when the request was sent (0: not yet)
+        self.inference_id = self.request_id = self.output_uri = self.failure_uri = ""
+        self.result: SmokeResult | None = None
 
-    def run(self, endpoint_name: str) -> SmokeResult:
+    def describe(self) -> str:
         smoke = self.smoke
         how = safe(smoke.input_location) if smoke.input_location else f"{len(smoke.body):,} bytes inline"
-        with self.log.group(f"Smoke test: one request to {endpoint_name} ({how}, {safe(smoke.content_type)})"):
-            started = time.time()
-            cancel.check()
-            inference_id = request_id = output_uri = failure_uri = ""
-            output: bytes | None = None
-            failure: bytes | None = None
-            refused = ""
-            try:
-                answer = aws.invoke_endpoint_async(self.clients.sagemaker_runtime, invoke_request(endpoint_name, smoke))
-                inference_id = str(answer.get("InferenceId", ""))
-                request_id = str(answer.get("RequestId", ""))
-                output_uri = str(answer.get("OutputLocation", ""))
-                failure_uri = str(answer.get("FailureLocation", ""))
-                self.log.info(
-                    f"Queued: inference id {safe(inference_id)}, request id {safe(request_id)}; waiting up to "
-                    f"{smoke.timeout_seconds:g} s for {safe(output_uri)}"
-                    + (f" or {safe(failure_uri)}" if failure_uri else "")
-                )
-                output, failure = self._wait(output_uri, failure_uri, started)
-            except ClientError as error:
-                # A smoke test that cannot be sent or read proves nothing: it fails, with AWS's words, and the
-                # rollout treats it like any other failure (nothing unproven replaces what served).
-                refused = f"AWS refused {error.operation_name}: {aws.error_code(error)}: {aws.error_message(error)}"
-            waited = time.time() - started
-            passed, reason = judge(output, failure, smoke, waited)
-            if refused:
-                passed, reason = False, refused
-            landed = failure if failure is not None else output
-            result = SmokeResult(
-                passed=passed,
-                reason=reason,
-                inference_id=inference_id,
-                request_id=request_id,
-                output_location=output_uri,
-                failure_location=failure_uri,
-                seconds=waited,
-                excerpt=_text(landed) if landed is not None else "",
-                answered="failure" if failure is not None else "output" if output is not None else "",
-            )
-            if passed:
-                self.log.info(f"Smoke test passed in {waited:.0f} s: the output object is there.")
-            else:
-                self.log.info(f"Smoke test failed after {waited:.0f} s: {safe(reason)}")
-            return result
+        return f"one request to {self.endpoint_name} ({how}, {safe(smoke.content_type)})"
 
-    def _wait(self, output_uri: str, failure_uri: str, started: float) -> tuple[bytes | None, bytes | None]:
-        """(output's first bytes, failure's first bytes), at most one of them, None both when time ran out."""
+    def send(self) -> None:
+        """InvokeEndpointAsync; a refusal is a failed smoke test (``result``)."""
+        cancel.check()
+        self.started = time.time()
+        try:
+            answer = aws.invoke_endpoint_async(
+                self.clients.sagemaker_runtime, invoke_request(self.endpoint_name, self.smoke)
+            )
+        except ClientError as error:
+            self._refused(error)
+            return
+        self.inference_id = str(answer.get("InferenceId", ""))
+        self.request_id = str(answer.get("RequestId", ""))
+        self.output_uri = str(answer.get("OutputLocation", ""))
+        self.failure_uri = str(answer.get("FailureLocation", ""))
+        self.log.info(
+            f"Smoke test sent: inference id {safe(self.inference_id)}, request id {safe(self.request_id)}; waiting "
+            f"up to {self.smoke.timeout_seconds:g} s for {safe(self.output_uri)}"
+            + (f" or {safe(self.failure_uri)}" if self.failure_uri else "")
+        )
+
+    def look(self) -> SmokeResult | None:
+        """One look at S3 (at most two HeadObject calls, one GetObject once an answer is there): the verdict once
+        an answer landed or the time is up, None while neither."""
+        if self.result is not None:
+            return self.result
+        try:
+            output, failure = self._answer()
+        except ClientError as error:
+            self._refused(error)
+            return self.result
+        waited = time.time() - self.started
+        if output is None and failure is None and waited < self.smoke.timeout_seconds:
+            return None
+        passed, reason = judge(output, failure, self.smoke, waited)
+        landed = failure if failure is not None else output
+        self._finish(
+            passed, reason, landed, "failure" if failure is not None else "output" if output is not None else ""
+        )
+        return self.result
+
+    def run(self) -> SmokeResult:
+        """Send (unless sent already) and wait for the verdict, looking with growing pauses."""
+        with self.log.group(f"Smoke test: {self.describe()}"):
+            if not self.started:
+                self.send()
+            pause = 0.5
+            while True:
+                result = self.look()
+                if result is not None:
+                    return result
+                with cancel.interruptible():  # a cancelled job stops waiting at once
+                    time.sleep(max(min(pause, self.started + self.smoke.timeout_seconds - time.time()), 0.0))
+                pause = min(pause * 2, POLL_SECONDS_MAX)
+
+    def _answer(self) -> tuple[bytes | None, bytes | None]:
+        """(output's first bytes, failure's first bytes): at most one of them, neither while nothing landed."""
         s3 = self.clients.s3
-        output, failure = s3_object(output_uri), s3_object(failure_uri)
-        deadline = started + self.smoke.timeout_seconds
-        pause = 0.5
-        while True:
-            with cancel.interruptible():  # a cancelled job stops waiting at once
-                if failure is not None and aws.head_object(s3, failure.bucket, failure.key) is not None:
-                    return None, aws.get_object_start(s3, failure.bucket, failure.key, EXCERPT_BYTES)
-                if output is not None and aws.head_object(s3, output.bucket, output.key) is not None:
-                    return aws.get_object_start(s3, output.bucket, output.key, EXCERPT_BYTES), None
-                now = time.time()
-                if now >= deadline:
-                    return None, None
-                time.sleep(min(pause, deadline - now))
-            pause = min(pause * 2, POLL_SECONDS_MAX)
+        output, failure = s3_object(self.output_uri), s3_object(self.failure_uri)
+        if failure is not None and aws.head_object(s3, failure.bucket, failure.key) is not None:
+            return None, aws.get_object_start(s3, failure.bucket, failure.key, EXCERPT_BYTES)
+        if output is not None and aws.head_object(s3, output.bucket, output.key) is not None:
+            return aws.get_object_start(s3, output.bucket, output.key, EXCERPT_BYTES), None
+        return None, None
+
+    def _refused(self, error: ClientError) -> None:
+        # A smoke test that cannot be sent or read proves nothing: it fails, with AWS's words, and the rollout
+        # treats it like any other failure (nothing unproven replaces what served).
+        reason = f"AWS refused {error.operation_name}: {aws.error_code(error)}: {aws.error_message(error)}"
+        self._finish(False, reason, None, "")
+
+    def _finish(self, passed: bool, reason: str, landed: bytes | None, answered: str) -> None:
+        waited = time.time() - (self.started or time.time())
+        self.result = SmokeResult(
+            passed=passed,
+            reason=reason,
+            inference_id=self.inference_id,
+            request_id=self.request_id,
+            output_location=self.output_uri,
+            failure_location=self.failure_uri,
+            seconds=waited,
+            excerpt=_text(landed) if landed is not None else "",
+            answered=answered,
+        )
+        if passed:
+            self.log.info(f"Smoke test passed in {waited:.0f} s: the output object is there.")
+        else:
+            self.log.info(f"Smoke test failed after {waited:.0f} s: {safe(reason)}")
