@@ -388,6 +388,14 @@ def put_metric_alarm(cloudwatch: CloudWatchClient, request: Json) -> None:
     cloudwatch.put_metric_alarm(**request)
 
 
+def set_alarm_state(cloudwatch: CloudWatchClient, name: str, state: str, reason: str) -> None:
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)  # type: ignore[arg-type]
+
+
+def put_metric_data(cloudwatch: CloudWatchClient, request: Json) -> None:
+    cloudwatch.put_metric_data(**request)
+
+
 def add_tags(sm: SageMakerClient, arn: str, tags: dict[str, str]) -> None:
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .planner import Plan
-from .state import ServingState
+if TYPE_CHECKING:  # annotations only: the planner reads the smoke test's plan warning from smoke, which uses this
+    from .planner import Plan
+    from .state import ServingState
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class RolloutOutcome:
     kept: list[str] = field(default_factory=list)
     autoscaling: list[str] = field(default_factory=list)  # what happened to the variant's autoscaling, in sentences
     smoke: SmokeResult | None = None  # the smoke test's verdict, when one ran
+    smoke_rolled_back_by: str = ""  # after a failed smoke test: "sagemaker" (its alarm, in the bake) or "action"
     started: float = field(default_factory=time.time)
     update_started: float = 0.0  # when CreateEndpoint/UpdateEndpoint was called: the new fleet is younger
     finished: float = 0.0

@@ -298,10 +298,13 @@ def _lead(doc: Document, outcome: RolloutOutcome, config: ActionConfig, view: Vi
             ".",
         )
     elif result == "rolled-back" and outcome.smoke is not None and not outcome.smoke.passed:
+        by_alarm = outcome.smoke_rolled_back_by == "sagemaker"
         doc.paragraph(
             "The smoke test of the new model",
             *_to_image(outcome, " "),
-            " failed, so the action rolled the endpoint back",
+            " failed during the bake, so SageMaker rolled the update back on the action's smoke-test alarm"
+            if by_alarm
+            else " failed, so the action rolled the endpoint back",
             f" after {took}; the endpoint still serves ",
             serving,
             ".",

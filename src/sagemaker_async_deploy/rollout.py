@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import aws, builders, cancel
+from . import aws, builders, cancel, smoke
 from .autoscaling import Autoscaling
 from .builders import Shapes, is_derived_name
 from .cleanup import Cleanup
@@ -24,11 +24,11 @@ from .config import ActionConfig
 from .errors import DeployError
 from .fields import INSTANCE_COUNT, STRATEGY
 from .log import Log, safe
-from .outcome import RolloutOutcome, Transition
+from .outcome import RolloutOutcome, SmokeResult, Transition
 from .planner import Plan, desired_from, plan
 from .smoke import SmokeTester
 from .state import TRANSITIONAL, ServingState, read_serving
-from .waiting import Since, Waiter
+from .waiting import PollWatcher, Since, Waiter
 
 T = TypeVar("T")
 EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
@@ -76,6 +76,7 @@ class Rollout:
             poll_interval=config.poll_interval_seconds,
         )
         self.scaling = Autoscaling(clients, log, self.outcome)
+        self.smoke_tester: SmokeTester | None = None  # this run's smoke test, once an update or create needs one
         self.cleanup = Cleanup(
             self.sm,
             log,
@@ -284,6 +285,7 @@ class Rollout:
         if model_request is not None:
             self._ensure_model(model_request, desired.image, created)
         self._ensure_config(desired.config_request, desired.model_name, created)
+        deployment, watchers = self._smoke_route(the_plan)
         saved_scaling, endpoint_arn = None, ""
         since: Since
         try:
@@ -307,7 +309,7 @@ class Rollout:
                 request = builders.update_endpoint_request(
                     desired.endpoint_name,
                     desired.config_name,
-                    desired.deployment_config,
+                    deployment,
                     new_instance_count=not the_plan.retain_instance_count,
                 )
                 self.log.info(
@@ -334,7 +336,7 @@ class Rollout:
         rollout_start = len(self.outcome.transitions)  # earlier ones were someone else's update, waited out
         final = None
         try:
-            final = self.waiter.wait(desired.endpoint_name, "Waiting for the rollout", since=since)
+            final = self.waiter.wait(desired.endpoint_name, "Waiting for the rollout", since=since, watchers=watchers)
         finally:
             if saved_scaling is not None:
                 self.scaling.after_rollout(endpoint_arn, saved_scaling, final)
@@ -495,6 +497,15 @@ class Rollout:
                     outcome.message += " and gave no FailureReason (cause unknown from the endpoint)"
             else:
                 outcome.message = "the new fleet failed before taking traffic"
+            tested = self.smoke_tester.result if self.smoke_tester is not None else None
+            if tested is not None:
+                outcome.smoke = tested
+            if tested is not None and not tested.passed and rolled_back:
+                outcome.smoke_rolled_back_by = "sagemaker"
+                outcome.message = (
+                    f"SageMaker rolled the update back on the action's smoke-test alarm: the smoke test failed "
+                    f"during the bake ({tested.reason})"
+                )
             outcome.message += f"; {previous.config_name} still serves {previous.image}"
             outcome.record_serving(previous)
             self.cleanup.after_rollback(previous.config_name, previous.model_name, new_config, new_model)
@@ -549,7 +560,9 @@ class Rollout:
             return True
         desired, previous = the_plan.desired, the_plan.current
         outcome = self.outcome
-        result = SmokeTester(self.clients, self.log, smoke, desired.endpoint_name).run()
+        # Sent during the bake already, or not: it runs (or finishes) now that the new model takes all traffic.
+        tester = self.smoke_tester or SmokeTester(self.clients, self.log, smoke, desired.endpoint_name)
+        result = tester.result or tester.run()
         outcome.smoke = result
         if result.passed:
             return True
@@ -574,6 +587,7 @@ class Rollout:
         serving = str((settled or {}).get("EndpointConfigName", ""))
         if status == "InService" and serving == previous.config_name:
             outcome.result = "rolled-back"
+            outcome.smoke_rolled_back_by = "action"
             outcome.message = (
                 f"the smoke test failed ({result.reason}), so the action rolled the endpoint back; "
                 f"{previous.config_name} still serves {previous.image}"
@@ -589,6 +603,41 @@ class Rollout:
         )
         outcome.kept += [*ours, f"endpoint config {previous.config_name}"]
         return False
+
+    def _smoke_route(self, the_plan: Plan) -> tuple[aws.Json, list[PollWatcher]]:
+        """The update's DeploymentConfig and what watches its wait. With a smoke test during a bake, the
+        action's alarm joins the auto-rollback alarms (made or updated, and reset to OK first: an alarm in ALARM
+        when the update starts rolls it back), and a watcher sends the smoke test in the final bake."""
+        desired = the_plan.desired
+        deployment = desired.deployment_config
+        smoke_test = self.config.smoke_test
+        self.smoke_tester = None
+        if smoke_test is None or the_plan.action != "update":
+            return deployment, []
+        tester = SmokeTester(self.clients, self.log, smoke_test, desired.endpoint_name)
+        self.smoke_tester = tester
+        if not smoke.during_bake(desired.value(STRATEGY), desired.bake_seconds, desired.alarms):
+            return deployment, []
+        cloudwatch = self.clients.cloudwatch
+        name = smoke.alarm_name(desired.endpoint_name)
+        cancel.check()
+        self.log.info(f"Smoke test during the final bake: alarm {name} joins the auto-rollback alarms.")
+        aws.put_metric_alarm(cloudwatch, smoke.alarm_request(desired.endpoint_name, builders.tags(self.config.tags)))
+        aws.set_alarm_state(cloudwatch, name, "OK", "Reset by sagemaker-async-deploy before an update it smoke-tests.")
+        self.outcome.writes.append(f"alarm {name}")
+
+        def tripped(result: SmokeResult) -> None:
+            try:
+                aws.put_metric_data(cloudwatch, smoke.metric_request(desired.endpoint_name))
+                self.log.info(f"Published the failed smoke test to alarm {name}: SageMaker rolls the update back.")
+            except ClientError as error:
+                # The wait goes on; if SageMaker finishes the update, the action rolls it back itself.
+                self.log.warning(
+                    f"Could not publish the failed smoke test ({safe(aws.error_code(error))}: "
+                    f"{safe(aws.error_message(error))}); the action rolls back itself once the update ends."
+                )
+
+        return smoke.with_alarm(deployment, name), [smoke.SmokeWatcher(tester, tripped)]
 
     def _roll_back_to(self, config_name: str, final: aws.Json, reason: str) -> None:
         """UpdateEndpoint back to ``config_name``: SageMaker's own rollback is over once the update finished."""

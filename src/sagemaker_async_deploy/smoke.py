@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from . import aws, cancel
+from ._checks import MAX_ALARMS
 from .config import SmokeTest
+from .fields import SMOKE_ALARM_PREFIX
 from .log import Log, safe
 from .outcome import SmokeResult
 
@@ -32,6 +35,114 @@ POLL_SECONDS_MAX = 5.0  # between two looks at S3: each look is two HeadObject c
 # RequestTTLSeconds (botocore's model: 60-21600, default 21600): a request still queued after the smoke test
 # gave up proves nothing any more, so it need not outlive the wait by much.
 TTL_MIN, TTL_MAX = 60, 21_600
+
+
+# SageMaker rolls an update back itself when an alarm of its AutoRollbackConfiguration goes to ALARM during a bake
+# ("If any alarms are tripped during a deployment, SageMaker rolls back the deployment", AutoRollbackConfig API
+# reference). So while the final bake runs, a failed smoke test trips an alarm the action owns: the action
+# publishes one datapoint of a high-resolution custom metric (PutMetricData with StorageResolution 1), which an
+# alarm with a 10 s period watches ("Valid values are 10, 20, 30, and any multiple of 60 … specify 10, 20, or 30
+# only for metrics that are stored by a PutMetricData call with a StorageResolution of 1", PutMetricAlarm API
+# reference). One alarm per endpoint, named after it, made or updated on each run that uses it.
+METRIC_NAMESPACE = "sagemaker-async-deploy/smoke-test"
+METRIC_NAME = "SmokeTestFailed"
+ALARM_PERIOD = 10
+
+
+def alarm_name(endpoint_name: str) -> str:
+    return f"{SMOKE_ALARM_PREFIX}{endpoint_name}"
+
+
+def _dimensions(endpoint_name: str) -> list[dict[str, str]]:
+    return [{"Name": "EndpointName", "Value": endpoint_name}]
+
+
+def during_bake(strategy: str | None, bake_seconds: int, alarms: tuple[str, ...]) -> bool:
+    """Whether SageMaker itself can roll back on a failed smoke test: a blue/green update that bakes (a rolling
+    update's last batch bakes while old instances still serve), with room for one more auto-rollback alarm."""
+    return strategy != "rolling" and bake_seconds > 0 and len(alarms) < MAX_ALARMS
+
+
+def alarm_request(endpoint_name: str, tags: list[dict[str, str]]) -> aws.Json:
+    """PutMetricAlarm of the action's smoke-test alarm: ALARM on one datapoint of 1 within 10 s; no data is not
+    breaching, so the alarm is OK again once its period has passed without a failure."""
+    return {
+        "AlarmName": alarm_name(endpoint_name),
+        "AlarmDescription": (
+            "Made by sagemaker-async-deploy: goes to ALARM when its smoke test of the endpoint's new model fails "
+            "during a bake, so that SageMaker rolls the update back."
+        ),
+        "Namespace": METRIC_NAMESPACE,
+        "MetricName": METRIC_NAME,
+        "Dimensions": _dimensions(endpoint_name),
+        "Statistic": "Maximum",
+        "Period": ALARM_PERIOD,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "Tags": tags,
+    }
+
+
+def metric_request(endpoint_name: str) -> aws.Json:
+    """PutMetricData of one failed smoke test: a high-resolution datapoint, so that the 10 s alarm sees it."""
+    return {
+        "Namespace": METRIC_NAMESPACE,
+        "MetricData": [
+            {
+                "MetricName": METRIC_NAME,
+                "Dimensions": _dimensions(endpoint_name),
+                "Value": 1.0,
+                "Unit": "Count",
+                "StorageResolution": 1,
+            }
+        ],
+    }
+
+
+def with_alarm(deployment: aws.Json, name: str) -> aws.Json:
+    """The DeploymentConfig with ``name`` added to its auto-rollback alarms."""
+    rollback = dict(deployment.get("AutoRollbackConfiguration") or {})
+    rollback["Alarms"] = [*rollback.get("Alarms", []), {"AlarmName": name}]
+    return {**deployment, "AutoRollbackConfiguration": rollback}
+
+
+def takes_all_traffic_baking(endpoint: aws.Json) -> bool:
+    """Whether the new fleet bakes with all the traffic: the final bake of a blue/green update. Each pending
+    variant is Baking on its full count ("Baking for X seconds … with traffic enabled on full capacity of Y
+    instance(s)", VariantStatus in the developer guide's EventBridge examples); a canary or an earlier linear step
+    bakes on fewer instances."""
+    variants = (endpoint.get("PendingDeploymentSummary") or {}).get("ProductionVariants") or []
+    if not variants:
+        return False
+    for variant in variants:
+        latest = (variant.get("VariantStatus") or [{}])[-1]
+        if latest.get("Status") != "Baking":
+            return False
+        if variant.get("CurrentInstanceCount") != variant.get("DesiredInstanceCount"):
+            return False
+    return True
+
+
+def bake_warning(smoke: SmokeTest, strategy: str | None, bake_seconds: int, alarms: tuple[str, ...]) -> str:
+    """What the plan says when the smoke test cannot do its work inside the final bake ("" when it can)."""
+    if strategy == "rolling" or bake_seconds <= 0:
+        return ""
+    if len(alarms) >= MAX_ALARMS:
+        return (
+            f"alarms names {MAX_ALARMS} alarms, the most an update takes: the smoke test cannot add its own, so it "
+            "runs after the update and a failure is rolled back by the action, with a second blue/green update"
+        )
+    if smoke.timeout_seconds + ALARM_PERIOD * 2 > bake_seconds:
+        return (
+            f"smoke-test-timeout-seconds ({smoke.timeout_seconds:g} s) does not fit in the final bake "
+            f"({bake_seconds} s, bake-seconds) with the {ALARM_PERIOD * 2} s its alarm needs: if the model has not "
+            "answered when the bake ends, SageMaker finishes the update and a failed smoke test is rolled back by "
+            "the action, with a second blue/green update"
+        )
+    return ""
 
 
 @dataclass(frozen=True)
@@ -185,3 +296,26 @@ class SmokeTester:
             self.log.info(f"Smoke test passed in {waited:.0f} s: the output object is there.")
         else:
             self.log.info(f"Smoke test failed after {waited:.0f} s: {safe(reason)}")
+
+
+class SmokeWatcher:
+    """Runs the smoke test during the final bake, one step per poll of the wait: sends the request once the new
+    fleet bakes with all the traffic, looks for the answer on each later poll, and on a failure calls ``tripped``
+    (which publishes the datapoint the action's rollback alarm watches) once."""
+
+    def __init__(self, tester: SmokeTester, tripped: Callable[[SmokeResult], None]) -> None:
+        self.tester = tester
+        self.tripped = tripped
+
+    def on_poll(self, endpoint: aws.Json | None, now: float) -> None:
+        tester = self.tester
+        if tester.result is not None or endpoint is None:
+            return
+        if not tester.started:
+            if not takes_all_traffic_baking(endpoint):
+                return
+            tester.send()
+        else:
+            tester.look()
+        if tester.result is not None and not tester.result.passed:
+            self.tripped(tester.result)

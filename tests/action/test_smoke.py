@@ -5,15 +5,19 @@ keeps the endpoint), asserted on outputs, the summary, the endpoint and the emul
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sagemaker_emulator import Emulator
+from sagemaker_async_deploy.smoke import ALARM_PERIOD
+from sagemaker_emulator import Emulator, Timings
 
 from ..action_runner import ActionRun, digest_image, run_action
 from ..conftest import boto_client
+from ..seed import seed_alarm
 from .test_scenarios import Deployer
 
 BUCKET = "inference-bucket"
@@ -221,3 +225,97 @@ def test_largest_inline_body_is_sent(smoke: SmokeDeployer) -> None:
     assert run.result == "created", run.stdout
     [sent] = _invocations(smoke.emu)
     assert sent["BodyBytes"] == 128_000
+
+
+# --- during the final bake: SageMaker's own rollback, tripped through the action's alarm -----------------------
+
+BAKING = {"alarms": "whisper-5xx", "bake-seconds": "60"}
+SMOKE_ALARM = "sagemaker-async-deploy-smoke-whisper"
+
+
+@pytest.fixture
+def baking(tmp_path: Path) -> Iterator[SmokeDeployer]:
+    """A SmokeDeployer on an emulator whose bakes last long enough (1.6 s) for a smoke test to finish inside one,
+    with the user's rollback alarm."""
+    with Emulator(timings=Timings(create=0.3, update=4.0, rollback=0.3, delete=0.1)) as emu:
+        seed_alarm(emu, "whisper-5xx")
+        yield SmokeDeployer(emu, tmp_path)
+
+
+def _alarm(emu: Emulator) -> dict[str, Any]:
+    [alarm] = boto_client(emu, "cloudwatch").describe_alarms(AlarmNames=[SMOKE_ALARM])["MetricAlarms"]
+    return dict(alarm)
+
+
+def test_failure_during_the_bake_is_rolled_back_by_sagemaker_on_the_actions_alarm(baking: SmokeDeployer) -> None:
+    """A failure object during the final bake publishes the alarm's metric; SageMaker rolls back (no second
+    UpdateEndpoint), the previous config serves, nothing of it is deleted, and the report says why."""
+    first = baking.run(BAKING)
+    assert first.result == "created", first.stdout
+    baking.emu.faults.async_answers("failure", image=digest_image(2), body="RuntimeError: bad weights")
+    run = baking.run({**BAKING, "image": digest_image(2)})
+    assert run.result == "rolled-back", run.stdout
+    assert run.outputs["smoke-test"] == "failed"
+    assert run.outputs["endpoint-config-name"] == first.outputs["endpoint-config-name"]
+    assert baking.endpoint()["EndpointConfigName"] == first.outputs["endpoint-config-name"]
+    assert baking.configs() == {first.outputs["endpoint-config-name"]}
+    assert baking.models() == {first.outputs["model-name"]}
+    operations = baking.writes()
+    assert operations.count("UpdateEndpoint") == 1  # SageMaker rolled back, not the action
+    assert "PutMetricData" in operations
+    [update] = [r.params for r in baking.emu.requests if r.operation == "UpdateEndpoint"]
+    alarms = update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    assert {"AlarmName": SMOKE_ALARM} in alarms
+    assert _alarm(baking.emu)["StateValue"] == "ALARM"
+    text = _plain(run.summary)
+    assert "SageMaker rolled the update back on the action's smoke-test alarm" in text
+    assert "RuntimeError: bad weights" in text
+
+
+def test_passing_smoke_test_during_the_bake_is_sent_before_the_update_ends(baking: SmokeDeployer) -> None:
+    """A passing smoke test is sent while the new fleet bakes with all the traffic, answered by the new model, and
+    the update ends updated; the action's alarm is tagged and watches a 10 s high-resolution metric."""
+    baking.run(BAKING)
+    run = baking.run({**BAKING, "image": digest_image(2), "smoke-test-expect": "0+2"})
+    assert run.result == "updated", run.stdout
+    assert run.outputs["smoke-test"] == "passed"
+    requests = baking.emu.requests
+    sent = next(i for i, r in enumerate(requests) if r.operation == "InvokeEndpointAsync")
+    assert "PutMetricData" not in baking.writes()
+    # The endpoint was still Updating after the request went out: it was sent during the bake.
+    assert any(r.operation == "DescribeEndpoint" for r in requests[sent:])
+    assert "Smoke test sent" in run.stdout
+    alarm = _alarm(baking.emu)
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"]) == (10, 1, 1.0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+    tags = boto_client(baking.emu, "cloudwatch").list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
+    assert {"Key": "managed-by", "Value": "sagemaker-async-deploy"} in tags
+
+
+def test_the_actions_alarm_is_reused_reset_and_not_reported_as_a_users_alarm(baking: SmokeDeployer) -> None:
+    """Each update puts the same alarm and sets it OK before UpdateEndpoint; a later plan does not count it among
+    the user's rollback alarms."""
+    baking.run(BAKING)
+    baking.emu.faults.async_answers("failure", image=digest_image(2))
+    assert baking.run({**BAKING, "image": digest_image(2)}).result == "rolled-back"
+    assert _alarm(baking.emu)["StateValue"] == "ALARM"
+    # The failure's datapoint leaves the alarm's 10 s period before the next update bakes, as it does in the
+    # minutes a real update takes.
+    published = next(r.time for r in baking.emu.requests if r.operation == "PutMetricData")
+    time.sleep(max(published + ALARM_PERIOD + 1 - time.time(), 0))
+    run = baking.run({**BAKING, "image": digest_image(3)})
+    assert run.result == "updated", run.stdout
+    writes = baking.writes()
+    assert writes.index("PutMetricAlarm") < writes.index("SetAlarmState") < writes.index("UpdateEndpoint")
+    names = [r.params.get("AlarmName") for r in baking.emu.requests if r.operation == "PutMetricAlarm"]
+    assert names == [SMOKE_ALARM]
+    plan = baking.run({**BAKING, "image": digest_image(4), "mode": "plan"})
+    assert [c["field"] for c in plan.changes] == ["image"]
+
+
+def test_plan_warns_when_the_smoke_test_outlasts_the_bake(baking: SmokeDeployer) -> None:
+    """A smoke-test timeout longer than the final bake is a plan warning that the action's own rollback applies."""
+    baking.run(BAKING)
+    run = baking.run({**BAKING, "image": digest_image(2), "mode": "plan", "smoke-test-timeout-seconds": "600"})
+    assert run.result == "would-update"
+    assert "does not fit in the final bake" in _plain(run.summary)
