@@ -235,9 +235,9 @@ SMOKE_ALARM = "sagemaker-async-deploy-smoke-whisper"
 
 @pytest.fixture
 def baking(tmp_path: Path) -> Iterator[SmokeDeployer]:
-    """A SmokeDeployer on an emulator whose bakes last long enough (1.6 s) for a smoke test to finish inside one,
-    with the user's rollback alarm."""
-    with Emulator(timings=Timings(create=0.3, update=4.0, rollback=0.3, delete=0.1)) as emu:
+    """A SmokeDeployer on an emulator whose bakes last long enough (4 s) for a smoke test to finish inside one on
+    a loaded machine, with the user's rollback alarm."""
+    with Emulator(timings=Timings(create=0.3, update=10.0, rollback=0.3, delete=0.1)) as emu:
         seed_alarm(emu, "whisper-5xx")
         yield SmokeDeployer(emu, tmp_path)
 
