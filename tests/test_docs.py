@@ -16,7 +16,7 @@ import yaml
 
 from sagemaker_async_deploy.config import INPUT_DEFAULTS
 from sagemaker_async_deploy.report import OUTPUT_NAMES
-from sagemaker_emulator import Emulator, RequestRecord
+from sagemaker_emulator import Emulator, RequestRecord, Timings
 
 from .action.test_autoscaling import _seed_scale_from_zero
 from .action.test_scenarios import Deployer
@@ -193,6 +193,30 @@ def _named(request: RequestRecord) -> RequestRecord:
     return replace(request, operation={"HEAD": "HeadObject", "GET": "GetObject"}.get(method, request.operation))
 
 
+def _smoke_test_during_a_bake(tmp_path: Path) -> list[RequestRecord]:
+    """The requests of a smoke test that fails during a bake long enough for it (an emulator of its own, started
+    once the other scenarios are done): the action's alarm is put, reset and tripped."""
+    with Emulator(timings=Timings(create=0.3, update=10.0, rollback=0.3, delete=0.1)) as slow:
+        seed_alarm(slow, "whisper-5xx")
+        boto_client(slow, "s3").create_bucket(Bucket="inference-bucket")
+        record = _Recorder(Deployer(slow, tmp_path))
+        workspace = tmp_path / "workspace"
+        workspace.mkdir(parents=True)
+        (workspace / "request.json").write_text("{}")
+        inputs = {
+            "alarms": "whisper-5xx",
+            "bake-seconds": "60",
+            "failure-path": "s3://inference-bucket/whisper/failed/",
+            "smoke-test-input": "request.json",
+            "smoke-test-timeout-seconds": "5",
+        }
+        extra = {"GITHUB_WORKSPACE": str(workspace)}
+        record.run(inputs, "created", extra=extra)
+        slow.faults.async_answers("failure", image=digest_image(2))
+        record.run({**inputs, "image": digest_image(2)}, "rolled-back", extra=extra)
+        return record.requests
+
+
 def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp_path: Path) -> None:
     """Every AWS operation the integration scenarios make is granted, and nothing is granted that none needs."""
     record = _Recorder(Deployer(emulator, tmp_path))
@@ -244,6 +268,8 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         extra={"GITHUB_WORKSPACE": str(workspace)},
     )
 
+    record.requests += _smoke_test_during_a_bake(tmp_path / "bake")
+
     called: set[str] = set()
     for request in record.requests:
         assert request.service in IAM_PREFIX, f"a call to an unexpected service: {request.service}"
@@ -270,6 +296,8 @@ def test_iam_policy_grants_exactly_what_the_action_calls(emulator: Emulator, tmp
         "cloudwatch:DescribeAlarmHistory",
         "sagemaker:InvokeEndpointAsync",
         "s3:GetObject",
+        "cloudwatch:SetAlarmState",
+        "cloudwatch:PutMetricData",
     ):
         assert expected in called, f"no scenario made {expected}"
 

@@ -3,6 +3,8 @@ API under ``/_emulator/`` so another process can read the request log and arm fa
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import io
 import json
 import re
@@ -303,6 +305,11 @@ class Emulator:
         self._sagemaker.advance()
         service = _SERVICE_BY_SIGNING_NAME.get(signing_name or "", signing_name or "unknown")
         content_type = environ.get("CONTENT_TYPE", "")
+        if environ.get("HTTP_CONTENT_ENCODING", "") == "gzip":
+            # botocore gzips large enough requests of operations whose model says requestcompression (CloudWatch's
+            # PutMetricData); the log reads the request as the service does, after decompressing it.
+            with contextlib.suppress(OSError):
+                body = gzip.decompress(body)
         params: dict[str, Any] = {}
         operation = ""
         if target:
