@@ -577,7 +577,22 @@ class Rollout:
             )
             outcome.kept += [f"{item} (serving)" for item in ours]
             return False
-        self._roll_back_to(previous.config_name, final, result.reason)
+        try:
+            self._roll_back_to(previous.config_name, result.reason)
+        except ClientError as error:
+            if aws.is_server_error(error) or aws.error_code(error) in (*EXPIRED_CREDENTIALS, *REJECTED_CREDENTIALS):
+                raise
+            # Refused (an instance-type change back under re-registered autoscaling, a quota): the new model
+            # serves; both configs are kept, and the report says how to go back by hand.
+            outcome.result = "failed"
+            outcome.message = (
+                f"the smoke test failed ({result.reason}) and SageMaker refused the rollback to "
+                f"{previous.config_name} ({aws.error_code(error)}: {aws.error_message(error)}); the new model "
+                f"serves. Go back by hand: aws sagemaker update-endpoint --endpoint-name {desired.endpoint_name} "
+                f"--endpoint-config-name {previous.config_name}"
+            )
+            outcome.kept += [*ours, f"endpoint config {previous.config_name}"]
+            return False
         settled = self._waiter_for_rollback().wait(
             desired.endpoint_name,
             "Rolling back after the failed smoke test",
@@ -639,7 +654,7 @@ class Rollout:
 
         return smoke.with_alarm(deployment, name), [smoke.SmokeWatcher(tester, tripped)]
 
-    def _roll_back_to(self, config_name: str, final: aws.Json, reason: str) -> None:
+    def _roll_back_to(self, config_name: str, reason: str) -> None:
         """UpdateEndpoint back to ``config_name``: SageMaker's own rollback is over once the update finished."""
         name = self.config.endpoint_name
         self.log.info(f"The smoke test failed ({safe(reason)}): rolling {name} back to {safe(config_name)}.")

@@ -15,7 +15,7 @@ import pytest
 from sagemaker_async_deploy.smoke import ALARM_PERIOD
 from sagemaker_emulator import Emulator, Timings
 
-from ..action_runner import ActionRun, digest_image, run_action
+from ..action_runner import ActionRun, action_env, digest_image, finish, run_action, start_action
 from ..conftest import boto_client
 from ..seed import seed_alarm
 from .test_scenarios import Deployer
@@ -319,3 +319,25 @@ def test_plan_warns_when_the_smoke_test_outlasts_the_bake(baking: SmokeDeployer)
     run = baking.run({**BAKING, "image": digest_image(2), "mode": "plan", "smoke-test-timeout-seconds": "600"})
     assert run.result == "would-update"
     assert "does not fit in the final bake" in _plain(run.summary)
+
+
+def test_refused_rollback_fails_and_keeps_both_configs(smoke: SmokeDeployer) -> None:
+    """When SageMaker refuses the action's rollback after a failed smoke test, the run fails, keeps both configs and
+    says how to go back by hand."""
+    first = smoke.run()
+    smoke.emu.faults.async_answers("never", image=digest_image(2))
+    smoke.emu.clear_requests()
+    inputs = {**SMOKE, "image": digest_image(2), "smoke-test-timeout-seconds": "2"}
+    env = action_env(smoke.emu, smoke.tmp_path / "refused", inputs, extra={"GITHUB_WORKSPACE": str(smoke.workspace)})
+    process = start_action(env)
+    deadline = time.time() + 60
+    while "InvokeEndpointAsync" not in smoke.emu.operations("sagemaker"):  # answered 202, once the update is over
+        assert time.time() < deadline, "the action never sent its smoke test"
+        time.sleep(0.02)
+    smoke.emu.faults.deny("UpdateEndpoint")  # the update is over; the rollback comes after the smoke test's 2 s
+    run = finish(process, env)
+    assert run.result == "failed", run.stdout
+    assert run.outputs["smoke-test"] == "failed"
+    assert first.outputs["endpoint-config-name"] in smoke.configs()
+    assert len(smoke.configs()) == 2
+    assert any("aws sagemaker update-endpoint --endpoint-name whisper" in line for line in run.errors())
