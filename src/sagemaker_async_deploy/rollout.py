@@ -267,6 +267,19 @@ class Rollout:
                 self.log.info(f"  {change.field}: {safe(change.before) or '∅'} → {safe(change.after) or '∅'}")
             if not the_plan.changes:
                 self.log.info("Nothing to change.")
+            smoke_test = self.config.smoke_test
+            if smoke_test is not None and the_plan.action != "unchanged":
+                desired = the_plan.desired
+                when = (
+                    "during the final bake (SageMaker rolls back on a failure)"
+                    if the_plan.action == "update"
+                    and smoke.during_bake(desired.value(STRATEGY), desired.bake_seconds, desired.alarms)
+                    else "once the endpoint is InService on the new config"
+                )
+                self.log.info(
+                    f"Smoke test: one request ({safe(smoke_test.given)}, {safe(smoke_test.content_type)}) {when}, "
+                    f"answered within {smoke_test.timeout_seconds:g} s."
+                )
             if the_plan.action != "unchanged":
                 for warning in the_plan.desired.warnings:
                     self.log.warning(warning, title="Deployment strategy")

@@ -170,6 +170,7 @@ def test_plan_mode_says_which_smoke_test_would_run_and_sends_nothing(smoke: Smok
     assert run.outputs["smoke-test"] == ""
     assert "An apply run would send one request" in run.summary
     assert "smoke/request.json" in _plain(run.summary)
+    assert "Smoke test: one request (smoke/request.json, application/json) once the endpoint is InService" in run.stdout
 
 
 def test_no_smoke_test_input_sends_nothing(emulator: Emulator, tmp_path: Path) -> None:
