@@ -205,4 +205,6 @@ def evaluate(account: str, region: str, names: tuple[str, ...], at: float) -> No
             f"{words} {comparison} the threshold ({float(alarm.threshold)}) (minimum {needed} "
             f"datapoint{'s' if needed != 1 else ''} for {alarm.state_value} -> {state} transition)."
         )
-        set_state(account, region, name, state, reason, at)
+        # Stamped a millisecond before ``at``: moto keeps microseconds, and a stamp rounded up past the moment of
+        # the check would read as a change after it.
+        set_state(account, region, name, state, reason, at - 0.001)
