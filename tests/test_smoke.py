@@ -6,9 +6,13 @@ import re
 
 import pytest
 
-from sagemaker_async_deploy import smoke
+from sagemaker_async_deploy import report, smoke
 from sagemaker_async_deploy.config import SmokeTest
 from sagemaker_async_deploy.fields import ALARMS
+from sagemaker_async_deploy.outcome import SmokeResult
+
+from .factories import action_config, image, serving_state
+from .test_report import outcome_for
 
 
 def _smoke(**overrides: object) -> SmokeTest:
@@ -129,3 +133,41 @@ def test_bake_warning() -> None:
     assert "does not fit in the final bake" in smoke.bake_warning(_smoke(timeout_seconds=600), "linear", 300, ("a",))
     assert "10 alarms" in smoke.bake_warning(_smoke(), "canary", 300, tuple(f"a{i}" for i in range(10)))
     assert smoke.bake_warning(_smoke(timeout_seconds=600), "rolling", 300, ("a",)) == ""
+
+
+def _failed_smoke(excerpt: str) -> SmokeResult:
+    return SmokeResult(
+        passed=False,
+        reason=f"the model answered with a failure: {excerpt.splitlines()[0]}",
+        inference_id="inf-1",
+        request_id="req-1",
+        output_location="s3://bucket/out/inf-1.out",
+        failure_location="s3://bucket/failed/inf-1-error.out",
+        seconds=12.0,
+        excerpt=excerpt,
+        answered="failure",
+    )
+
+
+@pytest.mark.parametrize("by", ["sagemaker", "action"])
+def test_report_names_the_smoke_test_as_the_cause_in_summary_and_comment(by: str) -> None:
+    """A rollback caused by the smoke test says so in both documents, with the request id, the failure's first
+    lines (outside text kept inert) and links to both S3 objects."""
+    config = action_config(smoke_test_input="s3://bucket/requests/hello.json", image=image(2))
+    outcome = outcome_for("rolled-back", config, serving_state())
+    outcome.smoke = _failed_smoke("::set-output name=result::updated\n<b>CUDA</b> error")
+    outcome.smoke_rolled_back_by = by
+    for document in (report.summary(outcome, config), report.comment_body(outcome, config)):
+        assert "Smoke test failed" in document
+        assert "req-1" in document
+        assert (
+            "https://us-east-1.console.aws.amazon.com/s3/object/bucket?region=us-east-1&prefix=failed%2Finf-1-error.out"
+            in document
+        )
+        # Outside text shows only inside a fenced block, where Markdown renders nothing of it.
+        assert "```text\n::set-output name=result::updated\n<b>CUDA</b> error\n```" in document
+        assert document.count("<b>CUDA</b>") == 1
+        lead = "SageMaker rolled the update back on the action's smoke-test alarm"
+        assert (lead in document.replace("\\", "")) is (by == "sagemaker")
+        assert "cause is unknown" not in document
+    assert report.outputs(outcome)["smoke-test"] == "failed"
