@@ -11,7 +11,10 @@ FailureLocation; botocore's sagemaker-runtime model and the developer guide's as
 page: "check the output location … or the failure location"); the request waits in the endpoint's queue first.
 Each poll costs one HeadObject per location; the body is read once, at most ``EXCERPT_BYTES`` of it.
 
-This module sends, waits and judges; the rollout decides what a failed verdict does.
+When the update bakes, the smoke test runs inside the final bake (SmokeWatcher, one step per poll of the wait),
+and a failure trips an alarm the action owns, so that SageMaker rolls the update back itself; otherwise it runs
+once the endpoint is InService on the new config. This module sends, waits, judges and builds the alarm's
+requests; the rollout decides what a failed verdict does.
 """
 
 from __future__ import annotations
