@@ -185,6 +185,13 @@ class Rollout:
         self.outcome.result = "updated"
         self.outcome.message = "completed the rollout an earlier run started"
         previous_model = previous.model_name if previous else ""
+        # That run may have stopped before its smoke test: nothing it replaced goes before one passed.
+        if (
+            previous is not None
+            and previous.config_name == adopted_from
+            and not self._smoke_test(previous, current.config_name, current.model_name, current.endpoint)
+        ):
+            return
         # What serves is what the endpoint references now, whatever this run would have named it.
         self.cleanup.after_success(adopted_from, previous_model, current.config_name, current.model_name)
 
@@ -488,7 +495,7 @@ class Rollout:
             outcome.serving_image = aws.deployed_image(live[0]) or desired.image
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
             # Nothing of the previous config is deleted before the new model answered a real request.
-            if not self._smoke_test(the_plan, final):
+            if not self._smoke_test(previous, new_config, new_model, final):
                 return
             if previous is not None:
                 self.cleanup.after_success(previous.config_name, previous.model_name, new_config, new_model)
@@ -564,23 +571,22 @@ class Rollout:
 
     # --- the smoke test -----------------------------------------------------------------------------------
 
-    def _smoke_test(self, the_plan: Plan, final: aws.Json) -> bool:
+    def _smoke_test(self, previous: ServingState | None, new_config: str, new_model: str, final: aws.Json) -> bool:
         """With smoke-test-input, one request to the new model, which now takes all the traffic. True when it
         passed (or none was asked for); otherwise the outcome says what the failure did: a create ends failed
         with the endpoint kept, an update is rolled back to the config that served before."""
         smoke = self.config.smoke_test
         if smoke is None:
             return True
-        desired, previous = the_plan.desired, the_plan.current
+        endpoint_name = self.config.endpoint_name
         outcome = self.outcome
         # Sent during the bake already, or not: it runs (or finishes) now that the new model takes all traffic.
-        tester = self.smoke_tester or SmokeTester(self.clients, self.log, smoke, desired.endpoint_name)
+        tester = self.smoke_tester or SmokeTester(self.clients, self.log, smoke, endpoint_name)
         result = tester.result or tester.run()
         outcome.smoke = result
         if result.passed:
             return True
-        new_config, new_model = desired.config_name, desired.model_name
-        ours = [f"endpoint config {new_config}"] + ([f"model {new_model}"] if not desired.existing_model else [])
+        ours = [f"endpoint config {new_config}"] + ([f"model {new_model}"] if self.config.creates_model else [])
         if previous is None:
             # Nothing to go back to: the endpoint stays, serving the model that failed, for the investigation.
             outcome.result = "failed"
@@ -601,13 +607,13 @@ class Rollout:
             outcome.message = (
                 f"the smoke test failed ({result.reason}) and SageMaker refused the rollback to "
                 f"{previous.config_name} ({aws.error_code(error)}: {aws.error_message(error)}); the new model "
-                f"serves. Go back by hand: aws sagemaker update-endpoint --endpoint-name {desired.endpoint_name} "
+                f"serves. Go back by hand: aws sagemaker update-endpoint --endpoint-name {endpoint_name} "
                 f"--endpoint-config-name {previous.config_name}"
             )
             outcome.kept += [*ours, f"endpoint config {previous.config_name}"]
             return False
         settled = self._waiter_for_rollback().wait(
-            desired.endpoint_name,
+            endpoint_name,
             "Rolling back after the failed smoke test",
             since=Since(previous.config_name, final.get("LastModifiedTime")),
         )

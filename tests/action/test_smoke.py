@@ -15,7 +15,7 @@ import pytest
 from sagemaker_async_deploy.smoke import ALARM_PERIOD
 from sagemaker_emulator import Emulator, Timings
 
-from ..action_runner import ActionRun, action_env, digest_image, finish, run_action, start_action
+from ..action_runner import ActionRun, action_env, digest_image, finish, kill_when, run_action, start_action
 from ..conftest import boto_client
 from ..seed import seed_alarm
 from .test_scenarios import Deployer
@@ -342,3 +342,22 @@ def test_refused_rollback_fails_and_keeps_both_configs(smoke: SmokeDeployer) -> 
     assert first.outputs["endpoint-config-name"] in smoke.configs()
     assert len(smoke.configs()) == 2
     assert any("aws sagemaker update-endpoint --endpoint-name whisper" in line for line in run.errors())
+
+
+def test_run_that_adopts_an_interrupted_rollout_smoke_tests_it_before_deleting_anything(smoke: SmokeDeployer) -> None:
+    """A run killed mid-wait left its update to finish; the next run smoke-tests what it finds serving before it
+    deletes what that update replaced, and rolls a failing model back."""
+    first = smoke.run()
+    smoke.emu.clear_requests()
+    smoke.emu.faults.hold_next_update("whisper")
+    extra = {"GITHUB_WORKSPACE": str(smoke.workspace)}
+    crashed = action_env(smoke.emu, smoke.tmp_path / "crashed", {**SMOKE, "image": digest_image(2)}, extra=extra)
+    kill_when(start_action(crashed), smoke.emu, "UpdateEndpoint")
+    smoke.emu.faults.async_answers("failure", image=digest_image(2), body="ValueError: shapes")
+    run = smoke.run_waiting({**SMOKE, "image": digest_image(2)}, extra=extra)
+    assert "Completed the rollout an earlier run started" in run.stdout
+    assert run.result == "rolled-back", run.stdout
+    assert run.outputs["smoke-test"] == "failed"
+    assert smoke.endpoint()["EndpointConfigName"] == first.outputs["endpoint-config-name"]
+    assert smoke.configs() == {first.outputs["endpoint-config-name"]}
+    assert smoke.models() == {first.outputs["model-name"]}
