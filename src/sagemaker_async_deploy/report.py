@@ -623,7 +623,7 @@ def _smoke_test(doc: Document, outcome: RolloutOutcome, config: ActionConfig, la
         ("Output", result.output_location, result.answered == "output"),
         ("Failure", result.failure_location, result.answered == "failure"),
     ):
-        if uri:
+        if uri and (landed or not result.passed):  # a passed test's empty failure location says nothing
             items.append(
                 (
                     f"{label}: ",
