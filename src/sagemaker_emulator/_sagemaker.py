@@ -176,8 +176,9 @@ class SageMakerBackend:
         output_bucket, output_key = _split_s3(str(output.get("S3OutputPath", "")), f"{inference_id}.out")
         output_uri = f"s3://{output_bucket}/{output_key}"
         failure_bucket, failure_key = _split_s3(str(output.get("S3FailurePath", "")), f"{inference_id}-error.out")
-        # Without an S3FailurePath no failure object is written anywhere the caller was told of: FailureLocation is
-        # the only place it is named (botocore's model), so the caller sees no answer.
+        # Without an S3FailurePath no failure object is written: failure responses in S3 came with S3FailurePath
+        # and FailureLocation (SageMaker Runtime's API change of 2023-04-04, "now allows customers to receive
+        # failure model responses in S3"), so the caller sees no answer.
         failure_uri = f"s3://{failure_bucket}/{failure_key}" if failure_bucket else ""
         if kind == "output":
             self._invocations.queue(Queued(now + ANSWER_DELAY, output_bucket, output_key, answer))
