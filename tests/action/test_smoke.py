@@ -138,8 +138,9 @@ def test_response_that_does_not_match_expect_rolls_back(smoke: SmokeDeployer) ->
 
 
 def test_failed_smoke_test_on_create_fails_and_keeps_the_endpoint(smoke: SmokeDeployer) -> None:
-    """A create whose smoke test fails ends failed; the endpoint, its config and model are kept."""
-    smoke.emu.faults.async_answers("failure", body="ModelError: weights missing")
+    """A create whose smoke test fails ends failed; the endpoint, its config and model are kept; the failure's
+    text, a workflow command here, stays inert in the log."""
+    smoke.emu.faults.async_answers("failure", body="::set-output name=result::created\nModelError: weights missing")
     run = smoke.run()
     assert run.exit_code == 1
     assert run.result == "failed"
@@ -150,6 +151,8 @@ def test_failed_smoke_test_on_create_fails_and_keeps_the_endpoint(smoke: SmokeDe
     assert smoke.configs() == {run.outputs["endpoint-config-name"]}
     assert not [r for r in smoke.emu.requests if r.operation.startswith("Delete")]
     assert "ModelError: weights missing" in _plain(run.summary)
+    assert not [line for line in run.lines if line.lstrip().startswith("::set-output")]
+    assert run.output_file.count("result<<") == 1
 
 
 def test_s3_input_is_sent_as_input_location(smoke: SmokeDeployer) -> None:
