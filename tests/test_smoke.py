@@ -55,9 +55,16 @@ def test_s3_request_carries_the_input_location_and_ttl_within_aws_range() -> Non
         (b'{"label": "dog"}', None, '"cat"', False, 'the response does not match smoke-test-expect ("cat")'),
         (None, b"ModelError: boom\nTraceback", None, False, "the model answered with a failure: ModelError: boom"),
         (None, b"", None, False, "the model answered with a failure"),
+        (
+            None,
+            b"Traceback (most recent call last):\n  File \"serve.py\"\nKeyError: 'language'\n",
+            None,
+            False,
+            "the model answered with a failure: KeyError: 'language'",
+        ),
         (None, None, None, False, "no answer in 30 s"),
     ],
-    ids=["output", "match", "mismatch", "failure", "empty-failure", "nothing"],
+    ids=["output", "match", "mismatch", "failure", "empty-failure", "traceback", "nothing"],
 )
 def test_judge(output: bytes | None, failure: bytes | None, expect: str | None, passed: bool, reason: str) -> None:
     """The verdict from what landed in S3: output (and a match), a failure object's first line, or nothing."""

@@ -180,8 +180,10 @@ def judge(output: bytes | None, failure: bytes | None, smoke: SmokeTest, waited:
     """(passed, why it failed) from what landed in S3: the output object's first bytes, the failure object's,
     or neither (no answer in the time given)."""
     if failure is not None:
-        text = _text(failure).strip()
-        return False, "the model answered with a failure" + (f": {text.splitlines()[0]}" if text else "")
+        lines = [line.strip() for line in _text(failure).splitlines() if line.strip()]
+        # A Python traceback says what went wrong on its last line; other failure texts on their first.
+        said = lines[-1] if lines and lines[0].startswith("Traceback") else lines[0] if lines else ""
+        return False, "the model answered with a failure" + (f": {said}" if said else "")
     if output is None:
         return False, f"no answer in {max(waited, smoke.timeout_seconds):.0f} s"
     if smoke.expect is not None and not smoke.expect.search(_text(output)):
