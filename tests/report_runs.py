@@ -68,9 +68,9 @@ class Report:
 
 
 @contextmanager
-def stage(tmp: Path, behaviour: Behaviour | None = None) -> Iterator[Stage]:
+def stage(tmp: Path, behaviour: Behaviour | None = None, timings: Timings = TIMINGS) -> Iterator[Stage]:
     """An emulator and a GitHub API server with the pull request, for a series of runs."""
-    emu = Emulator(timings=TIMINGS, account_id=ACCOUNT_ID, behaviour=behaviour).start(port=0)
+    emu = Emulator(timings=timings, account_id=ACCOUNT_ID, behaviour=behaviour).start(port=0)
     try:
         with GitHubServer() as github:
             github.add_pull(REPO, PULL, head_sha=SHA)
@@ -143,3 +143,32 @@ def four_reports(tmp: Path) -> dict[str, Report]:
     for name, report in reports.items():
         assert report.run.result == expected[name], report.run.stdout + report.run.stderr
     return reports
+
+
+# A failed smoke test during the bake: the whisper model of v5 answers every request with this.
+SMOKE_FAILURE = (
+    "Traceback (most recent call last):\n"
+    '  File "/opt/program/serve.py", line 77, in invocations\n'
+    "    text = model.transcribe(audio, language=language)\n"
+    "KeyError: 'language'"
+)
+
+
+def smoke_report(tmp: Path) -> Report:
+    """An update whose smoke test fails during the bake, rolled back by SageMaker on the action's alarm. Its bake
+    lasts long enough (4 s of the emulator's time) for the smoke test to finish inside it."""
+    with stage(tmp, timings=Timings(create=0.6, update=10.0, rollback=0.6, delete=0.2)) as on:
+        seed_alarm(on.emu, ALARM, endpoint=ENDPOINT)
+        boto_client(on.emu, "s3").create_bucket(Bucket="inference-bucket")
+        smoke = {
+            **BASE,
+            "failure-path": "s3://inference-bucket/whisper/failed/",
+            "smoke-test-input": "s3://inference-bucket/smoke/hello.json",
+            "smoke-test-timeout-seconds": "120",
+        }
+        first = on.run(smoke)
+        assert first.run.result == "created", first.run.stdout + first.run.stderr
+        on.emu.faults.async_answers("failure", image=image("v5"), body=SMOKE_FAILURE)
+        report = on.run({**smoke, "image": image("v5")})
+    assert report.run.result == "rolled-back", report.run.stdout + report.run.stderr
+    return report

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import yaml
 
 from sagemaker_async_deploy.config import INPUT_DEFAULTS
 from sagemaker_async_deploy.report import OUTPUT_NAMES
-from sagemaker_emulator import Emulator, RequestRecord
+from sagemaker_emulator import Emulator, RequestRecord, Timings
 
 from .action.test_autoscaling import _seed_scale_from_zero
 from .action.test_scenarios import Deployer
@@ -43,7 +44,9 @@ IAM_PREFIX = {
 }
 # S3 is a REST service: the emulator logs its requests by method and path. The IAM action each one needs
 # (HeadObject is authorized as s3:GetObject, ListObjectsV2 as s3:ListBucket).
-S3_ACTIONS = (("HEAD /", "GetObject"), ("GET /", "ListBucket"))
+# The IAM action S3's REST operations are authorized as: reading an object or its metadata is s3:GetObject
+# (HeadObject API reference), listing a bucket's keys s3:ListBucket (ListObjectsV2 API reference).
+S3_ACTIONS = {"HeadObject": "GetObject", "GetObject": "GetObject", "ListObjectsV2": "ListBucket"}
 
 # Permissions AWS checks without the action making that API call itself, each with the call that needs it.
 IMPLIED = {
@@ -61,6 +64,9 @@ IMPLIED = {
     # re-pointing them); deregistering deletes the old ones.
     "cloudwatch:PutMetricAlarm": ("application-autoscaling", "PutScalingPolicy"),
     "cloudwatch:DeleteAlarms": ("application-autoscaling", "DeregisterScalableTarget"),
+    # HeadObject of an answer that has not landed yet is a 404 only with s3:ListBucket on the bucket, a 403
+    # without it (HeadObject API reference, "Permissions").
+    "s3:ListBucket": ("s3", "HeadObject"),
 }
 
 
@@ -227,10 +233,10 @@ class _Recorder:
         self.deployer = deployer
         self.requests: dict[str, list[RequestRecord]] = {"plan": [], "apply": [], "autoscaling": []}
 
-    def run(self, inputs: dict[str, str], expected: str, *, kind: str = "") -> ActionRun:
-        run = self.deployer.run(inputs)  # clears the emulator's log first: seeding calls are not counted
+    def run(self, inputs: dict[str, str], expected: str, *, kind: str = "", **kwargs: Any) -> ActionRun:
+        run = self.deployer.run(inputs, **kwargs)  # clears the emulator's log first: seeding calls are not counted
         kind = kind or ("plan" if inputs.get("mode") == "plan" else "apply")
-        self.requests[kind] += self.deployer.emu.requests
+        self.requests[kind] += [_named(r) for r in self.deployer.emu.requests]
         assert run.result == expected, run.stdout + run.stderr
         return run
 
@@ -240,13 +246,48 @@ class _Recorder:
         for request in (r for kind in kinds for r in self.requests[kind]):
             assert request.service in IAM_PREFIX, f"a call to an unexpected service: {request.service}"
             operation = request.operation
-            if request.service == "s3":  # S3's REST calls are logged by method and path
-                operation = next(action for method, action in S3_ACTIONS if operation.startswith(method))
+            if request.service == "s3":
+                operation = S3_ACTIONS[operation]
             called.add(f"{IAM_PREFIX[request.service]}:{operation}")
         return called
 
     def seen(self, *kinds: str) -> set[tuple[str, str]]:
         return {(r.service, r.operation) for kind in kinds for r in self.requests[kind]}
+
+
+def _named(request: RequestRecord) -> RequestRecord:
+    """An S3 request (logged by method and path) under its operation's name: HEAD of an object is HeadObject, GET
+    of an object GetObject, GET of a bucket (its listing) ListObjectsV2."""
+    if request.service != "s3":
+        return request
+    method, _, path = request.operation.partition(" ")
+    of_object = "/" in path.split("?", 1)[0].strip("/")
+    names = {"HEAD": "HeadObject", "GET": "GetObject" if of_object else "ListObjectsV2"}
+    return replace(request, operation=names.get(method, request.operation))
+
+
+def _smoke_test_during_a_bake(tmp_path: Path) -> list[RequestRecord]:
+    """The requests of a smoke test that fails during a bake long enough for it (an emulator of its own, started
+    once the other scenarios are done): the action's alarm is put, reset and tripped."""
+    with Emulator(timings=Timings(create=0.3, update=10.0, rollback=0.3, delete=0.1)) as slow:
+        seed_alarm(slow, "whisper-5xx")
+        boto_client(slow, "s3").create_bucket(Bucket="inference-bucket")
+        record = _Recorder(Deployer(slow, tmp_path))
+        workspace = tmp_path / "workspace"
+        workspace.mkdir(parents=True)
+        (workspace / "request.json").write_text("{}")
+        inputs = {
+            "alarms": "whisper-5xx",
+            "bake-seconds": "60",
+            "failure-path": "s3://inference-bucket/whisper/failed/",
+            "smoke-test-input": "request.json",
+            "smoke-test-timeout-seconds": "5",
+        }
+        extra = {"GITHUB_WORKSPACE": str(workspace)}
+        record.run(inputs, "created", extra=extra)
+        slow.faults.async_answers("failure", image=digest_image(2))
+        record.run({**inputs, "image": digest_image(2)}, "rolled-back", extra=extra)
+        return [r for kind in record.requests.values() for r in kind]
 
 
 @pytest.fixture(scope="module")
@@ -325,6 +366,14 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> _Recorder:
         record.run({"model-name": "prefix-whisper", "image": digest_image(9), **kept}, "updated")
         record.run({"image": digest_image(10), **kept, "mode": "plan"}, "would-update")  # lists the kept prefix
         record.run({"image": digest_image(10), **kept}, "updated")
+        # A smoke test: one request, and its answer read from S3.
+        boto_client(emulator, "s3").create_bucket(Bucket="inference-bucket")
+        workspace = tmp_path / "workspace"
+        workspace.mkdir()
+        (workspace / "request.json").write_text("{}")
+        smoke = {"image": digest_image(11), "smoke-test-input": "request.json", "smoke-test-timeout-seconds": "5"}
+        record.run({**smoke, **kept}, "updated", extra={"GITHUB_WORKSPACE": str(workspace)})
+    record.requests["apply"] += _smoke_test_during_a_bake(tmp_path / "bake")
     return record
 
 
@@ -333,6 +382,16 @@ POLICY_FILES = {
     "autoscaling": DOCS / "iam-policy-autoscaling.json",
     "plan": DOCS / "iam-plan-policy.json",
 }
+
+
+def _grants(name: str) -> set[tuple[str, str]]:
+    """Each (action, resource) the policy file grants."""
+    grants: set[tuple[str, str]] = set()
+    for statement in json.loads(POLICY_FILES[name].read_text())["Statement"]:
+        actions, resources = statement["Action"], statement["Resource"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            grants |= {(action, r) for r in ([resources] if isinstance(resources, str) else resources)}
+    return grants
 
 
 def _granted(name: str) -> set[str]:
@@ -364,6 +423,10 @@ def test_the_scenarios_reach_every_aws_feature(recorded: _Recorder) -> None:
         "sagemaker:ListModelPackages",
         "s3:GetObject",
         "s3:ListBucket",
+        "sagemaker:InvokeEndpointAsync",
+        "s3:GetObject",
+        "cloudwatch:SetAlarmState",
+        "cloudwatch:PutMetricData",
     ):
         assert expected in called, f"no scenario made {expected}"
     plan_called = recorded.called("plan")
@@ -392,7 +455,9 @@ def test_autoscaling_policy_adds_exactly_what_an_instance_type_change_of_an_auto
     deploy, extra = _granted("deploy"), _granted("autoscaling")
     called = recorded.called("autoscaling")
     implied = {p for p, call in IMPLIED.items() if call in recorded.seen("autoscaling")} - deploy
-    assert not deploy & extra, "the optional statements repeat the deploy policy"
+    # An action both files grant is granted on other resources (PutMetricAlarm: the smoke test's own alarm in the
+    # deploy policy, any alarm that names a re-created scaling policy here).
+    assert not _grants("deploy") & _grants("autoscaling"), "the optional statements repeat the deploy policy"
     statements = json.loads(POLICY_FILES["autoscaling"].read_text())["Statement"]
     assert all(s["Sid"].startswith("Optional") for s in statements), "each statement says it is optional"
     assert sorted(called - deploy - extra) == [], "the two policies miss operations the change calls"

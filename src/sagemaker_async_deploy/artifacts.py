@@ -18,15 +18,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from . import aws
-from .aws import S3Client
 from .config import ARTIFACT_KEY
 from .errors import InputError, InputProblem
 from .log import safe
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 IDENTITY_TAG = ARTIFACT_KEY
 MAX_PREFIX_OBJECTS = 1000  # one ListObjectsV2 page: a prefix of more objects is identified by its first 1000
@@ -60,14 +62,18 @@ def identity(s3: S3Client, url: str) -> Identity:
         head = aws.head_object(s3, bucket, key)
     except ClientError as error:
         if aws.error_code(error) in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
-            raise InputError(
-                [InputProblem(INPUT, f"nothing is stored at {safe(url)}; upload the model first")]
-            ) from error
+            raise _nothing_stored(url) from error
         raise
+    if head is None:
+        raise _nothing_stored(url)
     etag = str(head.get("ETag", "")).strip('"')
     version = str(head.get("VersionId") or "")
     # A VersionId of "null" is an object stored while versioning was off: no version to tell apart.
     return Identity(f"etag={etag}" + (f" version={version}" if version and version != "null" else ""), url)
+
+
+def _nothing_stored(url: str) -> InputError:
+    return InputError([InputProblem(INPUT, f"nothing is stored at {safe(url)}; upload the model first")])
 
 
 def _listing(s3: S3Client, bucket: str, prefix: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sts import STSClient
 
@@ -58,14 +60,6 @@ _CLIENT_CONFIG = Config(
 _HURRIED_CONFIG = _CLIENT_CONFIG.merge(
     Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1.5, read_timeout=2)
 )
-
-
-class S3Client(Protocol):
-    """The two S3 calls the action makes (no mypy_boto3_s3 in the locked requirements: their shapes, by hand)."""
-
-    def head_object(self, *, Bucket: str, Key: str) -> dict[str, Any]: ...
-
-    def list_objects_v2(self, *, Bucket: str, Prefix: str, MaxKeys: int) -> dict[str, Any]: ...
 
 
 class Clients:
@@ -131,6 +125,11 @@ class Clients:
     @property
     def logs(self) -> CloudWatchLogsClient:
         client: CloudWatchLogsClient = self._client("logs")
+        return client
+
+    @property
+    def sagemaker_runtime(self) -> SageMakerRuntimeClient:
+        client: SageMakerRuntimeClient = self._client("sagemaker-runtime")
         return client
 
     @property
@@ -334,12 +333,19 @@ def delete_model(sm: SageMakerClient, name: str) -> None:
     sm.delete_model(ModelName=name)
 
 
-# --- S3: the model artifact's identity ----------------------------------------------------------------------
+# --- S3: a model artifact's identity, a smoke test's answer -------------------------------------------------
 
 
-def head_object(s3: S3Client, bucket: str, key: str) -> Json:
-    """The object's metadata (ETag, VersionId where the bucket is versioned); needs s3:GetObject."""
-    return dict(s3.head_object(Bucket=bucket, Key=key))
+def head_object(s3: S3Client, bucket: str, key: str) -> Json | None:
+    """The object's metadata (ETag, VersionId where the bucket is versioned), or None while it does not exist;
+    needs s3:GetObject. S3 answers a missing key with a bare 404 only to a caller allowed s3:ListBucket on the
+    bucket, with 403 otherwise (HeadObject API reference, "Permissions")."""
+    try:
+        return dict(s3.head_object(Bucket=bucket, Key=key))
+    except ClientError as error:
+        if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
 
 
 def list_objects(s3: S3Client, bucket: str, prefix: str, max_keys: int) -> list[Json]:
@@ -480,6 +486,14 @@ def put_metric_alarm(cloudwatch: CloudWatchClient, request: Json) -> None:
     cloudwatch.put_metric_alarm(**request)
 
 
+def set_alarm_state(cloudwatch: CloudWatchClient, name: str, state: str, reason: str) -> None:
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)  # type: ignore[arg-type]
+
+
+def put_metric_data(cloudwatch: CloudWatchClient, request: Json) -> None:
+    cloudwatch.put_metric_data(**request)
+
+
 def add_tags(sm: SageMakerClient, arn: str, tags: dict[str, str]) -> None:
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
@@ -549,3 +563,21 @@ def get_log_events(
         params["limit"] = limit
     response = logs.get_log_events(**params, startFromHead=True)
     return [dict(event) for event in response.get("events", [])], str(response.get("nextForwardToken", ""))
+
+
+# --- The smoke test: one asynchronous request, and the objects its answer lands in ---------------------------
+
+
+def invoke_endpoint_async(runtime: SageMakerRuntimeClient, request: Json) -> Json:
+    """Queues one request; the answer names InferenceId, OutputLocation and FailureLocation (S3 URIs where
+    the response or the failure lands later)."""
+    response = runtime.invoke_endpoint_async(**request)
+    answer: Json = dict(response)
+    answer["RequestId"] = str(response["ResponseMetadata"].get("RequestId", ""))
+    return answer
+
+
+def get_object_start(s3: S3Client, bucket: str, key: str, size: int) -> bytes:
+    """The object's first ``size`` bytes (a Range read: a model's answer may be large, the report needs little)."""
+    response = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")
+    return bytes(response["Body"].read(size))

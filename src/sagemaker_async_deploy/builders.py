@@ -255,3 +255,19 @@ def update_endpoint_request(
     if new_instance_count:
         request["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DesiredInstanceCount"}]
     return request
+
+
+def rollback_request(endpoint_name: str, config_name: str) -> Json:
+    """UpdateEndpoint back to the config that served before, after a smoke test failed where SageMaker had
+    nothing left to roll back: blue/green, all at once, no bake (the old config served until a moment ago),
+    keeping the variant's live properties as the update did."""
+    return {
+        "EndpointName": endpoint_name,
+        "EndpointConfigName": config_name,
+        "RetainAllVariantProperties": True,
+        "DeploymentConfig": {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+            }
+        },
+    }

@@ -7,6 +7,7 @@ call; the ones that do (alarms exist, ECR tag → digest, …) live in ``preflig
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -60,11 +61,36 @@ _OTHER_DEFAULTS: dict[str, str] = {
     "comment": "true",
     "poll-interval-seconds": "5",
     "force-redeploy": "false",
+    "smoke-test-input": "",
+    "smoke-test-content-type": "application/json",
+    "smoke-test-timeout-seconds": "600",
+    "smoke-test-expect": "",
 }
 INPUT_DEFAULTS: dict[str, str] = {**_OTHER_DEFAULTS, **{f.input: f.default for f in FIELDS}}
 REQUIRED_INPUTS = ("endpoint-name", *(f.input for f in FIELDS if f.required))
 
 Mode = Literal["apply", "plan"]
+
+# InvokeEndpointAsync takes its request inline up to this size (botocore's sagemaker-runtime model: Body is a
+# blob of at most 128,000 bytes, exclusive with InputLocation); anything larger goes through S3.
+INLINE_BODY_MAX = 128_000
+# ContentType of InvokeEndpointAsync (botocore's model: at most 1024 characters of ASCII).
+CONTENT_TYPE_MAX = 1024
+# The longest a smoke test may wait for its answer: InvokeEndpointAsync's RequestTTLSeconds tops out at six
+# hours (botocore's model: 60-21600), after which SageMaker drops the request unanswered.
+SMOKE_TIMEOUT_MAX = 21_600
+
+
+@dataclass(frozen=True)
+class SmokeTest:
+    """One request sent to the new model once it takes all the traffic, and what its answer must show."""
+
+    given: str  # the smoke-test-input as written: an S3 URI or a path in the workspace
+    input_location: str  # the S3 URI sent as InputLocation ("" for an inline body)
+    body: bytes = field(repr=False)  # the file's bytes sent inline as Body (b"" with an InputLocation)
+    content_type: str
+    timeout_seconds: float
+    expect: re.Pattern[str] | None  # the response body must match it (search); None: any output passes
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,7 @@ class ActionConfig:
     removed: frozenset[str] = frozenset()
     # Roll the endpoint onto a new config of the same settings even when nothing changed (see ``redeploy``).
     force_redeploy: bool = False
+    smoke_test: SmokeTest | None = None  # None: no smoke test
 
     def given(self, setting: Field[T]) -> T | None:
         """The setting's value as the inputs give it, or None when its input is empty or ``none``."""
@@ -213,6 +240,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
     delete_previous = checks.boolean(problems.of("delete-previous"), value("delete-previous"))
     comment = checks.boolean(problems.of("comment"), value("comment"))
     force_redeploy = checks.boolean(problems.of("force-redeploy"), value("force-redeploy"))
+    smoke_test = _smoke_test(problems, value, environ.get("GITHUB_WORKSPACE", "") or os.getcwd())
 
     if problems.found:
         raise InputError(problems.found)
@@ -232,6 +260,7 @@ def parse_config(raw: Mapping[str, str], environ: Mapping[str, str]) -> ActionCo
         github=GitHubContext.from_environ(environ),
         removed=frozenset(removed),
         force_redeploy=force_redeploy,
+        smoke_test=smoke_test,
     )
 
 
@@ -277,3 +306,75 @@ def _tags(problems: Problems, text: str) -> Pairs:
     if len(tags) + 1 > MAX_TAGS:
         check.bad(f"has {len(tags)} tags; SageMaker allows {MAX_TAGS} per resource, one of them the action's own")
     return tags
+
+
+def _smoke_test(problems: Problems, value: Callable[[str], str], workspace: str) -> SmokeTest | None:
+    """The smoke-test-* inputs; None when smoke-test-input is empty (the others then change nothing)."""
+    given = value("smoke-test-input")
+    content_type = value("smoke-test-content-type")
+    if len(content_type) > CONTENT_TYPE_MAX or not content_type.isascii() or not content_type.isprintable():
+        problems.of("smoke-test-content-type").bad(
+            f"'{safe(content_type[:100])}' is not a content type SageMaker takes; expected at most "
+            f"{CONTENT_TYPE_MAX} printable ASCII characters, e.g. application/json"
+        )
+    timeout = checks.positive_number(
+        problems.of("smoke-test-timeout-seconds"), value("smoke-test-timeout-seconds"), SMOKE_TIMEOUT_MAX
+    )
+    expect_text = value("smoke-test-expect")
+    expect = None
+    if expect_text:
+        try:
+            expect = re.compile(expect_text)
+        except re.error as error:
+            problems.of("smoke-test-expect").bad(
+                f"'{safe(expect_text)}' is not a regular expression ({safe(error)}); expected a Python regular "
+                'expression the response body must contain a match of, e.g. "label":\\s*"cat"'
+            )
+    if not given:
+        return None
+    check = problems.of("smoke-test-input")
+    if given.startswith("s3://"):
+        # InputLocation is an S3 URI of an object, so a bucket alone is no request (botocore's model:
+        # InputLocation, "the Amazon S3 URI where the inference request payload is stored").
+        if not checks.S3_URI_RE.match(given) or given.rstrip("/").count("/") < 3 or given.endswith("/"):
+            check.bad(f"'{safe(given)}' is not the S3 URI of an object; expected s3://<bucket>/<key>")
+        body = b""
+    else:
+        body = _inline_body(check, given, workspace)
+    return SmokeTest(
+        given=given,
+        input_location=given if given.startswith("s3://") else "",
+        body=body,
+        content_type=content_type,
+        timeout_seconds=timeout,
+        expect=expect,
+    )
+
+
+def _inline_body(check: checks.Check, given: str, workspace: str) -> bytes:
+    """The bytes of a file in the workspace, sent inline: at most INLINE_BODY_MAX of them."""
+    root = os.path.realpath(workspace)
+    path = os.path.realpath(os.path.join(root, given))
+    s3_way = "put it in S3 and give its s3://<bucket>/<key> URI instead (sent as InputLocation)"
+    if os.path.commonpath([root, path]) != root:
+        check.bad(f"'{safe(given)}' is outside the workspace; expected a path relative to the repository checkout")
+        return b""
+    try:
+        with open(path, "rb") as handle:
+            body = handle.read(INLINE_BODY_MAX + 1)
+    except FileNotFoundError:
+        check.bad(
+            f"no file '{safe(given)}' in the workspace; expected a path relative to the repository checkout (is "
+            "actions/checkout run before this step?) or an s3://<bucket>/<key> URI"
+        )
+        return b""
+    except OSError as error:
+        check.bad(f"cannot read '{safe(given)}' ({safe(error.strerror or error)}); expected a readable file")
+        return b""
+    if not body:
+        check.bad(f"'{safe(given)}' is empty; expected the request the model should answer")
+    elif len(body) > INLINE_BODY_MAX:
+        check.bad(
+            f"'{safe(given)}' is larger than the {INLINE_BODY_MAX:,} bytes InvokeEndpointAsync takes inline; {s3_way}"
+        )
+    return body

@@ -174,8 +174,14 @@ def _alarms_encode(alarms: tuple[str, ...]) -> list[dict[str, str]]:
     return [{"AlarmName": a} for a in alarms]
 
 
+# The alarm the action adds to an update's AutoRollbackConfiguration for its smoke test (see smoke.py): the
+# action's own, not one of the user's rollback alarms, so it is not read back as one.
+SMOKE_ALARM_PREFIX = "sagemaker-async-deploy-smoke-"
+
+
 def _alarms_decode(raw: Any) -> tuple[str, ...]:
-    return tuple(str(a.get("AlarmName", "")) for a in raw)
+    names = (str(a.get("AlarmName", "")) for a in raw)
+    return tuple(name for name in names if not name.startswith(SMOKE_ALARM_PREFIX))
 
 
 def _image_encode(image: ImageRef) -> str:

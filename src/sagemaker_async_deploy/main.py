@@ -153,6 +153,8 @@ class RunEnd:
         # The summary's lead, word for word: the cause a rollback is blamed on is known only after the diagnosis,
         # so a message written at the verdict ("cause unknown") would contradict the summary that names the alarm.
         detail = f" SageMaker's FailureReason: {safe(outcome.failure_reason)}" if outcome.failure_reason else ""
+        if outcome.smoke is not None and not outcome.smoke.passed:
+            detail += f" The smoke test failed: {safe(outcome.smoke.reason)}"
         self.log.error(
             report.verdict(outcome, config, found) + detail,
             title=f"SageMaker endpoint {config.endpoint_name}: {outcome.result}",

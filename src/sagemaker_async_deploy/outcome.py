@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .planner import Plan
-from .state import ServingState
+if TYPE_CHECKING:  # annotations only: the planner reads the smoke test's plan warning from smoke, which uses this
+    from .planner import Plan
+    from .state import ServingState
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,21 @@ class Transition:
     status: str
     variant_status: str
     progress: str = ""  # which step the rollout is in, in words ("new fleet: Baking, 1 of 4 instances")
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    """What the smoke test's one request got: its verdict, where its answer landed and how it began."""
+
+    passed: bool
+    reason: str  # why it failed, in words ("" when it passed)
+    inference_id: str
+    request_id: str  # InvokeEndpointAsync's x-amzn-RequestId
+    output_location: str  # S3 URI of the response (whether or not it landed)
+    failure_location: str  # S3 URI of the failure ("" when the endpoint has no S3FailurePath)
+    seconds: float  # from the request to the answer (or to the timeout)
+    excerpt: str  # the first bytes of the object that landed (outside text: escape before showing)
+    answered: str  # "output", "failure" or "" (no answer)
 
 
 @dataclass
@@ -38,6 +55,8 @@ class RolloutOutcome:
     cleaned_up: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     autoscaling: list[str] = field(default_factory=list)  # what happened to the variant's autoscaling, in sentences
+    smoke: SmokeResult | None = None  # the smoke test's verdict, when one ran
+    smoke_rolled_back_by: str = ""  # after a failed smoke test: "sagemaker" (its alarm, in the bake) or "action"
     started: float = field(default_factory=time.time)
     update_started: float = 0.0  # when CreateEndpoint/UpdateEndpoint was called: the new fleet is younger
     finished: float = 0.0

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar, cast
 
-from . import artifacts, builders, redeploy, strategy
+from . import artifacts, builders, redeploy, smoke, strategy
 from ._checks import Pairs
 from .builders import Shapes
 from .carried import Kept, kept_settings
@@ -206,6 +206,10 @@ def desired_from(
             )
             + "Raise deployment-timeout-minutes or lower bake-seconds"
         )
+    if config.smoke_test is not None and current is not None:
+        note = smoke.bake_warning(config.smoke_test, fitted.strategy, config.bake_seconds, config.alarms)
+        if note:
+            warnings.append(note)
     if config.creates_model and not values.get(EXECUTION_ROLE.input):
         raise PlanError(
             EXECUTION_ROLE.input,

@@ -45,6 +45,7 @@ OUTPUT_NAMES = (
     "duration-seconds",
     "comment-url",
     "model-package-arn",
+    "smoke-test",
 )
 
 SUMMARY_LIMIT = 100 * 1024  # bytes; the runner refuses a step summary over 1 MiB
@@ -133,6 +134,7 @@ def outputs(outcome: RolloutOutcome, comment_url: str = "") -> dict[str, str]:
         "duration-seconds": str(round(outcome.duration)),
         "comment-url": comment_url,
         "model-package-arn": outcome.serving_package,
+        "smoke-test": "" if outcome.smoke is None else "passed" if outcome.smoke.passed else "failed",
     }
 
 
@@ -179,6 +181,7 @@ def _document(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosi
     rollout_warnings = plan.desired.warnings if plan is not None and plan.action != "unchanged" else ()
     _warnings(doc, diagnosis.warnings, layout.warnings_max, rollout_warnings)
     _package(doc, config)
+    _smoke_test(doc, outcome, config, layout)
     if view.went_wrong:
         _what_happened(doc, outcome, config, diagnosis, layout)
         _next_steps(doc, outcome, config, view, diagnosis)
@@ -312,6 +315,18 @@ def lead(outcome: RolloutOutcome, config: ActionConfig, view: View, diagnosis: D
             *_main_change(changes),
             ".",
         )
+    elif result == "rolled-back" and outcome.smoke is not None and not outcome.smoke.passed:
+        by_alarm = outcome.smoke_rolled_back_by == "sagemaker"
+        return (
+            "The smoke test of the new model",
+            *_to_image(outcome, " "),
+            " failed during the bake, so SageMaker rolled the update back on the action's smoke-test alarm"
+            if by_alarm
+            else " failed, so the action rolled the endpoint back",
+            f" after {took}; the endpoint still serves ",
+            serving,
+            ".",
+        )
     elif result == "rolled-back":
         fired = diagnosis.fired[0] if diagnosis.fired else None
         cause: Inline = ""
@@ -437,7 +452,8 @@ def _what_happened(
         doc.quote(shorten(outcome.failure_reason, layout.reason_max))
     for fired in diagnosis.fired[:LIST_MAX]:
         _fired(doc, fired, layout, config.region)
-    if outcome.result == "rolled-back" and not diagnosis.fired:
+    smoke_failed = outcome.smoke is not None and not outcome.smoke.passed
+    if outcome.result == "rolled-back" and not diagnosis.fired and not smoke_failed:
         # Without a FailureReason or an alarm seen in ALARM nothing names the cause: say so, never guess one.
         if config.alarms and not outcome.failure_reason:
             doc.paragraph(
@@ -518,7 +534,19 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig, vi
     name = config.endpoint_name
     doc.heading(3, "What to do next")
     logs: Inline = Link(Code(log_group(name)), _log_group_url(config.region, name))
-    if outcome.result == "rolled-back":
+    if outcome.smoke is not None and not outcome.smoke.passed:
+        doc.bullets(
+            (
+                "Read the smoke test's answer above: the failure object is the model's own words; no answer means "
+                "the request waited in the queue or the model hung.",
+                ("Read the container's logs in CloudWatch, log group ", logs, ", for what the model did with it."),
+                "Fix the model or its image (or smoke-test-expect), then push again.",
+                "The previous config keeps serving; nothing needs undoing."
+                if outcome.result == "rolled-back"
+                else "The endpoint was kept serving the new model: there was nothing to go back to.",
+            )
+        )
+    elif outcome.result == "rolled-back":
         doc.bullets(
             (
                 (
@@ -584,6 +612,77 @@ def _next_steps(doc: Document, outcome: RolloutOutcome, config: ActionConfig, vi
                 "Fix, then push again; nothing that served before was deleted.",
             )
         )
+
+
+SMOKE_LINES = 10  # of the response or the failure, in the report
+
+
+def _smoke_test(doc: Document, outcome: RolloutOutcome, config: ActionConfig, layout: Layout) -> None:
+    """The smoke test: in plan mode, the one an apply run would send; after a rollout, what it got."""
+    smoke = config.smoke_test
+    if smoke is None:
+        return
+    given = Code(shorten(smoke.given, NAME_MAX))
+    if config.mode == "plan":
+        doc.heading(3, "Smoke test")
+        if outcome.plan is not None and outcome.plan.action == "unchanged":
+            doc.paragraph("None would run: nothing would be rolled out.")
+            return
+        doc.paragraph(
+            "An apply run would send one request, ",
+            given,
+            (" (inline, " + f"{len(smoke.body):,} bytes, ") if not smoke.input_location else " (",
+            Code(shorten(smoke.content_type, 100)),
+            "), once the new model takes all the traffic, and wait up to ",
+            f"{smoke.timeout_seconds:g} s for its answer in S3",
+            (", which must match ", Code(shorten(smoke.expect.pattern, VALUE_MAX))) if smoke.expect else "",
+            ".",
+        )
+        return
+    result = outcome.smoke
+    if result is None:
+        return
+    doc.heading(3, f"{'✅' if result.passed else '❌'} Smoke test {'passed' if result.passed else 'failed'}")
+    doc.paragraph(
+        "One request, ",
+        given,
+        ", ",
+        f"answered in {_duration(result.seconds)}."
+        if result.passed
+        else (f"failed after {_duration(result.seconds)}: ", _sentence(shorten(result.reason, VALUE_MAX))),
+    )
+    items: list[Inline] = [
+        (
+            "Request id ",
+            Code(shorten(result.request_id or NONE, NAME_MAX)),
+            ", inference id ",
+            Code(shorten(result.inference_id or NONE, NAME_MAX)),
+        ),
+    ]
+    for label, uri, landed in (
+        ("Output", result.output_location, result.answered == "output"),
+        ("Failure", result.failure_location, result.answered == "failure"),
+    ):
+        if uri and (landed or not result.passed):  # a passed test's empty failure location says nothing
+            items.append(
+                (
+                    f"{label}: ",
+                    Link(Code(shorten(uri, NAME_MAX)), _s3_url(config.region, uri)),
+                    "" if landed else " (nothing there when the smoke test ended)",
+                )
+            )
+    doc.bullets(items)
+    if result.excerpt:
+        lines = result.excerpt.splitlines()[:SMOKE_LINES]
+        doc.paragraph(f"The {'failure' if result.answered == 'failure' else 'response'} begins:")
+        doc.code_block("\n".join(shorten(line, 400) for line in lines), width=layout.code_width)
+
+
+def _s3_url(region: str, uri: str) -> str:
+    """The S3 console's page of the object an ``s3://bucket/key`` URI names."""
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    base = _console_base(region, "s3").replace("/s3/home?", "/s3/object/" + quote(bucket, safe="") + "?")
+    return f"{base}&prefix={quote(key, safe='')}"
 
 
 def _out_of_capacity(failure_reason: str) -> bool:

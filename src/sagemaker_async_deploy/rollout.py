@@ -17,18 +17,19 @@ from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import artifacts, aws, builders, cancel, redeploy
+from . import artifacts, aws, builders, cancel, redeploy, smoke
 from .builders import Shapes, is_derived_name
 from .config import AUTOSCALING_RECORD_PREFIX, ActionConfig
 from .errors import DeployError, InputError
 from .fields import INSTANCE_COUNT, MODEL_DATA_URL, STRATEGY, Part
 from .fleetlog import FleetLog
 from .log import Log, safe
-from .outcome import RolloutOutcome, Transition
+from .outcome import RolloutOutcome, SmokeResult, Transition
 from .planner import Plan, desired_from, plan
 from .report import short_image
+from .smoke import SmokeTester
 from .state import TRANSITIONAL, ServingState, read_serving
-from .waiting import Since, Waiter
+from .waiting import PollWatcher, Since, Waiter
 
 if TYPE_CHECKING:
     from .autoscaling import Autoscaling
@@ -80,6 +81,7 @@ class Rollout:
             timeout_seconds=config.deployment_timeout_seconds,
             poll_interval=config.poll_interval_seconds,
         )
+        self.smoke_tester: SmokeTester | None = None  # this run's smoke test, once an update or create needs one
 
     # Autoscaling and cleanup are loaded when a run uses them: a run that changes nothing needs neither.
     @cached_property
@@ -242,6 +244,13 @@ class Rollout:
         self.outcome.result = "updated"
         self.outcome.message = "completed the rollout an earlier run started"
         previous_model = previous.model_name if previous else ""
+        # That run may have stopped before its smoke test: nothing it replaced goes before one passed.
+        if (
+            previous is not None
+            and previous.config_name == adopted_from
+            and not self._smoke_test(previous, current.config_name, current.model_name, current.endpoint)
+        ):
+            return
         # What serves is what the endpoint references now, whatever this run would have named it.
         self.cleanup.after_success(adopted_from, previous_model, current.config_name, current.model_name)
 
@@ -338,6 +347,19 @@ class Rollout:
                 self.log.info(f"{redeploy.REASON}.")
             for note in the_plan.notes:
                 self.log.info(f"Note: {safe(note)}.")
+            smoke_test = self.config.smoke_test
+            if smoke_test is not None and the_plan.action != "unchanged":
+                desired = the_plan.desired
+                when = (
+                    "during the final bake (SageMaker rolls back on a failure)"
+                    if the_plan.action == "update"
+                    and smoke.during_bake(desired.value(STRATEGY), desired.bake_seconds, desired.alarms)
+                    else "once the endpoint is InService on the new config"
+                )
+                self.log.info(
+                    f"Smoke test: one request ({safe(smoke_test.given)}, {safe(smoke_test.content_type)}) {when}, "
+                    f"answered within {smoke_test.timeout_seconds:g} s."
+                )
             if the_plan.action != "unchanged":
                 for warning in the_plan.desired.warnings:
                     self.log.warning(warning, title="Deployment strategy")
@@ -358,6 +380,7 @@ class Rollout:
         if model_request is not None and desired.model_name != serving_model:
             self._ensure_model(model_request, desired.image, created)
         self._ensure_config(desired.config_request, desired.model_name, created)
+        deployment, watchers = self._smoke_route(the_plan)
         saved_scaling, endpoint_arn = None, ""
         since: Since
         try:
@@ -381,7 +404,7 @@ class Rollout:
                 request = builders.update_endpoint_request(
                     desired.endpoint_name,
                     desired.config_name,
-                    desired.deployment_config,
+                    deployment,
                     new_instance_count=not the_plan.retain_instance_count,
                 )
                 self.log.info(
@@ -418,7 +441,7 @@ class Rollout:
         )
         try:
             final = self.waiter.wait(
-                desired.endpoint_name, "Waiting for the rollout", since=since, watchers=[fleet_log]
+                desired.endpoint_name, "Waiting for the rollout", since=since, watchers=[fleet_log, *watchers]
             )
         finally:
             if saved_scaling is not None:
@@ -569,6 +592,9 @@ class Rollout:
             outcome.serving_image = aws.deployed_image(live[0]) or desired.image
             outcome.serving_package = desired.package_arn
             self.log.info(f"Endpoint {desired.endpoint_name} is InService on {new_config}.")
+            # Nothing of the previous config is deleted before the new model answered a real request.
+            if not self._smoke_test(previous, new_config, new_model, final):
+                return
             if previous is not None:
                 self.cleanup.after_success(previous.config_name, previous.model_name, new_config, new_model)
             return
@@ -591,6 +617,15 @@ class Rollout:
                     outcome.message += " and gave no FailureReason (cause unknown from the endpoint)"
             else:
                 outcome.message = "the new fleet failed before taking traffic"
+            tested = self.smoke_tester.result if self.smoke_tester is not None else None
+            if tested is not None:
+                outcome.smoke = tested
+            if tested is not None and not tested.passed and rolled_back:
+                outcome.smoke_rolled_back_by = "sagemaker"
+                outcome.message = (
+                    f"SageMaker rolled the update back on the action's smoke-test alarm: the smoke test failed "
+                    f"during the bake ({tested.reason})"
+                )
             outcome.message += f"; {previous.config_name} still serves {previous.image}"
             outcome.record_serving(previous)
             self.cleanup.after_rollback(previous.config_name, previous.model_name, new_config, new_model)
@@ -633,6 +668,123 @@ class Rollout:
         outcome.kept += [f"endpoint config {new_config}"] + (
             [f"model {new_model}"] if not desired.existing_model else []
         )
+
+    # --- the smoke test -----------------------------------------------------------------------------------
+
+    def _smoke_test(self, previous: ServingState | None, new_config: str, new_model: str, final: aws.Json) -> bool:
+        """With smoke-test-input, one request to the new model, which now takes all the traffic. True when it
+        passed (or none was asked for); otherwise the outcome says what the failure did: a create ends failed
+        with the endpoint kept, an update is rolled back to the config that served before."""
+        smoke = self.config.smoke_test
+        if smoke is None:
+            return True
+        endpoint_name = self.config.endpoint_name
+        outcome = self.outcome
+        # Sent during the bake already, or not: it runs (or finishes) now that the new model takes all traffic.
+        tester = self.smoke_tester or SmokeTester(self.clients, self.log, smoke, endpoint_name)
+        result = tester.result or tester.run()
+        outcome.smoke = result
+        if result.passed:
+            return True
+        ours = [f"endpoint config {new_config}"] + ([f"model {new_model}"] if self.config.creates_model else [])
+        if previous is None:
+            # Nothing to go back to: the endpoint stays, serving the model that failed, for the investigation.
+            outcome.result = "failed"
+            outcome.message = (
+                f"the smoke test failed ({result.reason}); the endpoint was created and is kept, serving the new "
+                "model: there is no earlier config to go back to"
+            )
+            outcome.kept += [f"{item} (serving)" for item in ours]
+            return False
+        try:
+            self._roll_back_to(previous.config_name, result.reason)
+        except ClientError as error:
+            if aws.is_server_error(error) or aws.error_code(error) in (*EXPIRED_CREDENTIALS, *REJECTED_CREDENTIALS):
+                raise
+            # Refused (an instance-type change back under re-registered autoscaling, a quota): the new model
+            # serves; both configs are kept, and the report says how to go back by hand.
+            outcome.result = "failed"
+            outcome.message = (
+                f"the smoke test failed ({result.reason}) and SageMaker refused the rollback to "
+                f"{previous.config_name} ({aws.error_code(error)}: {aws.error_message(error)}); the new model "
+                f"serves. Go back by hand: aws sagemaker update-endpoint --endpoint-name {endpoint_name} "
+                f"--endpoint-config-name {previous.config_name}"
+            )
+            outcome.kept += [*ours, f"endpoint config {previous.config_name}"]
+            return False
+        settled = self._waiter_for_rollback().wait(
+            endpoint_name,
+            "Rolling back after the failed smoke test",
+            since=Since(previous.config_name, final.get("LastModifiedTime")),
+        )
+        status = str((settled or {}).get("EndpointStatus", "gone"))
+        serving = str((settled or {}).get("EndpointConfigName", ""))
+        if status == "InService" and serving == previous.config_name:
+            outcome.result = "rolled-back"
+            outcome.smoke_rolled_back_by = "action"
+            outcome.message = (
+                f"the smoke test failed ({result.reason}), so the action rolled the endpoint back; "
+                f"{previous.config_name} still serves {previous.image}"
+            )
+            outcome.record_serving(previous)
+            self.cleanup.after_rollback(previous.config_name, previous.model_name, new_config, new_model)
+            return False
+        outcome.result = "failed"
+        outcome.serving_config = serving
+        outcome.message = (
+            f"the smoke test failed ({result.reason}) and the rollback to {previous.config_name} did not finish: "
+            f"the endpoint is {status}" + (f" on {serving}" if serving else "")
+        )
+        outcome.kept += [*ours, f"endpoint config {previous.config_name}"]
+        return False
+
+    def _smoke_route(self, the_plan: Plan) -> tuple[aws.Json, list[PollWatcher]]:
+        """The update's DeploymentConfig and what watches its wait. With a smoke test during a bake, the
+        action's alarm joins the auto-rollback alarms (made or updated, and reset to OK first: an alarm in ALARM
+        when the update starts rolls it back), and a watcher sends the smoke test in the final bake."""
+        desired = the_plan.desired
+        deployment = desired.deployment_config
+        smoke_test = self.config.smoke_test
+        self.smoke_tester = None
+        if smoke_test is None or the_plan.action != "update":
+            return deployment, []
+        tester = SmokeTester(self.clients, self.log, smoke_test, desired.endpoint_name)
+        self.smoke_tester = tester
+        if not smoke.during_bake(desired.value(STRATEGY), desired.bake_seconds, desired.alarms):
+            return deployment, []
+        cloudwatch = self.clients.cloudwatch
+        name = smoke.alarm_name(desired.endpoint_name)
+        cancel.check()
+        self.log.info(f"Smoke test during the final bake: alarm {name} joins the auto-rollback alarms.")
+        aws.put_metric_alarm(cloudwatch, smoke.alarm_request(desired.endpoint_name, builders.tags(self.config.tags)))
+        aws.set_alarm_state(cloudwatch, name, "OK", "Reset by sagemaker-async-deploy before an update it smoke-tests.")
+        self.outcome.writes.append(f"alarm {name}")
+
+        def tripped(result: SmokeResult) -> None:
+            try:
+                aws.put_metric_data(cloudwatch, smoke.metric_request(desired.endpoint_name))
+                self.log.info(f"Published the failed smoke test to alarm {name}: SageMaker rolls the update back.")
+            except ClientError as error:
+                # The wait goes on; if SageMaker finishes the update, the action rolls it back itself.
+                self.log.warning(
+                    f"Could not publish the failed smoke test ({safe(aws.error_code(error))}: "
+                    f"{safe(aws.error_message(error))}); the action rolls back itself once the update ends."
+                )
+
+        return smoke.with_alarm(deployment, name), [smoke.SmokeWatcher(tester, tripped)]
+
+    def _roll_back_to(self, config_name: str, reason: str) -> None:
+        """UpdateEndpoint back to ``config_name``: SageMaker's own rollback is over once the update finished."""
+        name = self.config.endpoint_name
+        self.log.info(f"The smoke test failed ({safe(reason)}): rolling {name} back to {safe(config_name)}.")
+        cancel.check()
+        aws.update_endpoint(self.sm, builders.rollback_request(name, config_name))
+        self.outcome.writes.append(f"rollback of endpoint {name} to {config_name}")
+
+    def _waiter_for_rollback(self) -> Waiter:
+        """A rollback is waited for like any update, with a deadline of its own: it starts when the update
+        has used up part of deployment-timeout-minutes."""
+        return replace(self.waiter, deadline=time.time() + self.config.deployment_timeout_seconds)
 
 
 def _not_found_yet(error: ClientError, name: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -148,3 +149,68 @@ def states(account: str, region: str, names: tuple[str, ...]) -> dict[str, tuple
         if alarm is not None:
             found[name] = (alarm.state_value, alarm.state_updated_timestamp.replace(tzinfo=UTC).timestamp())
     return found
+
+
+# Statistics of the datapoints in one period, as CloudWatch computes them for an alarm's Statistic.
+_STATISTICS: dict[str, Callable[[list[float]], float]] = {
+    "Maximum": max,
+    "Minimum": min,
+    "Sum": sum,
+    "SampleCount": len,
+    "Average": lambda values: sum(values) / len(values),
+}
+# Each comparison, and how CloudWatch's StateReason words it ("… was greater than or equal to the threshold").
+_BREACHES: dict[str, tuple[Callable[[float, float], bool], str]] = {
+    "GreaterThanOrEqualToThreshold": (lambda value, threshold: value >= threshold, "greater than or equal to"),
+    "GreaterThanThreshold": (lambda value, threshold: value > threshold, "greater than"),
+    "LessThanThreshold": (lambda value, threshold: value < threshold, "less than"),
+    "LessThanOrEqualToThreshold": (lambda value, threshold: value <= threshold, "less than or equal to"),
+}
+
+
+def evaluate(account: str, region: str, names: tuple[str, ...], at: float) -> None:
+    """Evaluate the named metric alarms on moto's metric data as of ``at`` (epoch seconds); moto itself never
+    does. CloudWatch's rules ("Evaluating an alarm", CloudWatch user guide, AlarmThatSendsEmail): the alarm looks
+    at its most recent EvaluationPeriods periods of Period seconds, and goes to ALARM when DatapointsToAlarm of them
+    (EvaluationPeriods when unset) breach the threshold; a period's datapoint is the Statistic of the values
+    published in it. Only an alarm with data in that window moves: missing data is treated as the alarm's
+    TreatMissingData says, and the rollback alarms here treat it as notBreaching (the default keeps the state,
+    "missing"), so an alarm without data keeps the state a test or SetAlarmState gave it."""
+    backend = cloudwatch_backends[account][region]
+    for name in names:
+        alarm = backend.alarms.get(name)
+        if alarm is None or alarm.rule is not None or not alarm.metric_name or alarm.statistic not in _STATISTICS:
+            continue
+        period = int(alarm.period or 60)
+        periods = int(alarm.evaluation_periods or 1)
+        start = at - period * periods
+        wanted = {(d.name, d.value) for d in alarm.dimensions}
+        buckets: dict[int, list[float]] = {}
+        for datum in backend.metric_data:
+            if datum.namespace != alarm.namespace or datum.name != alarm.metric_name:
+                continue
+            if {(d.name, d.value) for d in datum.dimensions} != wanted or not hasattr(datum, "value"):
+                continue
+            moment = datum.timestamp.replace(tzinfo=UTC).timestamp()
+            if start < moment <= at:
+                buckets.setdefault(int((moment - start) // period), []).append(float(datum.value))
+        if not buckets:
+            continue
+        breaches, comparison = _BREACHES.get(alarm.comparison_operator, _BREACHES["GreaterThanOrEqualToThreshold"])
+        values = {index: _STATISTICS[alarm.statistic](points) for index, points in buckets.items()}
+        breaching = [index for index, value in values.items() if breaches(value, float(alarm.threshold))]
+        needed = int(alarm.datapoints_to_alarm or periods)
+        state = "ALARM" if len(breaching) >= needed else "OK"
+        if state == alarm.state_value:
+            continue
+        stamp = datetime.fromtimestamp(at, UTC).strftime("%d/%m/%y %H:%M:%S")
+        shown = ", ".join(f"{values[i]:g}" for i in sorted(values))
+        words = {"ALARM": "was", "OK": "was not"}[state]
+        reason = (
+            f"Threshold Crossed: {len(breaching)} out of the last {len(values)} datapoints [{shown} ({stamp})] "
+            f"{words} {comparison} the threshold ({float(alarm.threshold)}) (minimum {needed} "
+            f"datapoint{'s' if needed != 1 else ''} for {alarm.state_value} -> {state} transition)."
+        )
+        # Stamped a millisecond before ``at``: moto keeps microseconds, and a stamp rounded up past the moment of
+        # the check would read as a change after it.
+        set_state(account, region, name, state, reason, at - 0.001)

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, TypeVar
 
+from ._invocations import AsyncAnswer, AsyncAnswers
+
 UpdateFaultKind = Literal["rollback", "fail", "rollback_failed", "unhealthy", "crash_loop"]
 FailedUpdateEnd = Literal["InService", "Failed"]
 QuotaCall = Literal["update", "create"]
@@ -123,6 +125,7 @@ class _Store:
     server_errors: list[ServerError] = field(default_factory=list)
     # operation -> (the answer's list, member, value): items of moto's answers carry a member AWS added later
     item_members: dict[str, tuple[str, str, Any]] = field(default_factory=dict)
+    answers: list[AsyncAnswers] = field(default_factory=list)
 
 
 class Faults:
@@ -318,6 +321,22 @@ class Faults:
         with self._lock:
             self._store.lost_races += [LostRace(endpoint_name, float(seconds))] * int(times)
 
+    # What a model answers asynchronous requests
+
+    def async_answers(self, answer: AsyncAnswer, image: str | None = None, body: str = "") -> None:
+        """From now on (until ``clear``) the model whose container image is ``image`` (any model: None) answers
+        InvokeEndpointAsync with ``answer``: ``failure`` writes a failure object holding ``body`` to the config's
+        S3FailurePath, ``never`` writes nothing, ``output`` writes ``body`` as the output object."""
+        if answer not in ("output", "failure", "never"):
+            raise ValueError(f"answer is output, failure or never, not {answer!r}")
+        with self._lock:
+            self._store.answers.insert(0, AsyncAnswers(image, answer, body))
+
+    def answers_for(self, image: str) -> AsyncAnswers | None:
+        """The latest armed answer for ``image`` (or for any image), None: the model is healthy."""
+        with self._lock:
+            return next((a for a in self._store.answers if a.image in (None, image)), None)
+
     # Faults that act on an existing endpoint at once
 
     def busy(self, endpoint_name: str, seconds: float, region: str | None = None, held: bool = False) -> None:
@@ -500,6 +519,7 @@ FAULT_NAMES = (
     "hold_next_update",
     "hold_next_create",
     "hold_next_delete",
+    "async_answers",
 )
 
 

@@ -233,6 +233,8 @@ class Rollout:
         )
 
     def _alarms_in_alarm(self, at: float) -> list[str]:
+        # Alarms on metrics someone published (PutMetricData) are evaluated on that data first.
+        _cloudwatch.evaluate(self.fleets.account_id, self.endpoint.region, self.plan.alarms, at)
         found = _cloudwatch.states(self.fleets.account_id, self.endpoint.region, self.plan.alarms)
         # An alarm in ALARM since before the update: see Behaviour.alarm_in_alarm_at_start.
         counts_from = self.start if self.behaviour.alarm_in_alarm_at_start == "ignored" else float("-inf")

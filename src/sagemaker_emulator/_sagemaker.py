@@ -21,6 +21,8 @@ from . import _deployment, _shapes
 from ._behaviour import Behaviour, check
 from ._faults import Faults
 from ._fleets import Fleets
+from ._invocations import ANSWER_DELAY, Invocations, Queued, answer_of, full_traffic_on_new_fleet, new_inference_id
+from ._invocations import split_s3 as _split_s3
 from ._packages import ApiRefusal, ModelPackages, containers
 from ._rollout import Rollout
 from ._state import JSON, Config, Endpoint, Model, Region, Resource, Target, Timings, key, variant_status
@@ -70,6 +72,7 @@ class SageMakerBackend:
         self._regions: dict[str, Region] = {}
         self._fleets = Fleets(account_id, self.behaviour, self._regions)
         self._packages = ModelPackages(account_id, self._arn)
+        self._invocations = Invocations(account_id)
         self._handlers: dict[str, Callable[[str, JSON, float], JSON]] = {
             "CreateModel": self._create_model,
             "DescribeModel": self._describe_model,
@@ -105,6 +108,7 @@ class SageMakerBackend:
         with self._lock:
             self._regions.clear()
         self.faults.clear()
+        self._invocations.clear()
 
     def handle(self, operation: str, region: str, params: JSON) -> JSON:
         """Answer one request; raises ApiError for anything the service would refuse."""
@@ -154,6 +158,41 @@ class SageMakerBackend:
     def advance(self) -> None:
         with self._lock:
             self._advance(time.time())
+        self._invocations.land(time.time())
+
+    def invoke_async(self, region: str, endpoint_name: str, body: bytes) -> tuple[str, str, str]:
+        """InvokeEndpointAsync (see _invocations): queues the answer of the fleet that serves now; returns the
+        inference id, OutputLocation and FailureLocation ("" without an S3FailurePath)."""
+        with self._lock:
+            now = time.time()
+            self._advance(now)
+            endpoint = self._region(region).endpoints.get(key(endpoint_name))
+            if endpoint is None:
+                raise ApiError("ValidationError", f"Endpoint {endpoint_name} of account {self.account_id} not found.")
+            config = endpoint.config
+            if endpoint.pending is not None and full_traffic_on_new_fleet(endpoint.pending):
+                pending_name = str(endpoint.pending.get("EndpointConfigName", ""))
+                config = self._region(region).configs.get(key(pending_name), config)
+            output = config.request.get("AsyncInferenceConfig", {}).get("OutputConfig", {})
+            model_name = str(config.request["ProductionVariants"][0].get("ModelName", ""))
+            model = self._region(region).models.get(key(model_name))
+            request = model.request if model is not None else {}
+            container = request.get("PrimaryContainer") or (request.get("Containers") or [{}])[0]
+            image = str(container.get("Image", ""))
+        inference_id = new_inference_id()
+        kind, answer = answer_of(image, inference_id, body, self.faults.answers_for(image))
+        output_bucket, output_key = _split_s3(str(output.get("S3OutputPath", "")), f"{inference_id}.out")
+        output_uri = f"s3://{output_bucket}/{output_key}"
+        failure_bucket, failure_key = _split_s3(str(output.get("S3FailurePath", "")), f"{inference_id}-error.out")
+        # Without an S3FailurePath no failure object is written: failure responses in S3 came with S3FailurePath
+        # and FailureLocation (SageMaker Runtime's API change of 2023-04-04, "now allows customers to receive
+        # failure model responses in S3"), so the caller sees no answer.
+        failure_uri = f"s3://{failure_bucket}/{failure_key}" if failure_bucket else ""
+        if kind == "output":
+            self._invocations.queue(Queued(now + ANSWER_DELAY, output_bucket, output_key, answer))
+        elif kind == "failure" and failure_uri:
+            self._invocations.queue(Queued(now + ANSWER_DELAY, failure_bucket, failure_key, answer))
+        return inference_id, output_uri, failure_uri
 
     def _advance(self, now: float) -> None:
         for state in self._regions.values():

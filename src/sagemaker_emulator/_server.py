@@ -3,8 +3,11 @@ API under ``/_emulator/`` so another process can read the request log and arm fa
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import io
 import json
+import re
 import threading
 import time
 import uuid
@@ -12,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -32,6 +35,10 @@ CONTROL_PREFIX = "/_emulator/"
 _SERVICE_BY_SIGNING_NAME = {"monitoring": "cloudwatch"}
 # A REST service (S3) is logged by method and path: HEAD and GET read.
 _READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "HEAD ", "GET ")
+# SageMaker Runtime is rest-json and signs as "sagemaker" too (botocore's sagemaker-runtime model: signingName
+# "sagemaker"); its operations are told from SageMaker's (JSON 1.1, X-Amz-Target) by their paths.
+_ASYNC_INVOCATION = re.compile(r"^/endpoints/(?P<name>[^/]+)/async-invocations$")
+_INLINE_BODY_MAX = 128_000  # AsyncBodyBlob's max (botocore's sagemaker-runtime model)
 
 StartResponse = Callable[..., Any]
 
@@ -209,6 +216,12 @@ class Emulator:
             return self._answer_sagemaker(target.split(".", 1)[1], region or DEFAULT_REGION, body)(
                 environ, start_response
             )
+        invocation = _ASYNC_INVOCATION.match(path)
+        if signing_name == "sagemaker" and invocation and environ.get("REQUEST_METHOD") == "POST":
+            self._sagemaker.advance()
+            return self._invoke_async(environ, unquote(invocation["name"]), region or DEFAULT_REGION, body)(
+                environ, start_response
+            )
         return self._forward(
             environ,
             start_response,
@@ -239,6 +252,44 @@ class Emulator:
             headers={"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": str(uuid.uuid4())},
         )
 
+    def _invoke_async(self, environ: dict[str, Any], endpoint_name: str, region: str, body: bytes) -> Response:
+        """SageMaker Runtime's InvokeEndpointAsync (see _invocations for what it does and its sources)."""
+        input_location = environ.get("HTTP_X_AMZN_SAGEMAKER_INPUTLOCATION", "")
+        params: dict[str, Any] = {
+            "EndpointName": endpoint_name,
+            "ContentType": environ.get("HTTP_X_AMZN_SAGEMAKER_CONTENT_TYPE", ""),
+            "InputLocation": input_location,
+            "BodyBytes": len(body),
+        }
+        status, headers, payload = 202, {}, {}
+        if bool(input_location) == bool(body):
+            status, payload = 400, {"__type": "ValidationError", "message": "Provide either Body or InputLocation."}
+        elif len(body) > _INLINE_BODY_MAX:
+            status, payload = (
+                400,
+                {
+                    "__type": "ValidationError",
+                    "message": f"Body is larger than {_INLINE_BODY_MAX} bytes; use InputLocation.",
+                },
+            )
+        else:
+            try:
+                inference_id, output, failure = self._sagemaker.invoke_async(region, endpoint_name, body)
+            except ApiError as error:
+                status, payload = error.status, {"__type": error.error_type, "message": error.message}
+            else:
+                payload = {"InferenceId": inference_id}
+                headers = {"X-Amzn-SageMaker-OutputLocation": output}
+                if failure:
+                    headers["X-Amzn-SageMaker-FailureLocation"] = failure
+        self._log.add(RequestRecord("sagemaker", "InvokeEndpointAsync", params, time.time(), region, status))
+        return Response(
+            json.dumps(payload),
+            status=status,
+            headers={"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4()), **headers}
+            | ({"x-amzn-ErrorType": str(payload["__type"])} if status >= 400 else {}),
+        )
+
     def _forward(
         self,
         environ: dict[str, Any],
@@ -256,6 +307,11 @@ class Emulator:
         self._sagemaker.advance()
         service = _SERVICE_BY_SIGNING_NAME.get(signing_name or "", signing_name or "unknown")
         content_type = environ.get("CONTENT_TYPE", "")
+        if environ.get("HTTP_CONTENT_ENCODING", "") == "gzip":
+            # botocore gzips large enough requests of operations whose model says requestcompression (CloudWatch's
+            # PutMetricData); the log reads the request as the service does, after decompressing it.
+            with contextlib.suppress(OSError):
+                body = gzip.decompress(body)
         params: dict[str, Any] = {}
         operation = ""
         if target:
