@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from .lost_model import LostModel
 from .planner import Plan
 from .state import ServingState
 
@@ -38,6 +39,8 @@ class RolloutOutcome:
     kept: list[str] = field(default_factory=list)
     autoscaling: list[str] = field(default_factory=list)  # what happened to the variant's autoscaling, in sentences
     started: float = field(default_factory=time.time)
+    # The serving config names a model that no longer exists: a rollback returns to a config that cannot scale.
+    lost_model: LostModel | None = None
     update_started: float = 0.0  # when CreateEndpoint/UpdateEndpoint was called: the new fleet is younger
     finished: float = 0.0
 
