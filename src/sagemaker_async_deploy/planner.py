@@ -10,7 +10,7 @@ first run made, and never reuses one whose carried settings differ.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, cast
 
 from . import builders, strategy
@@ -69,10 +69,20 @@ class Desired:
     fleet: int | None = None  # the instance count the update will have (None on create)
     warnings: tuple[str, ...] = ()  # what the user should know before the rollout
     timeout_seconds: float = 3600.0  # deployment-timeout-minutes, in seconds
+    # The serving endpoint's deployment settings no input names (builders.carried_deployment).
+    carried_deployment: Json = field(default_factory=dict)
 
     @property
     def deployment_config(self) -> Json:
-        return builders.deployment_config(self.values, timeout_seconds=self.timeout_seconds)
+        return builders.deployment_config(
+            self.values, timeout_seconds=self.timeout_seconds, carried=self.carried_deployment
+        )
+
+    @property
+    def kept_deployment(self) -> Json:
+        """The carried deployment settings this update keeps (those of the update policy it uses)."""
+        own = builders.deployment_config(self.values, timeout_seconds=self.timeout_seconds)
+        return builders.applicable(own, self.carried_deployment)
 
     @property
     def strategy(self) -> str:
@@ -202,6 +212,9 @@ def desired_from(config: ActionConfig, current: ServingState | None, shapes: Sha
         fleet=fleet,
         warnings=tuple(warnings),
         timeout_seconds=config.deployment_timeout_seconds,
+        carried_deployment=builders.carried_deployment(
+            current.part(Part.DEPLOYMENT) if current else None, shapes.deployment_config
+        ),
     )
 
 
