@@ -83,6 +83,9 @@ class Terraform:
             "TF_INPUT": "0",
             # No call to HashiCorp's version check service.
             "CHECKPOINT_DISABLE": "1",
+            # The provider's own log, for a failure: its SDK's retries are only told there.
+            "TF_LOG_PROVIDER": "DEBUG",
+            "TF_LOG_PATH": str(self.home / "provider.log"),
         }
         binary = shutil.which(os.environ.get("TERRAFORM", "terraform"))
         assert binary, "no terraform on PATH: `make test-terraform` says how to get it"
@@ -96,10 +99,14 @@ class Terraform:
             check=False,
         )
         command = f"terraform {' '.join(args)}"
-        calls = "\n".join(f"{r.time:.3f} {r.service} {r.operation} {r.status}" for r in self.emu.requests)
-        assert result.returncode in expect, (
-            f"{command}: {result.returncode}\n{result.stdout}\n{result.stderr}\nthe emulator answered:\n{calls}"
-        )
+        if result.returncode not in expect:
+            calls = "\n".join(f"{r.time:.3f} {r.service} {r.operation} {r.status}" for r in self.emu.requests)
+            log = (self.home / "provider.log").read_text(errors="replace").splitlines()
+            retries = "\n".join(line for line in log if "retry" in line.lower() or "attempt=2" in line)
+            raise AssertionError(
+                f"{command}: {result.returncode}\n{result.stdout}\n{result.stderr}\n"
+                f"the emulator answered:\n{calls}\nthe provider's retries:\n{retries[-5000:]}"
+            )
         refused = [f"{r.service} {r.operation} {r.status}" for r in self.emu.requests if r.status >= 400]
         assert refused == [], f"{command}: the emulator refused {refused}"
         return result
