@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # GitHub's Markdown stylesheet for the browser tests and the README's pictures, from the npm registry.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: all demo test unit lint static container-test bench mutate system-deps pictures lock clean
+.PHONY: all demo test unit lint static container-test test-terraform bench mutate system-deps pictures lock clean
 
 all: test
 
@@ -81,6 +81,23 @@ mutate: $(STAMP)
 # The image built and run as the Actions runner runs it (buildah here, docker where an engine answers).
 container-test: $(STAMP) system-deps
 	$(PY) -m pytest -m container
+
+# The Terraform examples (examples/terraform/) applied as shipped with the Terraform CLI and the hashicorp/aws
+# provider against the emulator; not part of `make test`, which a plain clone without Terraform must pass.
+# The provider comes from TF_PLUGIN_DIR (a folder holding registry.terraform.io/hashicorp/aws/<version>/, for
+# `terraform init -plugin-dir`) when one is given or found: the usual ~/.terraform.d/plugins, else the first
+# such folder under /opt, /usr/local/share and /usr/share. Found none, `terraform init` downloads the provider.
+TERRAFORM ?= terraform
+TF_PLUGIN_DIR ?= $(shell for d in "$$HOME/.terraform.d/plugins" $$(find /opt /usr/local/share /usr/share -maxdepth 4 \
+	-type d -name registry.terraform.io 2>/dev/null | sed 's|/registry.terraform.io$$||'); do \
+	[ -d "$$d/registry.terraform.io/hashicorp/aws" ] && { echo "$$d"; break; }; done)
+test-terraform: $(STAMP)
+	@command -v $(TERRAFORM) >/dev/null 2>&1 || { echo "make test-terraform needs the Terraform CLI (1.5 or later) on \
+	PATH, or TERRAFORM=/path/to/terraform: see https://developer.hashicorp.com/terraform/install. The hashicorp/aws \
+	provider ~> 5.100 comes from the registry at terraform init, or from TF_PLUGIN_DIR=<folder holding \
+	registry.terraform.io/> where no registry is reachable (terraform providers mirror <folder> makes one)."; exit 1; }
+	@echo "terraform: $$(command -v $(TERRAFORM)); provider: $(if $(TF_PLUGIN_DIR),$(TF_PLUGIN_DIR),from the registry)"
+	TERRAFORM="$(TERRAFORM)" TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(PY) -m pytest -m terraform
 
 unit: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -m "not container"

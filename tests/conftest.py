@@ -97,3 +97,15 @@ def either_rollback_status(request: pytest.FixtureRequest) -> Iterator[Emulator]
         yield emu
     finally:
         emu.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The Terraform tests need the Terraform CLI and its AWS provider, which a plain clone does not have: they
+    run only when selected by their marker (`make test-terraform`, `pytest -m terraform`), never by `make test`."""
+    if "terraform" in (config.getoption("markexpr") or ""):
+        return
+    selected = [item for item in items if item.get_closest_marker("terraform") is None]
+    deselected = [item for item in items if item.get_closest_marker("terraform") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected

@@ -558,15 +558,18 @@ def test_the_link_check_catches_a_moved_section(tmp_path: Path) -> None:
 
 # --- the example workflows ----------------------------------------------------------------------------------
 
-EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yml"))
+EXAMPLE_FILES = sorted(EXAMPLES.rglob("*.yml"))
 
 
 def test_there_are_examples_for_each_use() -> None:
-    """Plan and apply, a matrix of endpoints and an existing Terraform-made model each have an example."""
-    texts = {path.name: path.read_text() for path in EXAMPLE_FILES}
+    """Plan and apply, a matrix of endpoints, a Terraform-made model and each Terraform split have an example."""
+    texts = {path: path.read_text() for path in EXAMPLE_FILES}
     assert any("mode: plan" in text and "mode: apply" in text for text in texts.values())
     assert any("matrix:" in text for text in texts.values())
     assert any("model-name:" in text for text in texts.values())
+    # Terraform beside the action: each way of splitting the endpoint between them, with its own workflow.
+    for split in ("action-owns-endpoint", "terraform-owns-endpoint"):
+        assert EXAMPLES / "terraform" / split / "deploy.yml" in texts, split
 
 
 def _readme_section(heading: str) -> str:
@@ -595,7 +598,7 @@ def test_readme_minimal_workflow_is_the_example_apply_job_trimmed() -> None:
     assert required <= set(ours["with"])
 
 
-@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda path: str(path.relative_to(EXAMPLES)))
 def test_example_passes_actionlint(example: Path) -> None:
     """The example workflow is valid for GitHub Actions according to actionlint."""
     actionlint = Path(sys.executable).parent / "actionlint"
@@ -605,7 +608,7 @@ def test_example_passes_actionlint(example: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda path: str(path.relative_to(EXAMPLES)))
 def test_example_grants_permissions_per_job_and_pins_actions(example: Path) -> None:
     """Top-level permissions are empty, each job grants its own and has a timeout, third-party actions are pinned."""
     workflow = yaml.safe_load(example.read_text())

@@ -54,13 +54,17 @@ class Shapes:
 
     create_model: StructureShape
     create_endpoint_config: StructureShape
+    deployment_config: StructureShape  # UpdateEndpoint's DeploymentConfig
 
     @classmethod
     def of(cls, service_model: ServiceModel) -> Shapes:
         model = service_model.operation_model("CreateModel").input_shape
         config = service_model.operation_model("CreateEndpointConfig").input_shape
-        assert model is not None and config is not None
-        return cls(model, config)
+        update = service_model.operation_model("UpdateEndpoint").input_shape
+        assert model is not None and config is not None and update is not None
+        deployment = update.members["DeploymentConfig"]
+        assert isinstance(deployment, StructureShape)
+        return cls(model, config, deployment)
 
 
 def project(value: Any, shape: Shape) -> Any:
@@ -197,9 +201,83 @@ def config_request(name: str, content: Json, user_tags: Pairs) -> Json:
 # --- the endpoint -----------------------------------------------------------------------------------------
 
 
-def deployment_config(values: Values, *, timeout_seconds: float) -> Json:
+# The two update policies of a DeploymentConfig: an update uses one or the other (UpdateEndpoint API reference).
+_POLICIES = ("BlueGreenUpdatePolicy", "RollingUpdatePolicy")
+# What deployment_config below sets itself besides the managed settings' rows: the rolling timeout and rollback
+# batch follow the action's own inputs.
+_BUILT = (
+    ("RollingUpdatePolicy", "MaximumExecutionTimeoutInSeconds"),
+    ("RollingUpdatePolicy", "RollbackMaximumBatchSize"),
+)
+
+
+def deployment_managed_paths() -> tuple[tuple[str, ...], ...]:
+    """Every path of a DeploymentConfig that the inputs decide (the rows of the DEPLOYMENT part, and what the
+    builder sets with them): nothing there is carried from the serving endpoint."""
+    rows = [path for f in FIELDS if f.part is Part.DEPLOYMENT for path in (f.path, *f.also_at)]
+    return (*rows, *_BUILT)
+
+
+def carried_deployment(serving: Json | None, shape: StructureShape) -> Json:
+    """The settings of the endpoint's LastDeploymentConfig that no input names, such as the blue/green policy's
+    TerminationWaitInSeconds and MaximumExecutionTimeoutInSeconds, as UpdateEndpoint takes them.
+
+    Which members there are comes from botocore's model (the DeploymentConfig shape), as for configs and models:
+    a member AWS adds is carried as soon as the installed botocore knows it. Without this an update would reset
+    what was set elsewhere (the console, the CLI, Terraform's deployment_config) to SageMaker's defaults.
+    """
+    carried: Json = project(serving, shape) if serving else {}
+    for path in deployment_managed_paths():
+        _drop(carried, path)
+    return _pruned(carried)
+
+
+def _drop(content: Json, path: tuple[str, ...]) -> None:
+    *parents, last = path
+    for member in parents:
+        nested = content.get(member)
+        if not isinstance(nested, dict):
+            return
+        content = nested
+    content.pop(last, None)
+
+
+def _pruned(content: Json) -> Json:
+    """Without the structures left empty once the managed members are gone."""
+    out: Json = {}
+    for member, value in content.items():
+        kept = _pruned(value) if isinstance(value, dict) else value
+        if kept != {}:
+            out[member] = kept
+    return out
+
+
+def applicable(deployment: Json, carried: Json) -> Json:
+    """The carried settings that apply to ``deployment``: those of the update policy it uses (a blue/green
+    policy's settings mean nothing to a rolling update, and the two are exclusive) and any others."""
+    return {m: copy.deepcopy(v) for m, v in carried.items() if m not in _POLICIES or m in deployment}
+
+
+def with_carried(deployment: Json, carried: Json) -> Json:
+    """``deployment`` with the carried settings that apply to it; what the inputs set always stands."""
+    return _merged(applicable(deployment, carried), deployment)
+
+
+def _merged(under: Json, over: Json) -> Json:
+    """``over`` on top of ``under``, structure by structure."""
+    out = copy.deepcopy(under)
+    for member, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(member), dict):
+            out[member] = _merged(out[member], value)
+        else:
+            out[member] = copy.deepcopy(value)
+    return out
+
+
+def deployment_config(values: Values, *, timeout_seconds: float, carried: Json | None = None) -> Json:
     """How SageMaker rolls the config out and when it rolls back: blue/green (all at once, canary or linear)
-    or rolling batches, each step followed by the bake, during which the alarms can roll it back."""
+    or rolling batches, each step followed by the bake, during which the alarms can roll it back; with the
+    serving endpoint's other deployment settings (``carried_deployment``) kept."""
     kind = values.get(STRATEGY.input) or "all-at-once"
     step = values.get(STEP_SIZE.input)
     bake = values.get(BAKE.input) or 0
@@ -227,7 +305,7 @@ def deployment_config(values: Values, *, timeout_seconds: float) -> Json:
     alarms = values.get(ALARMS.input)
     if alarms:
         ALARMS.write(deployment, alarms)
-    return deployment
+    return with_carried(deployment, carried or {})
 
 
 def create_endpoint_request(endpoint_name: str, config_name: str, deployment: Json, user_tags: Pairs) -> Json:

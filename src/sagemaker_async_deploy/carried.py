@@ -109,6 +109,11 @@ _DESCRIBED: dict[tuple[Part, tuple[str, ...]], tuple[str, Describe]] = {
     (Part.VARIANT, ("ManagedInstanceScaling",)): ("Managed instance scaling", _scaling),
     (Part.VARIANT, ("VariantInstanceProvisionTimeoutInSeconds",)): ("Instance provisioning timeout", _secs),
     (Part.ASYNC, ("OutputConfig", "KmsKeyId")): ("Output KMS key", str),
+    # UpdateEndpoint API reference, BlueGreenUpdatePolicy: "Additional waiting time in seconds after the
+    # completion of an endpoint deployment before terminating the old endpoint fleet", and the deployment's
+    # "Maximum execution timeout".
+    (Part.DEPLOYMENT, ("BlueGreenUpdatePolicy", "TerminationWaitInSeconds")): ("Old fleet kept after", _secs),
+    (Part.DEPLOYMENT, ("BlueGreenUpdatePolicy", "MaximumExecutionTimeoutInSeconds")): ("Blue/green timeout", _secs),
     (Part.ASYNC, ("OutputConfig", "NotificationConfig", "IncludeInferenceResponseIn")): (
         "Inference response in notifications",
         _response_in,
@@ -121,6 +126,7 @@ _STRUCTURE: dict[Part, tuple[tuple[str, ...], ...]] = {
     Part.VARIANT: (("VariantName",), ("ModelName",)),
     Part.ASYNC: (),
     Part.CONTAINER: (),
+    Part.DEPLOYMENT: (),
 }
 # In ASYNC the settings sit one or two levels down.
 _NESTED = {("OutputConfig",), ("ClientConfig",), ("OutputConfig", "NotificationConfig")}
@@ -143,6 +149,8 @@ def kept_settings(current: ServingState, desired: Desired) -> tuple[Kept, ...]:
     ]
     for part, content in parts:
         kept += _carried(part, content, ())
+    # The deployment settings an update keeps from the endpoint's LastDeploymentConfig (none on create).
+    kept += _carried(Part.DEPLOYMENT, desired.kept_deployment if current is not None else {}, ())
     return tuple(kept)
 
 
@@ -160,7 +168,9 @@ def _carried(part: Part, content: Mapping[str, Any], prefix: tuple[str, ...]) ->
         if path in managed or path in _STRUCTURE.get(part, ()):
             continue
         value = content[member]
-        if part is Part.ASYNC and path in _NESTED and isinstance(value, Mapping):
+        # The deployment's settings sit inside its policies, at any depth.
+        nested = path in _NESTED if part is Part.ASYNC else part is Part.DEPLOYMENT
+        if nested and isinstance(value, Mapping):
             kept += _carried(part, value, path)
             continue
         label, describe = _DESCRIBED.get((part, path), (".".join(path), _as_json))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the planner reads the smoke test's plan warning from smoke, which uses this
+    from .lost_model import LostModel
     from .planner import Plan
     from .state import ServingState
 
@@ -58,6 +59,8 @@ class RolloutOutcome:
     smoke: SmokeResult | None = None  # the smoke test's verdict, when one ran
     smoke_rolled_back_by: str = ""  # after a failed smoke test: "sagemaker" (its alarm, in the bake) or "action"
     started: float = field(default_factory=time.time)
+    # The serving config names a model that no longer exists: a rollback returns to a config that cannot scale.
+    lost_model: LostModel | None = None
     update_started: float = 0.0  # when CreateEndpoint/UpdateEndpoint was called: the new fleet is younger
     finished: float = 0.0
 

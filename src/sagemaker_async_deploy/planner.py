@@ -10,7 +10,7 @@ first run made, and never reuses one whose carried settings differ.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar, cast
 
 from . import artifacts, builders, redeploy, smoke, strategy
@@ -76,10 +76,20 @@ class Desired:
     artifact_url: str = ""  # where it was read: model-data-url, or the serving model's artifact it keeps
     bakes: int = 1  # how many bakes an update waits (one per traffic step or batch)
     no_guardrails: str = ""  # what makes SageMaker update without guardrails (all at once, no bake), in words
+    # The serving endpoint's deployment settings no input names (builders.carried_deployment).
+    carried_deployment: Json = field(default_factory=dict)
 
     @property
     def deployment_config(self) -> Json:
-        return builders.deployment_config(self.values, timeout_seconds=self.timeout_seconds)
+        return builders.deployment_config(
+            self.values, timeout_seconds=self.timeout_seconds, carried=self.carried_deployment
+        )
+
+    @property
+    def kept_deployment(self) -> Json:
+        """The carried deployment settings this update keeps (those of the update policy it uses)."""
+        own = builders.deployment_config(self.values, timeout_seconds=self.timeout_seconds)
+        return builders.applicable(own, self.carried_deployment)
 
     @property
     def strategy(self) -> str:
@@ -250,6 +260,9 @@ def desired_from(
         artifact_url=artifact.url if artifact and config.creates_model else "",
         bakes=bakes,
         no_guardrails=no_guardrails,
+        carried_deployment=builders.carried_deployment(
+            current.part(Part.DEPLOYMENT) if current else None, shapes.deployment_config
+        ),
     )
 
 

@@ -179,6 +179,8 @@ def _document(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosi
     _lead(doc, outcome, config, view, diagnosis)
     plan = outcome.plan
     rollout_warnings = plan.desired.warnings if plan is not None and plan.action != "unchanged" else ()
+    if outcome.lost_model is not None:
+        rollout_warnings = (*rollout_warnings, outcome.lost_model.plan_warning())
     _warnings(doc, diagnosis.warnings, layout.warnings_max, rollout_warnings)
     _package(doc, config)
     _smoke_test(doc, outcome, config, layout)
@@ -468,6 +470,9 @@ def _what_happened(
         _container_log(doc, diagnosis.container_log, layout, config.region)
     if outcome.result != "rolled-back" and not _failed_before_traffic(outcome):
         _still_serving(doc, outcome)  # the lead said it otherwise
+    lost = outcome.lost_model
+    if lost is not None and lost.serves_after(outcome.serving_config):
+        doc.paragraph(Strong("Cannot scale:"), " ", _sentence(lost.verdict_note()))
 
 
 def _fired(doc: Document, fired: FiredAlarm, layout: Layout, region: str) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import artifacts, aws, builders, cancel, redeploy, smoke
+from . import artifacts, aws, builders, cancel, lost_model, redeploy, smoke
 from .builders import Shapes, is_derived_name
 from .config import AUTOSCALING_RECORD_PREFIX, ActionConfig
 from .errors import DeployError, InputError
@@ -171,6 +171,9 @@ class Rollout:
             if current is not None:
                 self.outcome.record_serving(current)
             self._log_plan(the_plan)
+            self.outcome.lost_model = lost_model.find(self.sm, the_plan)
+            if self.outcome.lost_model is not None:
+                self.log.warning(self.outcome.lost_model.plan_warning(), title="A rollback would not scale")
 
             if (cfg.mode == "plan" or the_plan.action != "unchanged") and not preflight_done:
                 self.preflight()
@@ -629,6 +632,7 @@ class Rollout:
             outcome.message += f"; {previous.config_name} still serves {previous.image}"
             outcome.record_serving(previous)
             self.cleanup.after_rollback(previous.config_name, previous.model_name, new_config, new_model)
+            self._lost_model_serves()
             return
 
         # equivalent mutant core/ReplaceComparisonOperator_Eq_GtE: of SageMaker's endpoint statuses only Updating
@@ -668,6 +672,13 @@ class Rollout:
         outcome.kept += [f"endpoint config {new_config}"] + (
             [f"model {new_model}"] if not desired.existing_model else []
         )
+        self._lost_model_serves()
+
+    def _lost_model_serves(self) -> None:
+        """After a rollback or failure: the config left serving may name a model that no longer exists."""
+        lost = self.outcome.lost_model
+        if lost is not None and lost.serves_after(self.outcome.serving_config):
+            self.log.warning(lost.verdict_note(), title="The endpoint cannot scale")
 
     # --- the smoke test -----------------------------------------------------------------------------------
 

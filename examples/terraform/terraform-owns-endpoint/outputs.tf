@@ -1,0 +1,4 @@
+output "endpoint_name" {
+  description = "endpoint-name"
+  value       = aws_sagemaker_endpoint.this.name
+}
