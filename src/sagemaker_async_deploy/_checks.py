@@ -160,21 +160,29 @@ def model_name(check: Check, value: str) -> str:
     return name(check, value, MODEL_NAME_RE)
 
 
+def ecr_tag_image(value: str) -> ImageRef | None:
+    """An ECR ``:tag`` reference, to be resolved to its digest through ECR; None for any other form."""
+    ecr = ECR_TAG_IMAGE_RE.match(value)
+    if not ecr:
+        return None
+    return ImageRef(
+        given=value,
+        repository=f"{ecr['registry']}/{ecr['repository']}",
+        digest="",
+        tag=ecr["tag"],
+        ecr_region=ecr["region"],
+        ecr_account=ecr["account"],
+        ecr_repository=ecr["repository"],
+    )
+
+
 def image(check: Check, value: str) -> ImageRef:
     digest = DIGEST_IMAGE_RE.match(value)
     if digest:
         return ImageRef(given=value, repository=digest["repository"], digest=digest["digest"])
-    ecr = ECR_TAG_IMAGE_RE.match(value)
-    if ecr:
-        return ImageRef(
-            given=value,
-            repository=f"{ecr['registry']}/{ecr['repository']}",
-            digest="",
-            tag=ecr["tag"],
-            ecr_region=ecr["region"],
-            ecr_account=ecr["account"],
-            ecr_repository=ecr["repository"],
-        )
+    ecr = ecr_tag_image(value)
+    if ecr is not None:
+        return ecr
     check.bad(
         f"'{safe(value)}' is not pinned by digest; expected <registry>/<repo>@sha256:<64 hex> "
         "(or an ECR <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>, which is resolved to its digest). "

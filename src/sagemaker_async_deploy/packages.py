@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from . import aws
-from ._checks import ECR_TAG_IMAGE_RE, ImageRef, PackageRef, image_digest
+from ._checks import ImageRef, PackageRef, ecr_tag_image, image_digest
 from .config import ActionConfig
 from .errors import InputError, InputProblem
 from .log import safe
@@ -88,18 +88,7 @@ def package_image(image: str) -> ImageRef:
     input, so the planner compares digests), or anything else, compared as written."""
     if image_digest(image):
         return ImageRef.serving(image)
-    ecr = ECR_TAG_IMAGE_RE.match(image)
-    if ecr:
-        return ImageRef(
-            given=image,
-            repository=f"{ecr['registry']}/{ecr['repository']}",
-            digest="",
-            tag=ecr["tag"],
-            ecr_region=ecr["region"],
-            ecr_account=ecr["account"],
-            ecr_repository=ecr["repository"],
-        )
-    return ImageRef.serving(image)
+    return ecr_tag_image(image) or ImageRef.serving(image)
 
 
 def _latest(sm: SageMakerClient, given: PackageRef) -> tuple[aws.Json, aws.Json | None]:
