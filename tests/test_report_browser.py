@@ -16,7 +16,7 @@ from sagemaker_async_deploy import report
 from sagemaker_async_deploy.diagnosis import AlarmWarning, ContainerLog, Diagnosis, FiredAlarm, LogLine
 
 from .browser import COMMENT_WIDTH, SUMMARY_WIDTH, Browser, chromium
-from .report_runs import Report, four_reports
+from .report_runs import Report, four_reports, smoke_report
 from .test_report import START, make_config, outcome_for, serving
 
 WIDTHS = [("comment", COMMENT_WIDTH), ("summary", SUMMARY_WIDTH)]
@@ -30,10 +30,10 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
-    return four_reports(tmp_path_factory.mktemp("runs"))
+    return {**four_reports(tmp_path_factory.mktemp("runs")), "smoke": smoke_report(tmp_path_factory.mktemp("smoke"))}
 
 
-@pytest.mark.parametrize("story", ["success", "plan", "rollback", "failure"])
+@pytest.mark.parametrize("story", ["success", "plan", "rollback", "failure", "smoke"])
 @pytest.mark.parametrize(("document", "width"), WIDTHS)
 def test_real_reports_fit_their_page(
     browser: Browser, reports: dict[str, Report], story: str, document: str, width: int
@@ -121,7 +121,7 @@ def test_the_check_sees_raw_markdown(browser: Browser, markdown: str) -> None:
     assert browser.measure(markdown, SUMMARY_WIDTH).raw_markdown
 
 
-def test_pictures_target_writes_the_four_pngs(reports: dict[str, Report], browser: Browser, tmp_path: Path) -> None:
+def test_pictures_target_writes_each_png(reports: dict[str, Report], browser: Browser, tmp_path: Path) -> None:
     """The pictures module renders each story's comment to a PNG whose width is the comment's page."""
     from .pictures import PICTURES, write_pictures
 
