@@ -1,9 +1,10 @@
-"""`make mutate`'s own rules: which mutants count, which comments excuse a survivor, and a fork server whose
-runs see the source on disk."""
+"""`make mutate`'s own rules: which mutants count, which comments excuse a survivor, that only a failing test
+kills a mutant, and a fork server whose runs see the source on disk."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -12,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cosmic_ray.work_item import MutationSpec
 
 from mutate import forkserver, scoping
-from mutate.run import scopes
+from mutate.run import Verdict, run_tests, scopes, try_mutant, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,11 +86,84 @@ def test_every_scope_names_functions_that_exist_and_tests_that_exist() -> None:
             assert (ROOT / test.split("::")[0]).is_file(), (scope.name, test)
 
 
+@pytest.mark.parametrize(
+    ("returncode", "expected"),
+    [
+        (1, Verdict.KILLED),  # pytest: tests ran and some failed
+        (0, Verdict.SURVIVED),
+        (None, Verdict.TIMEOUT),
+        (2, Verdict.ERROR),  # pytest: interrupted, as by an error while collecting (an import error)
+        (3, Verdict.ERROR),  # pytest: internal error
+        (4, Verdict.ERROR),  # pytest: usage error
+        (5, Verdict.ERROR),  # pytest: no tests collected
+        (forkserver.SERVER_LOST, Verdict.ERROR),
+        (forkserver.CHILD_CRASHED, Verdict.ERROR),
+        (-9, Verdict.ERROR),  # the test process killed by SIGKILL
+    ],
+)
+def test_only_a_failing_test_kills_a_mutant(returncode: int | None, expected: Verdict) -> None:
+    """Exit status 1 is a kill and 0 a survivor; a timeout and every other status are reported as what they are."""
+    assert verdict(returncode) is expected
+
+
+def test_a_run_past_its_timeout_is_stopped_and_is_a_timeout() -> None:
+    """A test command that hangs is killed at the timeout and scored as a timeout, not as a kill."""
+    started = time.monotonic()
+    run = run_tests(f"{sys.executable} -c 'import time; time.sleep(60)'", timeout=0.5)
+    assert time.monotonic() - started < 10
+    assert run.returncode is None
+    assert verdict(run.returncode) is Verdict.TIMEOUT
+
+
 @pytest.fixture
 def fork_server(tmp_path: Path) -> Iterator[Path]:
     socket = tmp_path / "fork.sock"
     with forkserver.running(socket, ROOT):
         yield socket
+
+
+def _victim_project(tmp_path: Path) -> Path:
+    """A module whose one number its test checks, so that any change of the number fails the test."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "victim.py").write_text("X = 1\n")
+    (project / "test_victim.py").write_text("import victim\n\n\ndef test_x():\n    assert victim.X == 1\n")
+    return project
+
+
+def test_a_crashed_fork_server_is_not_scored_as_kills(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same mutant is killed while the fork server runs, and is an error, not a kill, once the server died;
+    the module is put back either way."""
+    project = _victim_project(tmp_path)
+    victim = project / "victim.py"
+    socket = tmp_path / "fork.sock"
+    mutation = MutationSpec(victim, "core/NumberReplacer", 0, (1, 4), (1, 5))
+    command = f"{sys.executable} -m mutate.forkserver run {socket} -q -p no:cacheprovider"
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the test command runs from the project, not from ROOT
+    with forkserver.running(socket, ROOT) as server:
+        alive = try_mutant(mutation, command, timeout=60, cwd=project)
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        dead = try_mutant(mutation, command, timeout=60, cwd=project)
+    assert alive.verdict is Verdict.KILLED, alive.run.output
+    assert "-X = 1" in alive.diff
+    assert dead.run.returncode == forkserver.SERVER_LOST, dead.run.output
+    assert dead.verdict is Verdict.ERROR
+    assert "answered nothing" in dead.run.output or "no fork server" in dead.run.output
+    assert victim.read_text() == "X = 1\n"
+
+
+def test_a_fork_that_dies_before_pytest_returns_is_an_error(fork_server: Path, tmp_path: Path) -> None:
+    """A test process killed by a signal mid-run reports no test failure: its run is an error."""
+    project = _victim_project(tmp_path)
+    (project / "test_victim.py").write_text(
+        "import os, signal\n\n\ndef test_dies():\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    client = [sys.executable, "-m", "mutate.forkserver", "run", str(fork_server), "-q", "-p", "no:cacheprovider"]
+    done = subprocess.run(client, cwd=project, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode not in (0, 1), done.stdout + done.stderr
+    assert verdict(done.returncode) is Verdict.ERROR
 
 
 def test_fork_server_runs_see_each_edit_of_the_source(fork_server: Path, tmp_path: Path) -> None:
