@@ -710,10 +710,24 @@ def test_endpoints_sagemaker_will_not_update_are_refused_with_what_to_do(lab: La
     "status", ["InService", "Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", ""]
 )
 def test_endpoints_sagemaker_can_update_are_not_refused(lab: Lab, status: str) -> None:
-    """Every other status (and none) passes: settled ones are planned, transitional ones waited for."""
-    run = lab.start("whisper")
-    run.rollout._refuse_state(fresh({"EndpointName": "whisper", "EndpointStatus": status, "FailureReason": "x"}))
-    run.rollout._refuse_state(fresh({"EndpointName": "whisper"}))
+    """Every other status (and none) passes the check: what serves is read as it is, with nothing written and
+    nothing recorded, so that settled endpoints are planned and transitional ones waited for."""
+    run = lab.start("settled")
+    served = lab.serving("settled")
+    lab.emu.clear_requests()
+    described = lab.described("settled", EndpointStatus=status, FailureReason="x")
+    if not status:
+        del described["EndpointStatus"]
+    current = run.rollout._current(described)
+    assert current is not None
+    assert (current.status, current.config_name, current.model_name, current.image) == (
+        status,
+        served.config_name,
+        served.model_name,
+        served.image,
+    )
+    assert lab.emu.write_calls() == []
+    assert (run.outcome.writes, run.outcome.message, run.outcome.kept) == ([], "", [])
 
 
 def test_a_failed_endpoint_is_refused_before_any_write(lab: Lab) -> None:
