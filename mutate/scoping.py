@@ -14,8 +14,8 @@ from dataclasses import dataclass
 Position = tuple[int, int]
 
 # "# equivalent mutant core/ReplaceComparisonOperator_NotEq_IsNot: <why>" on the mutated line or in the comment
-# block right above it.
-EQUIVALENT = re.compile(r"#\s*equivalent mutant (\S+?):")
+# block right above it; "# equivalent mutants A, B: <why>" names several operators with one reason.
+EQUIVALENT = re.compile(r"#\s*equivalent mutants? ((?:[\w/]+, )*[\w/]+):")
 
 
 @dataclass(frozen=True)
@@ -89,12 +89,16 @@ def counts(start: Position, end: Position, scope: Iterable[Span], annotations: I
 def equivalent_operators(lines: Sequence[str], line: int) -> set[str]:
     """The operators a comment declares equivalent for the mutants of ``line`` (from 1): its own trailing
     comment and the comment lines right above it."""
-    found = set(EQUIVALENT.findall(lines[line - 1]))
+    found = _named(lines[line - 1])
     above = line - 2
     while above >= 0 and lines[above].lstrip().startswith("#"):
-        found |= set(EQUIVALENT.findall(lines[above]))
+        found |= _named(lines[above])
         above -= 1
     return found
+
+
+def _named(line: str) -> set[str]:
+    return {operator for names in EQUIVALENT.findall(line) for operator in names.split(", ")}
 
 
 def short_operator(name: str) -> str:

@@ -78,6 +78,20 @@ def test_a_comment_declares_one_operator_equivalent_on_its_line() -> None:
     assert not scoping.declared_equivalent(lines, 17, "core/NumberReplacer")
 
 
+def test_one_comment_may_name_several_operators_with_one_reason() -> None:
+    """ "equivalent mutants A, B: why" excuses A and B on the line below, and nothing else."""
+    lines = [
+        "# equivalent mutants core/ReplaceBinaryOperator_Add_Mul, ReplaceBinaryOperator_Add_Pow: any bound past n",
+        "x = range(1, n + 1)",
+    ]
+    assert scoping.equivalent_operators(lines, 2) == {
+        "core/ReplaceBinaryOperator_Add_Mul",
+        "ReplaceBinaryOperator_Add_Pow",
+    }
+    assert scoping.declared_equivalent(lines, 2, "core/ReplaceBinaryOperator_Add_Pow")
+    assert not scoping.declared_equivalent(lines, 2, "core/ReplaceBinaryOperator_Add_Sub")
+
+
 def test_every_scope_names_functions_that_exist_and_tests_that_exist() -> None:
     """scope.toml cannot rot: each function is in its module and each test file is in the tree."""
     for scope in scopes():
