@@ -79,17 +79,23 @@ def test_a_comment_declares_one_operator_equivalent_on_its_line() -> None:
 
 
 def test_one_comment_may_name_several_operators_with_one_reason() -> None:
-    """ "equivalent mutants A, B: why" excuses A and B on the line below, and nothing else."""
+    """ "equivalent mutants A, B, C: why", the list over two comment lines, excuses A, B and C on the line below,
+    and nothing else."""
     lines = [
-        "# equivalent mutants core/ReplaceBinaryOperator_Add_Mul, ReplaceBinaryOperator_Add_Pow: any bound past n",
+        "# equivalent mutants core/ReplaceBinaryOperator_Add_Mul, ReplaceBinaryOperator_Add_Pow,",
+        "# NumberReplacer: any bound past n lists the same",
         "x = range(1, n + 1)",
+        "y = 2  # a comment that names no operator",
     ]
-    assert scoping.equivalent_operators(lines, 2) == {
+    assert scoping.equivalent_operators(lines, 3) == {
         "core/ReplaceBinaryOperator_Add_Mul",
         "ReplaceBinaryOperator_Add_Pow",
+        "NumberReplacer",
     }
-    assert scoping.declared_equivalent(lines, 2, "core/ReplaceBinaryOperator_Add_Pow")
-    assert not scoping.declared_equivalent(lines, 2, "core/ReplaceBinaryOperator_Add_Sub")
+    assert scoping.declared_equivalent(lines, 3, "core/ReplaceBinaryOperator_Add_Pow")
+    assert scoping.declared_equivalent(lines, 3, "core/NumberReplacer")
+    assert not scoping.declared_equivalent(lines, 3, "core/ReplaceBinaryOperator_Add_Sub")
+    assert scoping.equivalent_operators(lines, 4) == set()
 
 
 def test_every_scope_names_functions_that_exist_and_tests_that_exist() -> None:
