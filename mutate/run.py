@@ -57,6 +57,7 @@ class Verdict(enum.Enum):
     SURVIVED = "survived"
     TIMEOUT = "timeout"
     ERROR = "error"
+    NOT_PYTHON = "not Python"  # the mutated source does not compile: no program to test, nothing run
 
 
 # pytest's exit status when tests ran and some failed (pytest.ExitCode.TESTS_FAILED): the only status that kills.
@@ -94,11 +95,12 @@ class Tally:
     equivalent: int = 0
     timeouts: int = 0
     errors: int = 0
+    not_python: int = 0
 
     def line(self, name: str) -> str:
         return (
-            f"{name:<12} killed {self.killed:>4}  survived {self.survived:>3}  equivalent {self.equivalent:>3}  "
-            f"timeouts {self.timeouts:>3}  errors {self.errors:>3}"
+            f"{name:<18} killed {self.killed:>4}  survived {self.survived:>3}  equivalent {self.equivalent:>3}  "
+            f"timeouts {self.timeouts:>3}  errors {self.errors:>3}  not Python {self.not_python:>3}"
         )
 
     @property
@@ -159,10 +161,17 @@ def try_mutant(mutation: MutationSpec, command: str, timeout: float, cwd: Path =
     with use_mutation(mutation.module_path, operator, mutation.occurrence) as (original, mutated):
         if mutated is None:
             return Mutant(Verdict.ERROR, RunResult(None, "cosmic-ray found no such mutation to make"), "")
+        name = str(mutation.module_path)
+        diff = "\n".join(difflib.unified_diff(original.splitlines(), mutated.splitlines(), name, name, lineterm=""))
+        try:
+            # Some operators turn a keyword-only marker (`*,`) into `+,`: source that no interpreter would load is
+            # no behaviour to test. Found here, it is counted apart and never run; an import error of a mutant
+            # that compiles is still an error.
+            compile(mutated, name, "exec")
+        except SyntaxError as error:
+            return Mutant(Verdict.NOT_PYTHON, RunResult(None, f"not Python: {error}"), diff)
         run = run_tests(command, timeout, cwd)
-    name = str(mutation.module_path)
-    diff = difflib.unified_diff(original.splitlines(), mutated.splitlines(), name, name, lineterm="")
-    return Mutant(verdict(run.returncode), run, "\n".join(diff))
+    return Mutant(verdict(run.returncode), run, diff)
 
 
 def baseline(scope: Scope) -> float:
@@ -218,6 +227,8 @@ def run_scope(scope: Scope) -> tuple[Tally, list[tuple[WorkItem, Mutant]]]:
             elif mutant.verdict is Verdict.ERROR:
                 tally.errors += 1
                 unexplained.append((item, mutant))
+            elif mutant.verdict is Verdict.NOT_PYTHON:
+                tally.not_python += 1
             elif scoping.declared_equivalent(lines, mutation.start_pos[0], mutation.operator_name):
                 tally.equivalent += 1
             else:
@@ -267,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {scope.name}: {time.monotonic() - started:.0f} s", flush=True)
             report(scope, unexplained)
             results.append((scope, tally))
-    print("\nscope        mutants the tests must kill")
+    print("\nscope              mutants the tests must kill")
     for scope, tally in results:
         print(tally.line(scope.name))
     return 0 if all(t.clean for _, t in results) else 1

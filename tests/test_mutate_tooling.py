@@ -173,6 +173,19 @@ def test_a_crashed_fork_server_is_not_scored_as_kills(tmp_path: Path, monkeypatc
     assert victim.read_text() == "X = 1\n"
 
 
+def test_a_mutant_that_is_not_python_is_counted_apart_and_never_run(tmp_path: Path) -> None:
+    """A keyword-only marker turned into "+" does not compile: no test runs against it (a run would exit 1 here,
+    a kill), it is neither killed nor an error, and the module is put back."""
+    victim = tmp_path / "victim.py"
+    victim.write_text("def f(*, x):\n    return x\n")
+    mutation = MutationSpec(victim, "core/ReplaceBinaryOperator_Mul_Add", 0, (1, 6), (1, 7))
+    mutant = try_mutant(mutation, f"{sys.executable} -c 'raise SystemExit(1)'", timeout=60, cwd=tmp_path)
+    assert mutant.verdict is Verdict.NOT_PYTHON
+    assert mutant.run.returncode is None and mutant.run.output.startswith("not Python: ")
+    assert "+def f(+, x):" in mutant.diff
+    assert victim.read_text() == "def f(*, x):\n    return x\n"
+
+
 def test_a_fork_that_dies_before_pytest_returns_is_an_error(fork_server: Path, tmp_path: Path) -> None:
     """A test process killed by a signal mid-run reports no test failure: its run is an error."""
     project = _victim_project(tmp_path)
