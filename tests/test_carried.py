@@ -142,15 +142,20 @@ def test_every_described_member_reads_in_words_in_part_order() -> None:
 def test_an_option_that_is_off_is_not_listed_and_data_capture_off_says_off() -> None:
     """False on/off options are left out (not worth a line); data capture with EnableCapture false reads "off",
     not as a destination; one that does not say reads as on."""
-    model = {"EnableNetworkIsolation": False, "PrimaryContainer": {}}
+    model = {"EnableNetworkIsolation": False, "InferenceExecutionConfig": {"Mode": "Serial"}, "PrimaryContainer": {}}
     config = {
         "EnableNetworkIsolation": False,
         "DataCaptureConfig": {"EnableCapture": False, "InitialSamplingPercentage": 20, "DestinationS3Uri": "s3://c/"},
-        "ProductionVariants": [{"EnableSSMAccess": False}],
+        "ProductionVariants": [{"EnableSSMAccess": False, "VolumeSizeInGB": 30}],
     }
-    assert kept(model, config) == [Kept("Data capture", "off")]
+    # What follows an option that is off is still listed.
+    assert kept(model, config) == [
+        Kept("Inference execution mode", "Serial"),
+        Kept("Data capture", "off"),
+        Kept("Volume size", "30 GB"),
+    ]
     config["DataCaptureConfig"] = {"DestinationS3Uri": "s3://c/"}
-    assert kept({}, config) == [Kept("Data capture", "? % to s3://c/")]
+    assert kept({}, config) == [Kept("Data capture", "? % to s3://c/"), Kept("Volume size", "30 GB")]
 
 
 def test_members_without_words_are_listed_by_path_as_json() -> None:
@@ -205,6 +210,7 @@ def test_a_long_value_is_cut_to_the_limit_with_an_ellipsis() -> None:
         ({"S3DataSource": {"S3Uri": "s3://b/m/"}}, "s3://b/m/"),
         ({"S3DataSource": {"S3Uri": "s3://b/m/", "S3DataType": "S3Object"}}, "s3://b/m/ (S3Object)"),
         ({"HubAccessConfig": {"HubContentArn": "arn:h"}}, '{"HubAccessConfig": {"HubContentArn": "arn:h"}}'),
+        ({"Zeta": 1, "Alpha": {"B": 2, "A": 1}}, '{"Alpha": {"A": 1, "B": 2}, "Zeta": 1}'),  # keys sorted
     ],
 )
 def test_a_model_data_source_names_its_uri_and_kind(source: dict[str, Any], words: str) -> None:

@@ -4,6 +4,7 @@ values, and read_serving against the emulator in process (which calls it makes, 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,32 +19,44 @@ from sagemaker_emulator import Emulator
 from .conftest import REGION, started_emulator
 from .factories import ROLE, image, serving_state
 
-ENDPOINT: dict[str, Any] = {
-    "EndpointName": "whisper",
-    "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/whisper",
-    "EndpointConfigName": "whisper-config",
-    "EndpointStatus": "Updating",
-    "FailureReason": "the last update failed",
-    "PendingDeploymentSummary": {"EndpointConfigName": "whisper-next"},
-    "LastDeploymentConfig": {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY"}}},
-    "ProductionVariants": [
-        {"VariantName": "Other", "CurrentInstanceCount": 9, "DesiredInstanceCount": 9},
-        {
-            "VariantName": "AllTraffic",
-            "CurrentInstanceCount": 2,
-            "DesiredInstanceCount": 3,
-            "DeployedImages": [{"SpecifiedImage": "repo:v1", "ResolvedImage": image(1)}],
-        },
-    ],
-}
-CONFIG: dict[str, Any] = {
-    "EndpointConfigName": "whisper-config",
-    "ProductionVariants": [
-        {"VariantName": "Other", "ModelName": "other-model", "InstanceType": "ml.m5.large"},
-        {"VariantName": "AllTraffic", "ModelName": "whisper-model", "InstanceType": "ml.g4dn.xlarge"},
-    ],
-    "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out/"}},
-}
+
+def fresh(value: Any) -> Any:
+    """``value`` as a parsed answer carries it: new string objects, so that an identity test (``is``) where the
+    code means equality shows."""
+    return json.loads(json.dumps(value))
+
+
+# The managed variant AllTraffic comes second, after one whose name sorts before it.
+ENDPOINT: dict[str, Any] = fresh(
+    {
+        "EndpointName": "whisper",
+        "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/whisper",
+        "EndpointConfigName": "whisper-config",
+        "EndpointStatus": "Updating",
+        "FailureReason": "the last update failed",
+        "PendingDeploymentSummary": {"EndpointConfigName": "whisper-next"},
+        "LastDeploymentConfig": {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY"}}},
+        "ProductionVariants": [
+            {"VariantName": "Aardvark", "CurrentInstanceCount": 9, "DesiredInstanceCount": 9},
+            {
+                "VariantName": "AllTraffic",
+                "CurrentInstanceCount": 2,
+                "DesiredInstanceCount": 3,
+                "DeployedImages": [{"SpecifiedImage": "repo:v1", "ResolvedImage": image(1)}],
+            },
+        ],
+    }
+)
+CONFIG: dict[str, Any] = fresh(
+    {
+        "EndpointConfigName": "whisper-config",
+        "ProductionVariants": [
+            {"VariantName": "Aardvark", "ModelName": "other-model", "InstanceType": "ml.m5.large"},
+            {"VariantName": "AllTraffic", "ModelName": "whisper-model", "InstanceType": "ml.g4dn.xlarge"},
+        ],
+        "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bucket/out/"}},
+    }
+)
 MODEL: dict[str, Any] = {"ModelName": "whisper-model", "PrimaryContainer": {"Image": "repo:v1"}}
 
 
@@ -82,7 +95,7 @@ def test_the_managed_variant_is_the_one_of_its_name() -> None:
     serving = state()
     assert serving.live_variant["VariantName"] == "AllTraffic"
     assert (serving.current_instance_count, serving.desired_instance_count) == (2, 3)
-    assert serving.variant_names == ("Other", "AllTraffic")
+    assert serving.variant_names == ("Aardvark", "AllTraffic")
     assert (serving.model_name, serving.instance_type) == ("whisper-model", "ml.g4dn.xlarge")
     assert serving.variants == CONFIG["ProductionVariants"]
 

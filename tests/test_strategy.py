@@ -132,7 +132,7 @@ def test_a_step_outside_aws_limits_is_refused_with_the_sizes_that_fit(
 @pytest.mark.parametrize("strategy", ["all-at-once", "canary", "linear", "rolling"])
 def test_each_strategy_is_known_by_its_name_not_by_its_object(strategy: str) -> None:
     """The names are compared by value: a name read from the inputs behaves exactly as the literal."""
-    step, fleet = StepSize(2, False), 4
+    step, fleet = StepSize(2, False), 10  # a canary: 2 bakes; 2 of 10 in steps: 5
     assert fit(fresh(strategy), step, fleet) == fit(strategy, step, fleet)
     if strategy != "rolling":  # rolling on one instance is refused: the next test
         assert fit(fresh(strategy), step, 1) == fit(strategy, step, 1)
