@@ -9,6 +9,7 @@ failed") kills a mutant. Status 0 is a survivor, unless a comment at the mutated
 (``# equivalent mutant <operator>: <why>``). A run that outlasts its timeout is a timeout, and every other
 status (pytest's interrupted, internal, usage and no-tests errors, a test process killed by a signal, a fork
 server that is gone) an error: neither shows that a test noticed the mutant, so neither is counted as a kill.
+A mutant whose source does not compile is no program at all: it is counted apart ("not Python") and not run.
 Prints each scope's tally, every unexplained survivor with its diff and every timeout or error with the end of
 its output; exits non-zero while any survivor, timeout or error is left.
 
