@@ -26,7 +26,7 @@ def fresh(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-# The managed variant AllTraffic comes second, after one whose name sorts before it.
+# The managed variant AllTraffic comes after one whose name sorts after it and one whose name sorts before it.
 ENDPOINT: dict[str, Any] = fresh(
     {
         "EndpointName": "whisper",
@@ -37,6 +37,7 @@ ENDPOINT: dict[str, Any] = fresh(
         "PendingDeploymentSummary": {"EndpointConfigName": "whisper-next"},
         "LastDeploymentConfig": {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY"}}},
         "ProductionVariants": [
+            {"VariantName": "Zebra", "CurrentInstanceCount": 7, "DesiredInstanceCount": 7},
             {"VariantName": "Aardvark", "CurrentInstanceCount": 9, "DesiredInstanceCount": 9},
             {
                 "VariantName": "AllTraffic",
