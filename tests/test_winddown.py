@@ -23,13 +23,7 @@ from sagemaker_emulator import Emulator
 from .conftest import REGION, started_emulator
 from .factories import ROLE, action_config, image
 
-RECORD = SavedScaling(
-    "endpoint/{name}/variant/AllTraffic",
-    {"ServiceNamespace": "sagemaker", "MinCapacity": 0, "MaxCapacity": 4},
-    {},
-    (),
-    {},
-)
+RESOURCE = "endpoint/{name}/variant/AllTraffic"
 
 
 @functools.cache
@@ -82,7 +76,15 @@ def in_service(emu: Emulator, name: str, config: str = "c1") -> str:
 
 def recorded(arn: str, name: str) -> None:
     """The endpoint carries the autoscaling record an interrupted run leaves."""
-    saved = SavedScaling(RECORD.resource_id.format(name=name), RECORD.target, {}, (), {})
+    resource = RESOURCE.format(name=name)
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": resource,
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "MinCapacity": 0,
+        "MaxCapacity": 4,
+    }
+    saved = SavedScaling(resource, target, {}, (), {})
     tags = [{"Key": k, "Value": v} for k, v in encode_record(saved).items()]
     clients().sagemaker.add_tags(ResourceArn=arn, Tags=tags)  # type: ignore[arg-type]
 
@@ -197,6 +199,34 @@ def test_a_record_on_a_settled_endpoint_is_only_announced_in_plan_mode(emu: Emul
         "scaling policies, 0 scheduled actions, 0 alarms naming a policy); the next apply run restores it."
     ]
     assert "RegisterScalableTarget" not in calls
+
+
+def test_a_record_on_a_settled_endpoint_is_restored_in_apply_mode(emu: Emulator) -> None:
+    """An apply run puts recorded autoscaling back in its last seconds when the endpoint no longer changes (the
+    mode read from the inputs, compared by value)."""
+    arn = in_service(emu, "restored")
+    recorded(arn, "restored")
+    outcome, _, calls = wound_down(emu, "restored", [], mode="".join(["ap", "ply"]))
+    assert "RegisterScalableTarget" in calls
+    assert outcome.autoscaling == [
+        "An earlier run was interrupted after deregistering endpoint/restored/variant/AllTraffic; restored from the "
+        "record on the endpoint: target 0–4 instances."
+    ]
+
+
+def test_maintenance_without_a_pending_config_names_no_move(emu: Emulator) -> None:
+    """SystemUpdating (AWS's maintenance, no config pending): still in progress, with no "from … to …"."""
+    in_service(emu, "patched")
+    emu.faults.system_update("patched", 0.01, held=True)
+    try:
+        outcome, _, _ = wound_down(emu, "patched", [])
+    finally:
+        emu.faults.release("patched")
+    assert outcome.message == (
+        "The job was cancelled (SIGINT) before it changed anything. The endpoint is still SystemUpdating in "
+        "SageMaker, which goes on without this job. The next run of this endpoint waits for it to settle and adopts "
+        "it (verdict, cleanup); nothing was deleted."
+    )
 
 
 @pytest.mark.parametrize(
