@@ -9,7 +9,8 @@ failed") kills a mutant. Status 0 is a survivor, unless a comment at the mutated
 (``# equivalent mutant <operator>: <why>``). A run that outlasts its timeout is a timeout, and every other
 status (pytest's interrupted, internal, usage and no-tests errors, a test process killed by a signal, a fork
 server that is gone) an error: neither shows that a test noticed the mutant, so neither is counted as a kill.
-A mutant whose source does not compile is no program at all: it is counted apart ("not Python") and not run.
+A mutant whose source does not compile, or that cosmic-ray fails to write, is no program at all: it is counted
+apart ("not run") and never run.
 Prints each scope's tally, every unexplained survivor with its diff and every timeout or error with the end of
 its output; exits non-zero while any survivor, timeout or error is left.
 
@@ -19,6 +20,7 @@ its output; exits non-zero while any survivor, timeout or error is left.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import enum
 import os
@@ -58,7 +60,7 @@ class Verdict(enum.Enum):
     SURVIVED = "survived"
     TIMEOUT = "timeout"
     ERROR = "error"
-    NOT_PYTHON = "not Python"  # the mutated source does not compile: no program to test, nothing run
+    NOT_RUN = "not run"  # no program to test: the mutated source does not compile, or cosmic-ray cannot write it
 
 
 # pytest's exit status when tests ran and some failed (pytest.ExitCode.TESTS_FAILED): the only status that kills.
@@ -96,12 +98,12 @@ class Tally:
     equivalent: int = 0
     timeouts: int = 0
     errors: int = 0
-    not_python: int = 0
+    not_run: int = 0
 
     def line(self, name: str) -> str:
         return (
             f"{name:<18} killed {self.killed:>4}  survived {self.survived:>3}  equivalent {self.equivalent:>3}  "
-            f"timeouts {self.timeouts:>3}  errors {self.errors:>3}  not Python {self.not_python:>3}"
+            f"timeouts {self.timeouts:>3}  errors {self.errors:>3}  not run {self.not_run:>3}"
         )
 
     @property
@@ -159,7 +161,12 @@ def run_tests(command: str, timeout: float, cwd: Path = ROOT) -> RunResult:
 def try_mutant(mutation: MutationSpec, command: str, timeout: float, cwd: Path = ROOT) -> Mutant:
     """The module with ``mutation`` written into it while ``command`` runs, then put back; what the run says."""
     operator = cosmic_ray.plugins.get_operator(mutation.operator_name)(**mutation.operator_args)
-    with use_mutation(mutation.module_path, operator, mutation.occurrence) as (original, mutated):
+    with contextlib.ExitStack() as written:
+        try:
+            original, mutated = written.enter_context(use_mutation(mutation.module_path, operator, mutation.occurrence))
+        except Exception as error:  # cosmic-ray failing to write a mutant; the module is restored
+            # cosmic-ray 8.7's ExceptionReplacer fails on a dotted name in an except tuple (zlib.error).
+            return Mutant(Verdict.NOT_RUN, RunResult(None, f"cosmic-ray could not write this mutant: {error!r}"), "")
         if mutated is None:
             return Mutant(Verdict.ERROR, RunResult(None, "cosmic-ray found no such mutation to make"), "")
         name = str(mutation.module_path)
@@ -170,7 +177,7 @@ def try_mutant(mutation: MutationSpec, command: str, timeout: float, cwd: Path =
             # that compiles is still an error.
             compile(mutated, name, "exec")
         except SyntaxError as error:
-            return Mutant(Verdict.NOT_PYTHON, RunResult(None, f"not Python: {error}"), diff)
+            return Mutant(Verdict.NOT_RUN, RunResult(None, f"not Python: {error}"), diff)
         run = run_tests(command, timeout, cwd)
     return Mutant(verdict(run.returncode), run, diff)
 
@@ -228,8 +235,8 @@ def run_scope(scope: Scope) -> tuple[Tally, list[tuple[WorkItem, Mutant]]]:
             elif mutant.verdict is Verdict.ERROR:
                 tally.errors += 1
                 unexplained.append((item, mutant))
-            elif mutant.verdict is Verdict.NOT_PYTHON:
-                tally.not_python += 1
+            elif mutant.verdict is Verdict.NOT_RUN:
+                tally.not_run += 1
             elif scoping.declared_equivalent(lines, mutation.start_pos[0], mutation.operator_name):
                 tally.equivalent += 1
             else:

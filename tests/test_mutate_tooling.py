@@ -180,10 +180,34 @@ def test_a_mutant_that_is_not_python_is_counted_apart_and_never_run(tmp_path: Pa
     victim.write_text("def f(*, x):\n    return x\n")
     mutation = MutationSpec(victim, "core/ReplaceBinaryOperator_Mul_Add", 0, (1, 6), (1, 7))
     mutant = try_mutant(mutation, f"{sys.executable} -c 'raise SystemExit(1)'", timeout=60, cwd=tmp_path)
-    assert mutant.verdict is Verdict.NOT_PYTHON
+    assert mutant.verdict is Verdict.NOT_RUN
     assert mutant.run.returncode is None and mutant.run.output.startswith("not Python: ")
     assert "+def f(+, x):" in mutant.diff
     assert victim.read_text() == "def f(*, x):\n    return x\n"
+
+
+def test_a_mutant_cosmic_ray_cannot_write_is_not_run_and_the_module_is_put_back(tmp_path: Path) -> None:
+    """cosmic-ray 8.7's ExceptionReplacer fails on a dotted name in an except tuple: that is no mutant to judge,
+    so nothing runs (a run would exit 1 here, a kill), the run goes on, and the module is as it was."""
+    victim = tmp_path / "victim.py"
+    source = textwrap.dedent(
+        """\
+        import zlib
+
+
+        def f():
+            try:
+                return 1
+            except (ValueError, zlib.error):
+                return 2
+        """
+    )
+    victim.write_text(source)
+    mutation = MutationSpec(victim, "core/ExceptionReplacer", 1, (7, 23), (7, 33))
+    mutant = try_mutant(mutation, f"{sys.executable} -c 'raise SystemExit(1)'", timeout=60, cwd=tmp_path)
+    assert mutant.verdict is Verdict.NOT_RUN, mutant
+    assert mutant.run.output.startswith("cosmic-ray could not write this mutant: ")
+    assert victim.read_text() == source
 
 
 def test_a_fork_that_dies_before_pytest_returns_is_an_error(fork_server: Path, tmp_path: Path) -> None:
