@@ -3,12 +3,13 @@ answer: each warning with its exact words, and the alarms and settings that get 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from sagemaker_async_deploy import preflight
 from sagemaker_async_deploy.diagnosis import AlarmWarning
-from sagemaker_async_deploy.preflight import guard_warnings
 
 from .factories import action_config
 
@@ -16,6 +17,12 @@ NO_GUARDRAILS = (
     "SageMaker has no deployment guardrails for {what}: it shifts all traffic at once without a bake, so alarms and "
     "bake-seconds are ignored and nothing rolls back on an alarm."
 )
+
+
+def guard_warnings(config: Any, alarms: list[dict[str, Any]], model: dict[str, Any] | None) -> list[AlarmWarning]:
+    """preflight.guard_warnings on the answers as parsed from JSON: new string objects, so that an identity test
+    (``is``) where the code means equality shows."""
+    return preflight.guard_warnings(config, json.loads(json.dumps(alarms)), json.loads(json.dumps(model)))
 
 
 def config(**inputs: str) -> Any:
@@ -75,12 +82,19 @@ def test_a_metric_sagemaker_does_not_publish_for_async_endpoints_never_fires() -
     ]
 
 
-def test_a_metric_of_another_namespace_is_not_judged() -> None:
-    """A metric outside AWS/SageMaker (the instances' own, a custom one) is neither unpublished nor traffic-driven."""
-    assert (
-        messages([alarm(Namespace="/aws/sagemaker/Endpoints", MetricName="CPUUtilization", TreatMissingData="missing")])
-        == []
-    )
+@pytest.mark.parametrize(
+    ("namespace", "name"),
+    [
+        ("/aws/sagemaker/Endpoints", "CPUUtilization"),
+        ("/aws/sagemaker/Endpoints", "ModelLatency"),  # sorts before AWS/SageMaker
+        ("Custom/Whisper", "Invocations"),  # sorts after it
+        ("Custom/Whisper", "ModelLatency"),
+    ],
+)
+def test_a_metric_of_another_namespace_is_not_judged(namespace: str, name: str) -> None:
+    """A metric outside AWS/SageMaker (the instances' own, a custom one) is neither unpublished nor traffic-driven,
+    whatever its name."""
+    assert messages([alarm(Namespace=namespace, MetricName=name, TreatMissingData="missing")]) == []
 
 
 @pytest.mark.parametrize(
@@ -98,6 +112,10 @@ def test_a_metric_of_another_namespace_is_not_judged() -> None:
             ["its VariantName dimension is 'Blue', not 'AllTraffic': it watches another variant."],
         ),
         (
+            {"EndpointName": "whisper", "VariantName": "Aardvark"},
+            ["its VariantName dimension is 'Aardvark', not 'AllTraffic': it watches another variant."],
+        ),
+        (
             {"EndpointName": "other", "VariantName": "Blue"},
             [
                 "its EndpointName dimension is 'other', not 'whisper': it watches another endpoint.",
@@ -105,7 +123,7 @@ def test_a_metric_of_another_namespace_is_not_judged() -> None:
             ],
         ),
     ],
-    ids=["case", "no-variant", "no-dimensions", "other-endpoint", "other-variant", "both"],
+    ids=["case", "no-variant", "no-dimensions", "other-endpoint", "other-variant", "variant-sorting-first", "both"],
 )
 def test_an_alarm_on_another_endpoint_or_variant_is_named(dimensions: dict[str, str], warned: list[str]) -> None:
     """The endpoint name is compared case-insensitively, the variant exactly; a dimension not given is no problem."""
@@ -208,6 +226,36 @@ def test_a_metric_math_alarm_window_is_its_longest_period() -> None:
     ]
 
 
+def test_two_traffic_driven_metrics_are_named_by_the_first() -> None:
+    """A metric-math alarm over two traffic-driven metrics names the first of them in its one warning."""
+    found = messages(
+        [
+            math_alarm(
+                {"Id": "a", "MetricStat": {"Metric": metric("Invocation5XXErrors"), "Period": 60}},
+                {"Id": "b", "MetricStat": {"Metric": metric("ModelLatency"), "Period": 60}},
+                TreatMissingData="missing",
+            )
+        ]
+    )
+    assert [m.split(" has data")[0] for m in found] == ["Invocation5XXErrors"]
+
+
+@pytest.mark.parametrize(
+    "watched",
+    [
+        alarm(EvaluationPeriods=None, Period=600),  # no EvaluationPeriods: no window
+        math_alarm({"Id": "a", "MetricStat": {"Metric": metric("Invocation5XXErrors")}}),  # no period anywhere
+        {"AlarmName": "guard", "AlarmRule": "ALARM(a)", "StateValue": "OK"},  # composite: no metric
+    ],
+    ids=["no-evaluation-periods", "no-period", "composite"],
+)
+def test_an_alarm_without_a_known_window_is_not_said_too_slow(watched: dict[str, Any]) -> None:
+    """Without a period, evaluation periods or metric the window is unknown: no warning, even for a bake of 0
+    or 300 s."""
+    assert messages([watched], bake_seconds="0") == []
+    assert messages([watched], bake_seconds="300") == []
+
+
 def test_a_composite_alarm_has_no_window_and_only_its_state_is_checked() -> None:
     """A composite alarm (AlarmRule, no metric) gets no metric or window warning, whatever its periods say."""
     composite = {
@@ -256,8 +304,37 @@ SELLERS = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-asr-1-0
         ({"ModelArn": ARN, "PrimaryContainer": {"Image": "repo@sha256:" + "a" * 64}}, False),
         ({"ModelArn": "model/vendor-model", "PrimaryContainer": {"ModelPackageName": SELLERS}}, False),
         ({"ModelArn": ARN, "PrimaryContainer": {"ModelPackageName": "x:y:z:w:865070037744"}}, False),
+        (
+            {
+                "ModelArn": ARN,
+                "PrimaryContainer": {"ModelPackageName": SELLERS.replace("865070037744", "012345678901")},
+            },
+            True,
+        ),
+        ({"ModelArn": ARN, "PrimaryContainer": {"ModelPackageName": "arn:aws:sagemaker:us-east-1:865070037744"}}, True),
+        ({"ModelArn": ARN, "PrimaryContainer": {"ModelPackageName": "arn:aws:sagemaker:us-east-1"}}, False),
+        ({"ModelArn": ARN, "PrimaryContainer": {"ModelPackageName": "arn:aws:sagemaker"}}, False),
+        (
+            {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012", "PrimaryContainer": {"ModelPackageName": SELLERS}},
+            True,
+        ),
+        ({"ModelArn": "arn:aws:sagemaker:us-east-1", "PrimaryContainer": {"ModelPackageName": SELLERS}}, False),
     ],
-    ids=["sellers", "containers", "own", "by-name", "image", "no-arn", "not-an-arn"],
+    ids=[
+        "sellers",
+        "containers",
+        "own",
+        "by-name",
+        "image",
+        "no-arn",
+        "not-an-arn",
+        "seller-number-lower",
+        "package-five-parts",
+        "package-four-parts",
+        "package-three-parts",
+        "own-five-parts",
+        "own-four-parts",
+    ],
 )
 def test_a_model_package_of_another_account_has_no_guardrails(model: dict[str, Any], warned: bool) -> None:
     """A model running a package of another account (a subscribed Marketplace model) gets the warning; a package
