@@ -54,6 +54,8 @@ def wind_down(config: ActionConfig, clients: aws.Clients, log: Log, outcome: Rol
     try:
         # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: the mode is apply or plan, and plan sorts after
         # apply
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: parse_config sets the mode from its own literals,
+        # the same interned strings as this one
         Autoscaling(hurried, log, outcome).recover(endpoint, apply=config.mode == "apply")
     except (ClientError, BotoCoreError) as error:
         outcome.autoscaling.append(
