@@ -854,6 +854,30 @@ def test_an_update_without_live_counts_is_fitted_to_the_configs_count() -> None:
     assert (wanted.fleet, wanted.values["deployment-strategy"]) == (0, "all-at-once")
 
 
+def test_a_timeout_in_fractions_of_a_minute_is_named_as_given() -> None:
+    """deployment-timeout-minutes of 1.5 is named 1.5 in the warning, not rounded."""
+    wanted = desired(
+        serving_state(), image=image(2), alarms="p99", bake_seconds="120", deployment_timeout_minutes="1.5"
+    )
+    assert wanted.warnings == (
+        "The update bakes 1 time(s) 120 s (bake-seconds), longer than deployment-timeout-minutes (1.5): the action "
+        "will stop waiting before SageMaker finishes. Raise deployment-timeout-minutes or lower bake-seconds",
+    )
+
+
+def test_bakes_that_take_exactly_the_timeout_are_not_warned_about() -> None:
+    """Four bakes of 15 minutes in a 60-minute timeout: they fit, no warning."""
+    wanted = desired(
+        serving_state(current_instance_count=4),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="900",
+        deployment_strategy="linear",
+        step_size="1",
+    )
+    assert wanted.warnings == ()
+
+
 def test_bakes_that_fit_the_timeout_are_not_warned_about() -> None:
     """A canary's two bakes of 300 s fit a 15-minute timeout: no warning."""
     wanted = desired(
