@@ -6,6 +6,10 @@ it for a fresh fork that runs ``pytest ARGS`` in the caller's directory and exit
 fork imports the project from the source on disk, the mutated source, and reads no bytecode cached from the
 unmutated one. When cosmic-ray gives up on a mutant (its timeout kills the ``run`` process), the server notices
 the closed connection and kills that fork too.
+
+Only pytest's own status comes back as pytest's: a run whose fork server is gone (never started, crashed, killed)
+exits with :data:`SERVER_LOST`, a fork that dies before pytest returns with :data:`CHILD_CRASHED`, so that
+neither can pass for a failing test (status 1) and be counted as a killed mutant.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PROJECT = ("sagemaker_async_deploy", "sagemaker_emulator", "tests", "mutate", "bench")
+# Exit statuses of ``run`` that are not pytest's (pytest uses 0-5): sysexits' EX_UNAVAILABLE and EX_SOFTWARE.
+SERVER_LOST = 69
+CHILD_CRASHED = 70
 
 
 def _third_party(probe: str) -> list[str]:
@@ -59,12 +66,16 @@ def _child(request: dict[str, object], output: int) -> None:
     # would otherwise load the original's bytecode.
     sys.dont_write_bytecode = True
     sys.pycache_prefix = tempfile.mkdtemp(prefix="mutate-pycache-")
-    args = request["args"]
-    assert isinstance(args, list)
-    code = pytest.main([str(a) for a in args])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(int(code))
+    code = CHILD_CRASHED
+    try:
+        args = request["args"]
+        assert isinstance(args, list)
+        code = int(pytest.main([str(a) for a in args]))
+    finally:
+        # Never back into the server's loop: a fork that raised would serve the next request itself.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _serve_one(connection: socket.socket) -> None:
@@ -103,7 +114,7 @@ def serve(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def running(path: Path, root: Path) -> Iterator[None]:
+def running(path: Path, root: Path) -> Iterator[subprocess.Popen[str]]:
     """A fork server on ``path``, started from the project at ``root`` and ready, stopped afterwards."""
     server = subprocess.Popen(
         [sys.executable, "-m", "mutate.forkserver", "serve", str(path)], cwd=root, stdout=subprocess.PIPE, text=True
@@ -112,7 +123,7 @@ def running(path: Path, root: Path) -> Iterator[None]:
         assert server.stdout is not None
         if server.stdout.readline().strip() != "ready":
             raise RuntimeError("the fork server did not start")
-        yield
+        yield server
     finally:
         server.terminate()
         server.wait()
@@ -123,13 +134,20 @@ def run(path: Path, args: list[str]) -> int:
     # The output goes to a file the fork appends to: cosmic-ray keeps what the test command printed.
     with tempfile.NamedTemporaryFile("w+", prefix="mutate-out-", suffix=".txt") as out:
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        client.connect(str(path))
-        request = {"args": args, "cwd": os.getcwd(), "output": out.name}
-        client.sendall((json.dumps(request) + "\n").encode())
-        answer = client.makefile().readline()
+        try:
+            client.connect(str(path))
+            request = {"args": args, "cwd": os.getcwd(), "output": out.name}
+            client.sendall((json.dumps(request) + "\n").encode())
+            answer = client.makefile().readline()
+        except OSError as error:
+            answer = ""
+            print(f"mutate.forkserver: no fork server on {path}: {error}", file=sys.stderr)
         out.seek(0)
         sys.stdout.write(out.read())
-        return int(answer) if answer.strip() else 1
+        if not answer.strip():
+            print(f"mutate.forkserver: the fork server on {path} answered nothing: no test result", file=sys.stderr)
+            return SERVER_LOST
+        return int(answer)
 
 
 def main(argv: list[str]) -> int:

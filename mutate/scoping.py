@@ -14,8 +14,9 @@ from dataclasses import dataclass
 Position = tuple[int, int]
 
 # "# equivalent mutant core/ReplaceComparisonOperator_NotEq_IsNot: <why>" on the mutated line or in the comment
-# block right above it.
-EQUIVALENT = re.compile(r"#\s*equivalent mutant (\S+?):")
+# block right above it; "# equivalent mutants A, B: <why>" names several operators with one reason, the list
+# going on over as many comment lines as it needs.
+EQUIVALENT = re.compile(r"\bequivalent mutants? ((?:[\w/]+,\s+)*[\w/]+):")
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,19 @@ def counts(start: Position, end: Position, scope: Iterable[Span], annotations: I
 def equivalent_operators(lines: Sequence[str], line: int) -> set[str]:
     """The operators a comment declares equivalent for the mutants of ``line`` (from 1): its own trailing
     comment and the comment lines right above it."""
-    found = set(EQUIVALENT.findall(lines[line - 1]))
+    _, hash_mark, trailing = lines[line - 1].partition("#")
+    found = _named(trailing) if hash_mark else set()
     above = line - 2
+    block: list[str] = []
     while above >= 0 and lines[above].lstrip().startswith("#"):
-        found |= set(EQUIVALENT.findall(lines[above]))
+        block.insert(0, lines[above].lstrip()[1:].strip())
         above -= 1
-    return found
+    return found | _named(" ".join(block))
+
+
+def _named(comment: str) -> set[str]:
+    """The operators a comment's text names ("equivalent mutants A, B: …")."""
+    return {operator for names in EQUIVALENT.findall(comment) for operator in re.split(r",\s+", names)}
 
 
 def short_operator(name: str) -> str:

@@ -4,6 +4,7 @@ endpoint's tags, by exact payloads."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import zlib
 from datetime import UTC, datetime
@@ -288,3 +289,111 @@ def test_a_damaged_record_is_refused_not_guessed(damage: str) -> None:
 def test_tags_aws_sets_do_not_count_against_the_limit() -> None:
     """Tags with the reserved aws: prefix are outside the 50 a resource may carry."""
     assert counted_tags({"aws:cloudformation:stack-name": "s", "team": "t", "AWS:x": "y"}) == 1
+
+
+def test_the_summary_counts_in_words() -> None:
+    """One of a kind reads singular, none and several plural; alarms are counted once however many links."""
+    links = (
+        AlarmLink("a", "p", "AlarmActions", 0),
+        AlarmLink("a", "p", "OKActions", 0),
+        AlarmLink("b", "p", "OKActions", 0),
+    )
+    one = SavedScaling(RESOURCE, {"MinCapacity": 1, "MaxCapacity": 4}, {}, ({"PolicyName": "p"},), {}, (), links[:1])
+    assert one.summary() == "1–4 instances, 1 scaling policy, 0 scheduled actions, 1 alarm naming a policy"
+    two = SavedScaling(RESOURCE, {"MinCapacity": 0, "MaxCapacity": 2}, {}, ({}, {}), {}, ({}, {}), links)
+    assert two.summary() == "0–2 instances, 2 scaling policies, 2 scheduled actions, 2 alarms naming a policy"
+
+
+def _fresh_links(*links: AlarmLink) -> list[AlarmLink]:
+    """Links as a decoded record holds them: their strings parsed from JSON, new objects."""
+    return [AlarmLink(*json.loads(json.dumps([x.alarm, x.policy, x.member, x.index]))) for x in links]
+
+
+def test_each_link_is_repointed_only_in_its_own_action_list() -> None:
+    """A link in OKActions changes OKActions alone, however the member names sort, and links read back from a
+    record (new strings) work as well."""
+    alarm = {**ALARM, "AlarmActions": [TOPIC], "OKActions": [POLICY_ARN]}
+    links = _fresh_links(AlarmLink("HasBacklogWithoutCapacity", "scale-out-from-zero", "OKActions", 0))
+    request = repointed_alarm(
+        alarm, links, {"scale-out-from-zero": POLICY_ARN}, {"scale-out-from-zero": NEW_ARN}, SHAPES.put_metric_alarm
+    )
+    assert request is not None
+    assert (request["AlarmActions"], request["OKActions"]) == ([TOPIC], [NEW_ARN])
+
+
+def test_a_link_with_nothing_to_do_does_not_stop_the_next_one() -> None:
+    """A policy not re-created (no new ARN) is passed over; the next link in the same list is still repointed."""
+    other = POLICY_ARN.replace("scale-out-from-zero", "scale-in")
+    alarm = {**ALARM, "AlarmActions": [other, POLICY_ARN]}
+    links = [
+        AlarmLink("HasBacklogWithoutCapacity", "scale-in", "AlarmActions", 0),
+        AlarmLink("HasBacklogWithoutCapacity", "scale-out-from-zero", "AlarmActions", 1),
+    ]
+    old = {"scale-in": other, "scale-out-from-zero": POLICY_ARN}
+    request = repointed_alarm(alarm, links, old, {"scale-out-from-zero": NEW_ARN}, SHAPES.put_metric_alarm)
+    assert request is not None and request["AlarmActions"] == [other, NEW_ARN]
+
+
+def test_empty_and_null_members_are_left_out_of_the_alarm_request() -> None:
+    """moto's "Metrics": [] and a null member mean absent: neither is sent; the action lists always are."""
+    alarm = {**ALARM, "Metrics": [], "ExtendedStatistic": None, "OKActions": []}
+    request = repointed_alarm(
+        alarm, _links(), {"scale-out-from-zero": POLICY_ARN}, {"scale-out-from-zero": NEW_ARN}, SHAPES.put_metric_alarm
+    )
+    assert request is not None
+    assert "Metrics" not in request and "ExtendedStatistic" not in request
+    assert request["OKActions"] == []
+
+
+def _tags_of(document: dict[str, Any], pieces: int = 1) -> dict[str, str]:
+    """``document`` as a record of ``pieces`` tags, cut by hand."""
+    packed = base64.b64encode(zlib.compress(json.dumps(document).encode())).decode()
+    size = -(-len(packed) // pieces)
+    parts = [packed[i : i + size] for i in range(0, len(packed), size)]
+    assert len(parts) == pieces
+    return {f"{RECORD_PREFIX}{i}/{pieces}": part for i, part in enumerate(parts, start=1)}
+
+
+RECORD = {
+    "Version": 1,
+    "ResourceId": RESOURCE,
+    "ScalableTarget": {"ResourceId": RESOURCE},
+    "PolicyARNs": {"p": POLICY_ARN},
+}
+
+
+def test_a_record_of_three_pieces_decodes() -> None:
+    """The pieces 1 to n of n, whatever n, put back together in order; the policy ARNs come back too."""
+    decoded = decode_record(_tags_of(RECORD, pieces=3))
+    assert decoded is not None
+    assert (decoded.resource_id, decoded.policy_arns) == (RESOURCE, {"p": POLICY_ARN})
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        (["1/2", "2/3"], "do not add up"),  # two totals
+        (["1/3", "2/3"], "do not add up"),  # the last missing
+        (["1/3", "3/3"], "do not add up"),  # one in the middle missing
+        (["1/x"], "is not a piece of the record"),
+        (["x/1"], "is not a piece of the record"),
+    ],
+)
+def test_pieces_that_do_not_make_a_record_are_refused(keys: list[str], message: str) -> None:
+    """Pieces of two totals, missing ones and keys that are not "<i>/<n>" are refused with what is wrong."""
+    with pytest.raises(RecordError, match=message):
+        decode_record({f"{RECORD_PREFIX}{key}": "eA==" for key in keys})
+
+
+@pytest.mark.parametrize("version", [0, 2])
+def test_a_record_of_another_version_is_refused(version: int) -> None:
+    """An older or a newer record version is not guessed at."""
+    with pytest.raises(RecordError, match=f"record version {version}, this action reads 1"):
+        decode_record(_tags_of({**RECORD, "Version": version}))
+
+
+def test_the_same_settings_make_the_same_record() -> None:
+    """Members in another order make the same tags: a rerun records what is there without a change."""
+    one = SavedScaling(RESOURCE, {"MinCapacity": 0, "MaxCapacity": 4}, {"a": "1", "b": "2"}, (), {})
+    other = SavedScaling(RESOURCE, {"MaxCapacity": 4, "MinCapacity": 0}, {"b": "2", "a": "1"}, (), {})
+    assert encode_record(one) == encode_record(other)

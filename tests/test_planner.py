@@ -849,16 +849,102 @@ def test_the_fleet_is_the_retained_count_or_the_new_initial_count() -> None:
     ],
 )
 def test_bakes_longer_than_the_timeout_are_warned_about(strategy: str, says: str) -> None:
-    """Four steps of 25% with a 20-minute bake outlast a 60-minute timeout; the warning says what happens then."""
+    """Four steps of 25% with a 20-minute bake outlast a 60-minute timeout; the warning says what happens then,
+    the strategy read from the inputs as a new string."""
     wanted = desired(
         serving_state(current_instance_count=4),
         image=image(2),
         alarms="p99",
         bake_seconds="1200",
-        deployment_strategy=strategy,
+        deployment_strategy="".join(list(strategy)),
         step_size="1",
     )
-    assert any("bakes 4 time(s) 1200 s" in w and says in w for w in wanted.warnings), wanted.warnings
+    assert wanted.warnings == (
+        "The update bakes 4 time(s) 1200 s (bake-seconds), longer than deployment-timeout-minutes (60): "
+        f"{says}. Raise deployment-timeout-minutes or lower bake-seconds",
+    )
+
+
+def test_a_first_deploy_of_two_instances_is_checked_against_two() -> None:
+    """A first deploy starting with two instances has its step checked against two: a canary of two is all of it."""
+    with pytest.raises(PlanError, match=r"^step-size: 2 instance\(s\) of 2 instances is 100%"):
+        created(initial_instance_count="2", deployment_strategy="canary", step_size="2")
+
+
+def test_a_first_deploys_bakes_are_counted_on_its_one_instance() -> None:
+    """A first deploy of one instance stores a linear step of one instance: one bake of 30 minutes fits 45."""
+    assert (
+        created(
+            deployment_strategy="linear", step_size="1", bake_seconds="1800", deployment_timeout_minutes="45"
+        ).warnings
+        == ()
+    )
+
+
+def test_an_update_without_live_counts_is_fitted_to_the_configs_count() -> None:
+    """Without DesiredInstanceCount the update's fleet is the config's InitialInstanceCount; without either, 0
+    (nothing serves: all at once)."""
+    current = serving_state(initial_instance_count=3, current_instance_count=3)
+    counted = dataclasses.replace(
+        current, endpoint={**current.endpoint, "ProductionVariants": [{"VariantName": "AllTraffic"}]}
+    )
+    assert desired(counted, image=image(2)).fleet == 3
+    bare = serving_state(current_instance_count=3, variant_extra={})
+    variant = {k: v for k, v in bare.config["ProductionVariants"][0].items() if k != "InitialInstanceCount"}  # type: ignore[index]
+    uncounted = dataclasses.replace(
+        bare,
+        endpoint={**bare.endpoint, "ProductionVariants": [{"VariantName": "AllTraffic"}]},
+        config={**bare.config, "ProductionVariants": [variant]},  # type: ignore[dict-item]
+    )
+    wanted = desired(uncounted, image=image(2), deployment_strategy="linear")
+    assert (wanted.fleet, wanted.values["deployment-strategy"]) == (0, "all-at-once")
+
+
+def test_a_timeout_in_fractions_of_a_minute_is_named_as_given() -> None:
+    """deployment-timeout-minutes of 1.5 is named 1.5 in the warning, not rounded."""
+    wanted = desired(
+        serving_state(), image=image(2), alarms="p99", bake_seconds="120", deployment_timeout_minutes="1.5"
+    )
+    assert wanted.warnings == (
+        "The update bakes 1 time(s) 120 s (bake-seconds), longer than deployment-timeout-minutes (1.5): the action "
+        "will stop waiting before SageMaker finishes. Raise deployment-timeout-minutes or lower bake-seconds",
+    )
+
+
+def test_bakes_that_take_exactly_the_timeout_are_not_warned_about() -> None:
+    """Four bakes of 15 minutes in a 60-minute timeout: they fit, no warning."""
+    wanted = desired(
+        serving_state(current_instance_count=4),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="900",
+        deployment_strategy="linear",
+        step_size="1",
+    )
+    assert wanted.warnings == ()
+
+
+def test_bakes_that_fit_the_timeout_are_not_warned_about() -> None:
+    """A canary's two bakes of 300 s fit a 15-minute timeout: no warning."""
+    wanted = desired(
+        serving_state(current_instance_count=4),
+        image=image(2),
+        alarms="p99",
+        bake_seconds="300",
+        deployment_strategy="canary",
+        deployment_timeout_minutes="15",
+    )
+    assert wanted.warnings == ()
+
+
+def test_only_an_instance_type_change_is_an_instance_type_change() -> None:
+    """A plan that changes settings whose names sort after instance-type changes no instance type, and keeps the
+    live instance count."""
+    the_plan = plan_for(serving_state(), output_path="s3://bucket/elsewhere/", max_concurrent_invocations="2")
+    assert [c.field for c in the_plan.changes] == ["output-path", "max-concurrent-invocations"]
+    assert (the_plan.instance_type_changes, the_plan.retain_instance_count) == (False, True)
+    typed = plan_for(serving_state(), instance_type="ml.g5.xlarge")
+    assert (typed.instance_type_changes, typed.retain_instance_count) == (True, True)
 
 
 def test_a_serving_model_that_is_gone_is_refused_even_with_a_role() -> None:

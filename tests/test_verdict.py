@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}"
 # Endpoints the module's tests start from: InService on image 1, one per test that changes what serves.
-SEEDED = ("updated", "rolledback", "cases", "settled", "adopted", "orphaned")
+SEEDED = ("updated", "rolledback", "cases", "settled", "adopted", "orphaned", "maintained")
 BROKEN = "broken"  # its creation fails: Failed, with this reason
 BROKEN_REASON = "CannotStartContainerError: the container exited with code 1"
 TERRAFORM_MODEL = "terraform-whisper"  # a model made outside the action, for model-name
@@ -257,6 +258,36 @@ def test_an_update_that_ends_in_service_on_its_config_is_updated_and_removes_wha
     assert f"Endpoint updated is InService on {desired.config_name}." in run.lines
     assert lab.configs("updated") == {desired.config_name}
     assert lab.models("updated") == {desired.model_name}
+
+
+def test_an_endpoint_aws_is_maintaining_is_waited_for_then_updated(lab: Lab) -> None:
+    """SystemUpdating (AWS's maintenance, DescribeEndpoint's status list) is transitional: the run waits, sending no
+    UpdateEndpoint that SageMaker would refuse, then plans and updates what still serves."""
+    old = lab.serving("maintained")
+    lab.emu.faults.system_update("maintained", 0.01, held=True)  # in maintenance until released below
+    lab.emu.clear_requests()
+    run = lab.start("maintained", image=image(2))
+    waiting = "Endpoint maintained is SystemUpdating: waiting for it to settle before planning."
+
+    def release_once_waiting() -> None:
+        deadline = time.time() + 30
+        while waiting not in run.lines and time.time() < deadline:
+            time.sleep(0.01)
+        lab.emu.faults.release("maintained")
+
+    releaser = threading.Thread(target=release_once_waiting)
+    releaser.start()
+    try:
+        outcome = run.rollout.run()
+    finally:
+        releaser.join()
+    assert waiting in run.lines
+    assert outcome.transitions[0].status == "SystemUpdating"
+    assert outcome.result == "updated", outcome.message
+    assert outcome.before is not None and outcome.before.config_name == old.config_name
+    updates = [r for r in lab.emu.requests if r.operation == "UpdateEndpoint"]
+    assert [r.status for r in updates] == [200]
+    assert lab.serving("maintained").image == image(2)
 
 
 @pytest.mark.parametrize(
@@ -710,10 +741,24 @@ def test_endpoints_sagemaker_will_not_update_are_refused_with_what_to_do(lab: La
     "status", ["InService", "Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", ""]
 )
 def test_endpoints_sagemaker_can_update_are_not_refused(lab: Lab, status: str) -> None:
-    """Every other status (and none) passes: settled ones are planned, transitional ones waited for."""
-    run = lab.start("whisper")
-    run.rollout._refuse_state(fresh({"EndpointName": "whisper", "EndpointStatus": status, "FailureReason": "x"}))
-    run.rollout._refuse_state(fresh({"EndpointName": "whisper"}))
+    """Every other status (and none) passes the check: what serves is read as it is, with nothing written and
+    nothing recorded, so that settled endpoints are planned and transitional ones waited for."""
+    run = lab.start("settled")
+    served = lab.serving("settled")
+    lab.emu.clear_requests()
+    described = lab.described("settled", EndpointStatus=status, FailureReason="x")
+    if not status:
+        del described["EndpointStatus"]
+    current = run.rollout._current(described)
+    assert current is not None
+    assert (current.status, current.config_name, current.model_name, current.image) == (
+        status,
+        served.config_name,
+        served.model_name,
+        served.image,
+    )
+    assert lab.emu.write_calls() == []
+    assert (run.outcome.writes, run.outcome.message, run.outcome.kept) == ([], "", [])
 
 
 def test_a_failed_endpoint_is_refused_before_any_write(lab: Lab) -> None:

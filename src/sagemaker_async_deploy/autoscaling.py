@@ -241,6 +241,8 @@ def encode_record(saved: SavedScaling) -> dict[str, str]:
         "Alarms": [[a.alarm, a.policy, a.member, a.index] for a in saved.alarms],
     }
     raw = json.dumps(document, separators=(",", ":"), sort_keys=True, default=_json_default).encode()
+    # equivalent mutant core/NumberReplacer: any compression level decodes to the same record; 9 only makes it
+    # smallest
     packed = base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
     pieces = [packed[i : i + TAG_VALUE_MAX] for i in range(0, len(packed), TAG_VALUE_MAX)]
     return {f"{RECORD_PREFIX}{i}/{len(pieces)}": piece for i, piece in enumerate(pieces, start=1)}
@@ -265,10 +267,12 @@ def decode_record(tags: Mapping[str, str]) -> SavedScaling | None:
             raise RecordError(f"tag {key} is not a piece of the record")
         pieces[int(position)] = tags[key]
         totals.add(int(total))
+    # equivalent mutant core/ReplaceComparisonOperator_NotEq_Gt: there is a key, so at least one total
     if len(totals) != 1 or sorted(pieces) != list(range(1, next(iter(totals)) + 1)):
         raise RecordError(f"the record's pieces do not add up: {', '.join(keys)}")
     try:
         document = json.loads(zlib.decompress(base64.b64decode("".join(pieces[i] for i in sorted(pieces)))))
+        # equivalent mutant core/ReplaceComparisonOperator_NotEq_IsNot: versions are small ints, one object each
         if document.get("Version") != RECORD_VERSION:
             raise RecordError(f"record version {document.get('Version')!r}, this action reads {RECORD_VERSION}")
         return SavedScaling(

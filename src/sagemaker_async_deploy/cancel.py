@@ -64,6 +64,8 @@ def remaining() -> float:
     """Seconds left of the budget since the first signal (the whole budget when there was none)."""
     if not _State.signal_name:
         return BUDGET_SECONDS
+    # equivalent mutant core/ReplaceBinaryOperator_Sub_Mod: the signal's time is an epoch time of this run, more
+    # than half of now, so now % then is now - then
     return BUDGET_SECONDS - (time.time() - _State.at)
 
 

@@ -47,6 +47,8 @@ def _on(value: Any) -> str:
 
 
 def _data_capture(capture: Mapping[str, Any]) -> str:
+    # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: EnableCapture is a boolean in botocore's model, and
+    # of the booleans only False equals False
     if capture.get("EnableCapture") is False:
         return "off"
     text = f"{capture.get('InitialSamplingPercentage', '?')} % to {capture.get('DestinationS3Uri', '?')}"
@@ -144,6 +146,8 @@ def kept_settings(current: ServingState, desired: Desired) -> tuple[Kept, ...]:
         (Part.MODEL, model),
         (Part.CONTAINER, _container(model)),
         (Part.CONFIG, desired.config_content),
+        # equivalent mutant core/NumberReplacer: [-1] is [0]; the config an apply creates has the one variant the
+        # action manages (endpoints of several variants are refused before planning)
         (Part.VARIANT, (desired.config_content.get("ProductionVariants") or [{}])[0]),
         (Part.ASYNC, desired.config_content.get("AsyncInferenceConfig") or {}),
     ]
@@ -161,6 +165,7 @@ def _container(model: Json) -> Json:
 
 
 def _carried(part: Part, content: Mapping[str, Any], prefix: tuple[str, ...]) -> list[Kept]:
+    # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: Part is an Enum, whose members equal only themselves
     managed = {f.path for f in FIELDS if f.part is part}
     kept: list[Kept] = []
     for member in sorted(content):
@@ -169,11 +174,14 @@ def _carried(part: Part, content: Mapping[str, Any], prefix: tuple[str, ...]) ->
             continue
         value = content[member]
         # The deployment's settings sit inside its policies, at any depth.
+        # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: Part is an Enum, whose members equal only themselves
         nested = path in _NESTED if part is Part.ASYNC else part is Part.DEPLOYMENT
         if nested and isinstance(value, Mapping):
             kept += _carried(part, value, path)
             continue
         label, describe = _DESCRIBED.get((part, path), (".".join(path), _as_json))
+        # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: the members read with _on are booleans in
+        # botocore's model, and a function equals only itself
         if value is False and describe is _on:
             continue  # an option that is off is not worth a line
         kept.append(Kept(label, _cut(describe(value))))

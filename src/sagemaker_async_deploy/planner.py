@@ -148,10 +148,12 @@ class Plan:
     @property
     def retain_instance_count(self) -> bool:
         """Keep the live (possibly autoscaled) count unless the user asked for a new initial count."""
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: a change's field is its row's own input string
         return not any(c.field == INSTANCE_COUNT.input for c in self.changes)
 
     @property
     def instance_type_changes(self) -> bool:
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: a change's field is its row's own input string
         return any(c.field == INSTANCE_TYPE.input for c in self.changes)
 
     @property
@@ -183,6 +185,9 @@ def desired_from(
             values[setting.input] = given
         elif current is None:
             values[setting.input] = setting.on_create
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: empty is "keep" or "none", which sorts after it
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: empty is the field table's literal, the same
+        # interned string as this one
         elif setting.empty == "keep":
             values[setting.input] = current.value(setting)
             kept.add(setting.input)
@@ -195,6 +200,7 @@ def desired_from(
     )
     values[STRATEGY.input], values[STEP_SIZE.input] = fitted.strategy, fitted.step
     warnings = list(fitted.warnings)
+    # equivalent mutant core/NumberReplacer: 0 for 1 is no change, as StepSize.share counts a fleet of 0 as 1
     bakes = strategy.steps(fitted.strategy, fitted.step, fleet or 1)
     no_guardrails = strategy.no_guardrails_for(values.get(INSTANCE_TYPE.input) or "")
     if no_guardrails:
@@ -211,6 +217,7 @@ def desired_from(
             + (
                 # The rolling policy's MaximumExecutionTimeoutInSeconds is that timeout (builders.deployment_config).
                 "SageMaker stops the rolling update at that timeout and rolls it back. "
+                # equivalent mutant core/ReplaceComparisonOperator_Eq_GtE: no strategy name sorts after rolling
                 if fitted.strategy == "rolling"
                 else "the action will stop waiting before SageMaker finishes. "
             )
@@ -271,6 +278,8 @@ def _starting_fleet(values: Mapping[str, Any]) -> int | None:
     updates, whose fleet autoscaling may have changed; a step outside AWS's limits for the fleet it starts with
     is still refused now, not at the first update. One instance cannot be split at all (None: not fitted), so the
     strategy is stored as asked and fitted when an update runs."""
+    # equivalent mutant core/NumberReplacer: on create the instance count is never empty (its row's on_create is 1),
+    # so what stands for an empty one is never read
     initial = int(values.get(INSTANCE_COUNT.input) or 1)
     return initial if initial >= 2 else None
 
@@ -395,6 +404,7 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
         # Right after the image (FIELDS' first row), as on create; first when the image is the same.
         # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: a Change's field is its row's input string
         # itself, so an image change holds the very object IMAGE.input is
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: a change's field is its row's own input string
         after_image = int(bool(changes) and changes[0].field == IMAGE.input)
         changes.insert(after_image, Change("model-name", current.model_name, desired.existing_model))
 

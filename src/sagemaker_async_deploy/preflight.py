@@ -216,6 +216,8 @@ def _marketplace_package(model: aws.Json) -> bool:
 
 def _alarm_problems(config: ActionConfig, alarm: aws.Json) -> list[str]:
     problems: list[str] = []
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: StateValue is OK, ALARM or INSUFFICIENT_DATA, and
+    # none sorts before ALARM
     if alarm.get("StateValue") == "ALARM":
         # Developer guide, "deployment-guardrails-configuration": an alarm that trips during the deployment,
         # on the old fleet too, ends it. Whether one in ALARM before the deployment counts is not written down
@@ -246,6 +248,8 @@ def _alarm_problems(config: ActionConfig, alarm: aws.Json) -> list[str]:
             )
     traffic_driven = [m for ns, m, _ in stats if ns == _SAGEMAKER and m in ASYNC_METRICS and m not in _ALWAYS_PUBLISHED]
     missing = str(alarm.get("TreatMissingData") or "missing")
+    # equivalent mutant core/ReplaceComparisonOperator_NotEq_Gt: TreatMissingData is breaching, notBreaching,
+    # ignore or missing, and all but breaching sort after it
     if traffic_driven and missing != "breaching":
         # CloudWatch user guide, "Configuring how CloudWatch alarms treat missing data": notBreaching counts a
         # missing point as good, ignore keeps the state, missing leaves the alarm at INSUFFICIENT_DATA; only
@@ -285,8 +289,15 @@ def _metric_stats(alarm: aws.Json) -> list[tuple[str, str, dict[str, str]]]:
 
 
 def _evaluation_seconds(alarm: aws.Json, stats: list[tuple[str, str, dict[str, str]]]) -> int:
+    # equivalent mutant core/NumberReplacer: the -1 for a missing period loses to the queries' periods (0 at least)
+    # in max(), and alone makes a negative window, which no bake (0 or more) is shorter than, as 0 is not either
     periods = [int(alarm.get("Period") or 0)]
     periods += [
-        int((q.get("MetricStat") or {}).get("Period") or q.get("Period") or 0) for q in alarm.get("Metrics") or []
+        # equivalent mutant core/NumberReplacer: the -1 for a query without a period loses to the alarm's own (0 at
+        # least) in max()
+        int((q.get("MetricStat") or {}).get("Period") or q.get("Period") or 0)
+        for q in alarm.get("Metrics") or []
     ]
+    # equivalent mutant core/NumberReplacer: either -1 makes a negative window, which no bake (0 or more) is shorter
+    # than, as 0 is not either
     return max(periods) * int(alarm.get("EvaluationPeriods") or 0) if stats else 0

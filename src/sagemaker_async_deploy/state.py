@@ -33,22 +33,26 @@ class ServingState:
     # --- the parts the field table reads ----------------------------------------------------------------
 
     def part(self, part: Part) -> Json | None:
+        # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: Part is an Enum, whose members equal only
+        # themselves (every `is` of this method)
         if part is Part.ENDPOINT:
             return self.endpoint
-        if part is Part.MODEL:
+        if part is Part.MODEL:  # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: an Enum
             return self.model
-        if part is Part.CONTAINER:
+        if part is Part.CONTAINER:  # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: an Enum
             return aws.model_container(self.model) if self.model is not None else None
-        if part is Part.CONFIG:
+        if part is Part.CONFIG:  # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: an Enum
             return self.config
-        if part is Part.VARIANT:
+        if part is Part.VARIANT:  # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: an Enum
             return self.variant
-        if part is Part.ASYNC:
+        if part is Part.ASYNC:  # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: an Enum
             return (self.config or {}).get("AsyncInferenceConfig")
         return self.endpoint.get("LastDeploymentConfig")
 
     def value(self, setting: Field[T]) -> T | None:
         """What serves for one managed setting (None: nothing set)."""
+        # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: no other field of the table equals IMAGE (each
+        # has its own input name)
         if setting is IMAGE:
             # What the variant runs is the truth; the model says what it was given (or the endpoint runs no
             # instance, scaled to zero, and DeployedImages is empty).
@@ -144,6 +148,8 @@ class ServingState:
         return package.reference if package is not None else ""
 
 
+# equivalent mutant core/ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets need_model and need_artifact be passed
+# by position too; every call names them
 def read_serving(
     sm: Any, endpoint: Json, variant_name: str, *, need_model: bool, need_artifact: bool = False
 ) -> ServingState:
@@ -158,6 +164,7 @@ def read_serving(
     variants = (config or {}).get("ProductionVariants", [])
     names = [str(v.get("VariantName", "")) for v in variants]
     # A single-variant config under another name is still read, so the planner can say which name it has.
+    # equivalent mutant core/NumberReplacer: names[-1] is names[0] where it is read, a config of one variant
     chosen = variant_name if variant_name in names or len(names) != 1 else names[0]
     state = ServingState(endpoint=endpoint, config=config, model=None, variant_name=chosen)
     model: Json | None = None

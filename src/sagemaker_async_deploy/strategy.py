@@ -42,6 +42,8 @@ class Fitted:
 def percent_problem(strategy: str, step: StepSize) -> str:
     """What is wrong with a step given in percent for the strategy ("" when nothing), without the fleet."""
     low, high = LIMITS.get(strategy, (0.0, 1.0))
+    # equivalent mutant core/NumberReplacer: step values are whole numbers, and none lies between low × 99 and
+    # low × 100 for the lows of 5 % and 10 %
     if step.percent and not low * 100 <= step.value <= high * 100:
         return f"{step} is outside {strategy}'s {_range(low, high)} of the variant's instance count"
     return ""
@@ -56,18 +58,26 @@ def fit(strategy: str, step: StepSize | None, fleet: int | None) -> Fitted:
     Inf1 and Marketplace containers). Rolling on one instance is refused: it was chosen to avoid a second
     fleet, which all at once needs. At zero instances nothing serves, so all at once costs nothing.
     """
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: the strategy is one of the four names
+    # deployment-strategy accepts, and none sorts before all-at-once
     if strategy == "all-at-once":
         return Fitted(strategy, None)
     chosen = step or DEFAULT_STEP[strategy]
     if fleet is None:
         return Fitted(strategy, chosen)
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: an instance count is never negative, and 0 is taken
+    # by the first test
+    # equivalent mutant core/ReplaceComparisonOperator_NotEq_Lt: of the names left (canary, linear, rolling) all
+    # but rolling sort before rolling
     if fleet == 0 or (fleet == 1 and strategy != "rolling"):
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: an instance count is never negative
         why = "is scaled to zero instances" if fleet == 0 else "runs one instance"
         return Fitted(
             "all-at-once",
             None,
             (f"The variant {why}, which cannot be split into {strategy} steps: this update shifts all at once.",),
         )
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: a fleet of 0 returned above
     if fleet == 1:
         raise PlanError(
             STRATEGY.input,
@@ -89,8 +99,12 @@ def fit(strategy: str, step: StepSize | None, fleet: int | None) -> Fitted:
 
 def steps(strategy: str, step: StepSize | None, fleet: int) -> int:
     """How many bakes an update waits: one per traffic step or batch."""
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: the strategy is one of the four names
+    # deployment-strategy accepts, and none sorts before all-at-once
     if strategy == "all-at-once" or step is None:
         return 1
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: all-at-once returned above; linear and rolling sort
+    # after canary
     if strategy == "canary":
         return 2  # the canary, then the rest
     return step.steps(fleet)
@@ -98,12 +112,17 @@ def steps(strategy: str, step: StepSize | None, fleet: int) -> int:
 
 def describe(strategy: str, step: StepSize | None, fleet: int | None) -> str:
     """In words, for the log: "canary of 1 instance, then the rest"."""
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: the strategy is one of the four names
+    # deployment-strategy accepts, and none sorts before all-at-once
     if strategy == "all-at-once" or step is None:
         return "blue/green, all at once"
     of = f" of {fleet} instances" if fleet else ""
     size = f"{step}{of}" if step.percent else f"{step} instance{'s' if step.value != 1 else ''}"
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: all-at-once returned above; linear and rolling sort
+    # after canary
     if strategy == "canary":
         return f"blue/green canary of {size}, then the rest"
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: rolling, the one name left, sorts after linear
     if strategy == "linear":
         return f"blue/green, linear steps of {size}"
     return f"rolling, batches of {size}"
@@ -148,5 +167,10 @@ def _range(low: float, high: float) -> str:
 
 def _suggest(strategy: str, fleet: int) -> str:
     low, high = LIMITS[strategy]
+    # equivalent mutants core/ReplaceBinaryOperator_Add_Mul, ReplaceBinaryOperator_Add_FloorDiv,
+    # ReplaceBinaryOperator_Add_Pow, ReplaceBinaryOperator_Add_LShift, ReplaceBinaryOperator_Add_BitOr,
+    # ReplaceBinaryOperator_Add_BitXor, NumberReplacer: a step of the whole fleet or more (n / fleet >= 1) never fits
+    # under the 50 % every strategy allows at most, so any end from fleet on lists the same steps (fleet - 1 does not,
+    # on a fleet of two)
     fits = [n for n in range(1, fleet + 1) if low <= n / fleet <= high]
     return f": with {fleet} instances, step-size {fits[0]} to {fits[-1]}" if fits else ""

@@ -42,6 +42,8 @@ def wind_down(config: ActionConfig, clients: aws.Clients, log: Log, outcome: Rol
     outcome.message = _story(outcome, endpoint, read, name)
     if endpoint is None:
         return
+    # equivalent mutant core/ReplaceComparisonOperator_Lt_LtE: seconds measured by the clock are never exactly
+    # RESTORE_NEEDS, so at and below it are the same case
     if cancel.remaining() < RESTORE_NEEDS:
         if any(w.startswith("deregistered scalable target") for w in outcome.writes):
             outcome.autoscaling.append(
@@ -50,6 +52,10 @@ def wind_down(config: ActionConfig, clients: aws.Clients, log: Log, outcome: Rol
             )
         return
     try:
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: the mode is apply or plan, and plan sorts after
+        # apply
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: parse_config sets the mode from its own literals,
+        # the same interned strings as this one
         Autoscaling(hurried, log, outcome).recover(endpoint, apply=config.mode == "apply")
     except (ClientError, BotoCoreError) as error:
         outcome.autoscaling.append(

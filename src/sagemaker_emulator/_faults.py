@@ -2,7 +2,8 @@
 
 A plain store: arming a fault records it, and the backend consults the store (``take_*``) when a request it could
 change arrives. The store knows nothing of the backend; the few faults that act on an endpoint at once (``busy``,
-``scale_to_zero``, ``hold``, ``release``) go through the small ``EndpointControl`` protocol the backend implements.
+``system_update``, ``scale_to_zero``, ``hold``, ``release``) go through the small ``EndpointControl`` protocol the
+backend implements.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class EndpointControl(Protocol):
     """What the faults that act on an existing endpoint at once need from the backend."""
 
     def make_busy(self, name: str, seconds: float, region: str | None, held: bool) -> None: ...
+
+    def system_update(self, name: str, seconds: float, region: str | None, held: bool) -> None: ...
 
     def scale_to_zero(self, name: str, region: str | None) -> None: ...
 
@@ -347,6 +350,17 @@ class Faults:
         start-up on a loaded machine) without guessing a length."""
         self._control.make_busy(endpoint_name, seconds, region, held)
 
+    def system_update(self, endpoint_name: str, seconds: float, region: str | None = None, held: bool = False) -> None:
+        """AWS maintains the endpoint for ``seconds``: SystemUpdating, then InService on the same config.
+
+        DescribeEndpoint's API reference: "SystemUpdating: Endpoint is undergoing maintenance and cannot be updated
+        or deleted or re-scaled until it has completed. This maintenance operation does not change any
+        customer-specified values such as VPC config, KMS encryption, model, instance type, or instance count." So
+        no PendingDeploymentSummary (no new config rolls out) and UpdateEndpoint / DeleteEndpoint meanwhile are
+        refused as for any endpoint in progress. With ``held``, as for ``busy``: SystemUpdating until ``release``,
+        then ``seconds`` more."""
+        self._control.system_update(endpoint_name, seconds, region, held)
+
     def scale_to_zero(self, endpoint_name: str, region: str | None = None) -> None:
         """The endpoint's variants run 0 instances (async endpoint at min 0)."""
         self._control.scale_to_zero(endpoint_name, region)
@@ -512,6 +526,7 @@ FAULT_NAMES = (
     "update_when_settled",
     "lose_update_races",
     "busy",
+    "system_update",
     "scale_to_zero",
     "hold",
     "release",

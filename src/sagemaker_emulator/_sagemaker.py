@@ -32,11 +32,18 @@ __all__ = ["ApiError", "SageMakerBackend", "Timings"]
 
 
 _SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-# Statuses during which SageMaker is already working on the endpoint.
+# Statuses during which SageMaker is already working on the endpoint: the transitional ones of DescribeEndpoint's
+# EndpointStatus list. "SystemUpdating: Endpoint is undergoing maintenance and cannot be updated or deleted or
+# re-scaled until it has completed" (DescribeEndpoint API reference, EndpointStatus).
 _IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 # "DeleteEndpoint is the only operation that can be performed on a failed endpoint" (DescribeEndpoint
 # EndpointStatus doc); scripts match this wording when UpdateEndpoint refuses one.
 _FAILED_UPDATE = 'Cannot update failed endpoint "{arn}".'
+# ValidationException with this wording for a call on an endpoint in progress: aws/amazon-sagemaker-operator-for-k8s
+# matches it by prefix (controllers/sdkutil/clientwrapper/sagemaker_client.go, DeleteEndpointInProgressMessagePrefix
+# "Cannot update in-progress endpoint", code ValidationException); deploy scripts published for UpdateEndpoint wait
+# out an Updating endpoint because UpdateEndpoint answers the same (one says it is "robust against 'Cannot update
+# in-progress endpoint'").
 _IN_PROGRESS_UPDATE = 'Cannot update in-progress endpoint "{arn}".'
 # ResourceLimitExceeded wording since 2023 (aws-samples/aws-genai-llm-chatbot #244 and later public logs).
 _QUOTA = (
@@ -126,6 +133,10 @@ class SageMakerBackend:
             # code: 400").
             raise ApiError(rejected, "The security token included in the request is invalid.")
         if self.faults.take_expired():
+            # A JSON-protocol service's answer to an expired session token: code ExpiredTokenException, this
+            # wording (cloud-custodian/cloud-custodian #9216: "An error occurred (ExpiredTokenException) when
+            # calling the GetFunction operation: The security token included in the request is expired";
+            # autogluon/autogluon-cloud #133, the same sentence from SageMaker calls made with wait=True).
             raise ApiError("ExpiredTokenException", "The security token included in the request is expired")
         if self.faults.is_denied(operation):
             # IAM's wording for an action no policy allows, as SageMaker answers it (aws-controllers-k8s/community
@@ -139,6 +150,10 @@ class SageMakerBackend:
                 f"identity-based policy allows the sagemaker:{operation} action",
             )
         if self.faults.take_throttle():
+            # SageMaker's throttling answer: "An error occurred (ThrottlingException) when calling the
+            # DescribeProcessingJob operation (reached max retries: 4): Rate exceeded" (datahub-project/datahub
+            # #6357; aws/sagemaker-python-sdk #645 and #2293 for CreateTrainingJob and Search), HTTP 400, which
+            # botocore's standard retry mode retries as a throttling error.
             raise ApiError("ThrottlingException", "Rate exceeded")
         handler = self._handlers.get(operation)
         if handler is None:
@@ -267,6 +282,27 @@ class SageMakerBackend:
             if held and endpoint.held_since is None:
                 endpoint.held_since = now
 
+    def system_update(self, name: str, seconds: float, region: str | None, held: bool = False) -> None:
+        with self._lock:
+            now = time.time()
+            self._advance(now)
+            endpoint = self._find_endpoint(name, region)
+            if endpoint.status != "InService":
+                raise ValueError(f"endpoint {name!r} is {endpoint.status}, not InService")
+            # Maintenance changes no customer-specified value (DescribeEndpoint's SystemUpdating): same config, same
+            # fleet, nothing pending. Whether it moves LastModifiedTime is not documented; it does here, as every
+            # other status change of the emulator does.
+            endpoint.status = "SystemUpdating"
+            endpoint.last_modified = now
+
+            def done(at: float) -> None:
+                endpoint.status = "InService"
+                endpoint.last_modified = at
+
+            endpoint.steps.append((now + seconds, done))
+            if held and endpoint.held_since is None:
+                endpoint.held_since = now
+
     def step(self, name: str, region: str | None) -> bool:
         with self._lock:
             now = time.time()
@@ -361,6 +397,8 @@ class SageMakerBackend:
         state = self._region(region)
         arn = self._arn(region, "model", p["ModelName"])
         if key(p["ModelName"]) in state.models:
+            # astronomer/astronomer-providers #1055: "ValidationException) when calling the CreateModel operation:
+            # Cannot create already existing model "arn:aws:sagemaker:us-east-2:…:model/provider-knn-model"."
             raise _validation(f'Cannot create already existing model "{arn}".')
         request = {k: v for k, v in p.items() if k != "Tags"}
         package_containers: list[JSON] = []
@@ -440,6 +478,8 @@ class SageMakerBackend:
         state = self._region(region)
         arn = self._arn(region, "endpoint-config", p["EndpointConfigName"])
         if key(p["EndpointConfigName"]) in state.configs:
+            # awslabs/spot-tagging-bot-for-digital-assets #2: "ValidationException) when calling the
+            # CreateEndpointConfig operation: Cannot create already existing endpoint configuration "arn:…"."
             raise _validation(f'Cannot create already existing endpoint configuration "{arn}".')
         for pv in [*p["ProductionVariants"], *p.get("ShadowProductionVariants", [])]:
             if "ModelName" in pv:
@@ -514,6 +554,8 @@ class SageMakerBackend:
         state = self._region(region)
         arn = self._arn(region, "endpoint", p["EndpointName"])
         if key(p["EndpointName"]) in state.endpoints:
+            # aws/amazon-sagemaker-examples #2491: "ValidationException) when calling the CreateEndpoint operation:
+            # Cannot create already existing endpoint "arn:aws:sagemaker:us-west-2:…:endpoint/mme-sklearn-housing-v1"."
             raise _validation(f'Cannot create already existing endpoint "{arn}".')
         config = copy.deepcopy(self._config(region, p["EndpointConfigName"], p["EndpointName"]))
         targets = self._targets(config)
@@ -748,6 +790,11 @@ class SageMakerBackend:
             raise _validation(f'Could not find endpoint configuration "{endpoint.config.arn}".')
 
     def _check_autoscaling(self, endpoint: Endpoint, new: Config) -> None:
+        """UpdateEndpoint that changes the instance type of a variant registered as a scalable target fails:
+        "If the update would change the instance type for any model that is a target for auto scaling, the update
+        fails … If you are trying to update the endpoint by calling the UpdateEndpoint API, the call fails"; a
+        change of the model alone is allowed (developer guide, "Update endpoints that use auto scaling"). The guide
+        quotes no message: the wording below is the emulator's."""
         old_types = {pv["VariantName"]: pv.get("InstanceType") for pv in endpoint.config.request["ProductionVariants"]}
         changed = [
             pv["VariantName"]
@@ -828,6 +875,8 @@ class SageMakerBackend:
     def _list_tags(self, region: str, p: JSON, now: float) -> JSON:
         tags = copy.deepcopy(self._tagged(region, p["ResourceArn"]))
         start = _decode_token(p.get("NextToken"))
+        # ListTags' API reference gives MaxResults a minimum of 50 and no default: 50, the smallest page it allows,
+        # so a caller that does not follow NextToken misses tags here as it would there.
         size = p.get("MaxResults", 50)
         out: JSON = {"Tags": tags[start : start + size]}
         if start + size < len(tags):
@@ -858,7 +907,12 @@ def _decode_token(token: str | None) -> int:
 
 
 def _page(items: list[JSON], p: JSON, name_key: str) -> tuple[list[JSON], JSON]:
-    """Filter, sort and paginate a List* result the way SageMaker does (newest first by default)."""
+    """Filter, sort and paginate a List* result the way SageMaker does (newest first by default).
+
+    ListEndpoints, ListEndpointConfigs and ListModels: "SortBy … The default is CreationTime", "SortOrder … The
+    default is Descending" (their API references). Only ListEndpoints names a default page size ("MaxResults …
+    This value defaults to 10"); the other two do not, and get the same 10, so a caller that stops after one
+    page misses resources here too."""
     if p.get("NameContains"):
         items = [i for i in items if p["NameContains"].lower() in i[name_key].lower()]
     for member, field_name, keep in (

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sagemaker_emulator import Emulator
 
@@ -181,10 +182,14 @@ def assert_refused(run: ActionRun, emu: Emulator, name: str) -> None:
     assert emu.write_calls() == [], [r.operation for r in emu.write_calls()]
 
 
-def test_table_has_at_least_25_cases() -> None:
-    """Issue 5 asks for at least 25 bad-input cases, each with a distinct id."""
-    assert len(CASES) >= 25
+def test_the_inputs_every_case_starts_from_are_accepted(emulator: Emulator, tmp_path: Path) -> None:
+    """The inputs each case changes one of deploy without any ::error, so a case is refused for the input it
+    changes and not for the rest; and each case names an input action.yml declares."""
+    declared = set(yaml.safe_load((Path(__file__).parents[2] / "action.yml").read_text())["inputs"])
+    assert sorted({case.names for case in CASES} - declared) == []
     assert len({case.id for case in CASES}) == len(CASES)
+    run = run_action(emulator, tmp_path)
+    assert (run.exit_code, run.result, run.errors()) == (0, "created", []), run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

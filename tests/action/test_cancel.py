@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from sagemaker_async_deploy.config import INPUT_DEFAULTS
 from sagemaker_emulator import Emulator
 
 from ..action_runner import ActionRun, action_env, answered, digest_image, finish, start_action, wait_for_call
@@ -23,6 +24,9 @@ from .test_scenarios import Deployer
 REPO = "acme/models"
 SHA = "a" * 40
 DELETIONS = ("DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel", "DeregisterScalableTarget", "DeleteScalingPolicy")
+# The interval users poll at (the input's default, 5 s): a signal right after a poll finds the run at the start of
+# a 5 s sleep, so a report within 5 s shows that the signal interrupts the sleep instead of waiting it out.
+USERS_POLL = {"poll-interval-seconds": INPUT_DEFAULTS["poll-interval-seconds"]}
 
 
 @pytest.fixture
@@ -49,7 +53,8 @@ def _signal(process: subprocess.Popen[str], env: dict[str, str], signum: int) ->
 
 
 def _in_wait(emu: Emulator) -> None:
-    """Until the action polls the endpoint after its UpdateEndpoint: it is waiting for the rollout."""
+    """Until the action polls the endpoint after its UpdateEndpoint: it is waiting for the rollout, and sleeps
+    until its next poll."""
     wait_for_call(emu, "UpdateEndpoint")
     polls = answered(emu, "DescribeEndpoint")
     wait_for_call(emu, "DescribeEndpoint", after=polls)
@@ -59,8 +64,9 @@ def _in_wait(emu: Emulator) -> None:
 def test_cancel_during_the_wait_reports_within_five_seconds_and_the_rerun_adopts(
     emulator: Emulator, github: GitHubServer, tmp_path: Path, signum: int
 ) -> None:
-    """SIGINT or SIGTERM while waiting: a non-zero exit within 5 s with outputs, a summary and a PR comment that
-    say cancelled and that SageMaker goes on; nothing deleted; the next run adopts the rollout and cleans up."""
+    """SIGINT or SIGTERM while waiting, polling every 5 s: a non-zero exit within 5 s with outputs, a summary and
+    a PR comment that say cancelled and that SageMaker goes on; nothing deleted; the next run adopts the rollout
+    and cleans up."""
     comment = _comment_env(github, 7)
     deployer = Deployer(emulator, tmp_path)
     first = deployer.run({"comment": "true", "github-token": WORKFLOW_TOKEN}, **comment)
@@ -70,7 +76,7 @@ def test_cancel_during_the_wait_reports_within_five_seconds_and_the_rerun_adopts
     env = action_env(
         emulator,
         tmp_path / "cancelled",
-        {"image": digest_image(2), "comment": "true", "github-token": WORKFLOW_TOKEN},
+        {"image": digest_image(2), "comment": "true", "github-token": WORKFLOW_TOKEN, **USERS_POLL},
         **comment,
     )
     process = start_action(env)
@@ -113,7 +119,7 @@ def test_cancel_while_an_autoscaled_variant_updates_leaves_the_record_for_the_ne
     settings_before = _settings(autoscaling)
     alarm_before = _alarm(cloudwatch, "HasBacklogWithoutCapacity")
     emulator.faults.hold_next_update("whisper")
-    env = action_env(emulator, tmp_path / "cancelled", {"instance-type": "ml.g5.xlarge"})
+    env = action_env(emulator, tmp_path / "cancelled", {"instance-type": "ml.g5.xlarge", **USERS_POLL})
     process = start_action(env)
     _in_wait(emulator)
 

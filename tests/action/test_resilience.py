@@ -106,9 +106,11 @@ def test_rerun_after_the_interrupted_update_settled_finishes_its_work(emulator: 
 
 
 def test_two_concurrent_runs_end_consistent(emulator: Emulator, tmp_path: Path) -> None:
-    """A second run on the same endpoint waits for the first, plans again and finds nothing to do."""
+    """A second run that finds the first one's update in flight waits for it, plans again, finds its own image
+    serving and finishes that rollout as its own (updated, the replaced config and model cleaned up); one
+    UpdateEndpoint in all."""
     deployer = Deployer(emulator, tmp_path)
-    deployer.run()
+    served = deployer.run().outputs["endpoint-config-name"]
     emulator.clear_requests()
     env_a = action_env(emulator, tmp_path / "a", {"image": digest_image(2)})
     env_b = action_env(emulator, tmp_path / "b", {"image": digest_image(2)})
@@ -127,8 +129,11 @@ def test_two_concurrent_runs_end_consistent(emulator: Emulator, tmp_path: Path) 
     run_a, run_b = finish(first, env_a), finish(second, env_b)
     assert run_a.result == "updated", run_a.stdout
     assert run_b.exit_code == 0, run_b.stdout + run_b.stderr
-    assert run_b.result in ("unchanged", "updated")
+    # It saw the update held in flight (the wait above counted its DescribeEndpoint), so it adopted it.
+    assert run_b.result == "updated", run_b.stdout
     assert "waiting for it to settle" in run_b.stdout
+    assert f"Completed the rollout an earlier run started from {served}." in run_b.stdout
+    assert run_b.outputs["endpoint-config-name"] == run_a.outputs["endpoint-config-name"]
     assert deployer.endpoint()["EndpointConfigName"] == run_a.outputs["endpoint-config-name"]
     assert [r.operation for r in emulator.requests].count("UpdateEndpoint") == 1
     assert deployer.configs() == {run_a.outputs["endpoint-config-name"]}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
@@ -158,6 +160,51 @@ def test_held_busy_endpoint_stays_updating_until_released(emulator: Emulator) ->
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "config-1")
     assert emulator.faults.step("ep") is False
     emulator.faults.release("ep")
+
+
+def test_system_update_is_maintenance_that_refuses_updates_and_deletes_then_ends_as_it_began(
+    emulator: Emulator,
+) -> None:
+    """system_update(held=True): SystemUpdating with nothing pending, the same config and fleet; UpdateEndpoint and
+    DeleteEndpoint are refused as in progress; released, InService on the same config."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    second_config(sm)
+    before = sm.describe_endpoint(EndpointName="ep")
+    emulator.faults.system_update("ep", 0.01, held=True)
+    time.sleep(0.05)  # five times its length: only the hold keeps it in maintenance
+    during = sm.describe_endpoint(EndpointName="ep")
+    assert during["EndpointStatus"] == "SystemUpdating"
+    assert during["EndpointConfigName"] == "config-1"
+    assert "PendingDeploymentSummary" not in during
+    assert during["ProductionVariants"] == before["ProductionVariants"]
+    refusal = 'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".'
+    for call in (
+        lambda: sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2"),
+        lambda: sm.delete_endpoint(EndpointName="ep"),
+    ):
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert caught.value.response["Error"] == {"Code": "ValidationException", "Message": refusal}
+    emulator.faults.release("ep")
+    after = wait_for(sm, "ep", "InService")
+    assert after["EndpointConfigName"] == "config-1"
+    assert after["ProductionVariants"] == before["ProductionVariants"]
+
+
+def test_system_update_from_the_control_api(emulator: Emulator) -> None:
+    """The fault is armed by name through the control API like every other one, and only on an InService
+    endpoint."""
+    sm = boto_client(emulator, "sagemaker")
+    in_service_endpoint(sm)
+    payload = {"fault": "system_update", "endpoint_name": "ep", "seconds": 0.2}
+    request = urllib.request.Request(f"{emulator.url}/_emulator/faults", data=json.dumps(payload).encode())
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.loads(response.read()) == {"ok": True}
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "SystemUpdating"
+    with pytest.raises(ValueError, match="is SystemUpdating, not InService"):
+        emulator.faults.system_update("ep", 1)
+    assert wait_for(sm, "ep", "InService")["EndpointConfigName"] == "config-1"
 
 
 def test_scale_to_zero_then_update_brings_config_count(emulator: Emulator) -> None:

@@ -1,0 +1,318 @@
+"""Waiting for an endpoint to settle, in process against the emulator: what counts as settled (and as this run's
+own update having settled), what each poll logs and records, the deadline and its three messages; and the
+progress line on plain values.
+
+The emulator holds each endpoint in the state a test needs (Updating, a lagging read) for as long as it looks."""
+
+from __future__ import annotations
+
+import functools
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sagemaker_async_deploy import aws
+from sagemaker_async_deploy.errors import DeployError
+from sagemaker_async_deploy.log import Log
+from sagemaker_async_deploy.outcome import RolloutOutcome
+from sagemaker_async_deploy.waiting import Since, Waiter, progress, shows, variant_statuses
+from sagemaker_emulator import Emulator
+
+from .conftest import REGION, started_emulator
+from .factories import ROLE, image
+
+
+@functools.cache
+def clients() -> aws.Clients:
+    """The module's clients, made once (a client costs a second on a busy machine); the module's emulator is
+    started before the first call."""
+    return aws.Clients(REGION)
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    """An emulator with a model and two configs any endpoint of the module can serve."""
+    with started_emulator(environ=True) as started:
+        sm = clients().sagemaker
+        sm.create_model(ModelName="m", PrimaryContainer={"Image": image(1)}, ExecutionRoleArn=ROLE)
+        for name in ("c1", "c2"):
+            sm.create_endpoint_config(
+                EndpointConfigName=name,
+                ProductionVariants=[
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": "m",
+                        "InstanceType": "ml.m5.large",
+                        "InitialInstanceCount": 1,
+                    }
+                ],
+                AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://bucket/out/"}},
+            )
+        yield started
+
+
+class Polls:
+    """A watcher that keeps what each poll saw."""
+
+    def __init__(self) -> None:
+        self.seen: list[str | None] = []
+
+    def on_poll(self, endpoint: aws.Json | None, now: float) -> None:
+        assert now <= time.time()
+        self.seen.append(None if endpoint is None else str(endpoint.get("EndpointStatus")))
+
+
+def waiter(timeout: float = 30.0, poll: float = 0.02) -> tuple[Waiter, io.StringIO]:
+    stream = io.StringIO()
+    outcome = RolloutOutcome(result="failed")
+    return (
+        Waiter(
+            clients().sagemaker,
+            Log(stream),
+            outcome,
+            deadline=time.time() + timeout,
+            timeout_seconds=timeout,
+            poll_interval=poll,
+        ),
+        stream,
+    )
+
+
+def in_service(name: str) -> aws.Json:
+    sm = clients().sagemaker
+    if aws.describe_endpoint(sm, name) is None:
+        sm.create_endpoint(EndpointName=name, EndpointConfigName="c1")
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 400})
+    endpoint = aws.describe_endpoint(sm, name)
+    assert endpoint is not None and endpoint["EndpointStatus"] == "InService"
+    return endpoint
+
+
+def test_an_update_is_waited_out_and_each_status_recorded_once(emu: Emulator) -> None:
+    """Polls go on through Updating (held until the third poll) to InService, which is returned; the outcome
+    notes each status once, the watcher sees every poll, and the log shows the status, both configs and the
+    new fleet."""
+    before = in_service("rolling")
+    emu.faults.hold_next_update("rolling")
+    clients().sagemaker.update_endpoint(EndpointName="rolling", EndpointConfigName="c2")
+    wait, stream = waiter()
+    polls = Polls()
+
+    class Release:
+        def on_poll(self, endpoint: aws.Json | None, now: float) -> None:
+            if len(polls.seen) == 3:
+                emu.faults.release("rolling")
+
+    final = wait.wait(
+        "rolling", "Waiting for the rollout", since=Since("c2", before["LastModifiedTime"]), watchers=[polls, Release()]
+    )
+    assert final is not None
+    assert (final["EndpointStatus"], final["EndpointConfigName"]) == ("InService", "c2")
+    assert polls.seen[:3] == ["Updating"] * 3 and polls.seen[-1] == "InService"
+    statuses = [t.status for t in wait.outcome.transitions]
+    assert statuses[0] == "Updating" and statuses[-1] == "InService"
+    assert not wait.outcome.timed_out
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "::group::Waiting for the rollout"
+    assert lines[-1] == "::endgroup::"
+    assert "Updating         config: c1 → c2  new fleet: Creating" in lines[1]
+    assert lines[1].startswith("       0s  ")
+
+
+def test_a_settled_endpoint_returns_at_the_first_poll(emu: Emulator) -> None:
+    """Without ``since`` (someone else's update, or none), a settled status ends the wait at once."""
+    in_service("settled")
+    wait, _ = waiter()
+    polls = Polls()
+    final = wait.wait("settled", "Waiting for the endpoint to settle", settling=True, watchers=[polls])
+    assert final is not None and final["EndpointStatus"] == "InService"
+    assert polls.seen == ["InService"]
+
+
+def test_an_endpoint_that_is_gone_ends_the_wait_with_none(emu: Emulator) -> None:
+    """No endpoint of that name: "endpoint gone", and None."""
+    wait, stream = waiter()
+    assert wait.wait("missing", "Waiting") is None
+    assert stream.getvalue().splitlines()[1].endswith("s  endpoint gone")
+
+
+def test_a_new_endpoint_not_visible_yet_is_waited_for(emu: Emulator) -> None:
+    """Right after this run's CreateEndpoint, "Could not find endpoint" is SageMaker's lag, not a deletion: the
+    wait goes on until the endpoint shows and settles."""
+    wait, stream = waiter()  # its client made first: the lag below must outlast no client's start-up
+    emu.faults.lag_reads(1.0, endpoint_name="fresh")
+    wait.sm.create_endpoint(EndpointName="fresh", EndpointConfigName="c1")
+    polls = Polls()
+    final = wait.wait("fresh", "Waiting for the rollout", since=Since("c1"), watchers=[polls])
+    assert final is not None and final["EndpointStatus"] == "InService"
+    assert polls.seen[0] is None
+    assert "the new endpoint is not visible yet (SageMaker's reads lag behind)" in stream.getvalue()
+
+
+def test_a_settled_read_that_does_not_show_this_update_is_not_believed(emu: Emulator) -> None:
+    """Right after this run's UpdateEndpoint, a read that still shows the old InService endpoint (no transitional
+    status, not the new config, no later LastModifiedTime) is SageMaker's lag: said once, and waited out."""
+    before = in_service("lagging")
+    wait, stream = waiter()
+    emu.faults.lag_reads(1.0, endpoint_name="lagging")
+    wait.sm.update_endpoint(EndpointName="lagging", EndpointConfigName="c2")
+    final = wait.wait("lagging", "Waiting for the rollout", since=Since("c2", before["LastModifiedTime"]))
+    assert final is not None and (final["EndpointStatus"], final["EndpointConfigName"]) == ("InService", "c2")
+    text = stream.getvalue()
+    assert text.count("SageMaker does not show this update yet") == 1
+
+
+def test_the_deadline_of_someone_elses_update_says_this_run_changed_nothing(emu: Emulator) -> None:
+    """Timed out while settling someone else's update: the status, and that this run changed nothing."""
+    in_service("busy")
+    emu.faults.busy("busy", 0.01, held=True)
+    wait, _ = waiter(timeout=0.0)
+    try:
+        with pytest.raises(DeployError) as timed_out:
+            wait.wait("busy", "Waiting", settling=True)
+    finally:
+        emu.faults.release("busy")
+    assert str(timed_out.value) == (
+        "Timed out after 0 minutes (deployment-timeout-minutes) waiting for an update this run did not start; the "
+        "endpoint is still Updating and this run changed nothing. Let one run per endpoint go at a time (a "
+        "concurrency group), or find who else updates it."
+    )
+    assert (timed_out.value.kind, wait.outcome.timed_out) == ("timeout", True)
+
+
+def test_the_deadline_of_an_update_never_shown_says_nothing_was_deleted(emu: Emulator) -> None:
+    """Timed out while reads never showed this run's update: rerun, nothing was deleted."""
+    before = in_service("unseen")
+    wait, _ = waiter(timeout=0.0)
+    with pytest.raises(DeployError) as timed_out:
+        wait.wait("unseen", "Waiting", since=Since("c2", before["LastModifiedTime"]))
+    assert str(timed_out.value) == (
+        "Timed out after 0 minutes (deployment-timeout-minutes): SageMaker accepted the update, but DescribeEndpoint "
+        "never showed it (the endpoint is InService, with neither a transitional status nor the new config). Nothing "
+        "was deleted. Rerun the action: it reads the endpoint again and finishes or retries the job."
+    )
+    wait, _ = waiter(timeout=0.0)
+    with pytest.raises(DeployError) as invisible:
+        wait.wait("nowhere", "Waiting", since=Since("c2"))
+    assert "(the endpoint is not visible, with neither" in str(invisible.value)
+
+
+def test_the_deadline_of_this_runs_rollout_says_it_goes_on(emu: Emulator) -> None:
+    """Timed out during this run's own rollout: SageMaker goes on, nothing was deleted, rerun to finish."""
+    before = in_service("slow")
+    emu.faults.hold_next_update("slow")
+    clients().sagemaker.update_endpoint(EndpointName="slow", EndpointConfigName="c2")
+    wait, _ = waiter(timeout=90.0)
+    wait.deadline = time.time()
+    try:
+        with pytest.raises(DeployError) as timed_out:
+            wait.wait("slow", "Waiting", since=Since("c2", before["LastModifiedTime"]))
+    finally:
+        emu.faults.release("slow")
+    assert str(timed_out.value) == (
+        "Timed out after 1.5 minutes (deployment-timeout-minutes) with the endpoint Updating. The rollout goes on in "
+        "SageMaker; nothing was deleted. Rerun the action to wait for it and finish the job."
+    )
+
+
+def test_the_last_sleep_ends_at_the_deadline(emu: Emulator) -> None:
+    """A poll interval longer than the time left sleeps only until the deadline, then times out."""
+    in_service("sleepy")
+    emu.faults.busy("sleepy", 0.01, held=True)
+    wait, _ = waiter(timeout=0.3, poll=30.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeployError):
+            wait.wait("sleepy", "Waiting", settling=True)
+    finally:
+        emu.faults.release("sleepy")
+    assert time.monotonic() - started < 5
+
+
+# --- on plain values ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "since", "shown"),
+    [
+        ({"EndpointConfigName": "new"}, Since("new", 5), True),
+        (
+            {"EndpointConfigName": "old", "PendingDeploymentSummary": {"EndpointConfigName": "new"}},
+            Since("new", 5),
+            True,
+        ),
+        ({"EndpointConfigName": "old", "LastModifiedTime": 6}, Since("new", 5), True),
+        ({"EndpointConfigName": "old", "LastModifiedTime": 5}, Since("new", 5), False),
+        ({"EndpointConfigName": "old", "LastModifiedTime": 4}, Since("new", 5), False),
+        ({"EndpointConfigName": "old", "LastModifiedTime": 6}, Since("new", None), False),
+        ({"EndpointConfigName": "old"}, Since("new", 5), False),
+        ({"EndpointConfigName": "old", "PendingDeploymentSummary": None}, Since("new", 5), False),
+    ],
+    ids=["serving", "pending", "later", "same-time", "earlier", "create", "no-time", "no-summary"],
+)
+def test_a_description_shows_this_update_by_config_or_a_later_change(
+    endpoint: dict[str, Any], since: Since, shown: bool
+) -> None:
+    """The new config serving or pending, or a LastModifiedTime strictly later than before the call."""
+    assert shows(endpoint, since) is shown
+
+
+def test_variant_statuses_of_both_fleets_in_one_line() -> None:
+    """The serving fleet's statuses, then the pending fleet's, empty ones left out."""
+    endpoint = {
+        "ProductionVariants": [{"VariantStatus": [{"Status": "Baking"}, {"Status": ""}]}],
+        "PendingDeploymentSummary": {
+            "ProductionVariants": [{"VariantStatus": [{"Status": "ActivatingTraffic"}]}, {"VariantStatus": []}]
+        },
+    }
+    assert variant_statuses(endpoint) == "Baking, ActivatingTraffic"
+    assert variant_statuses({}) == ""
+
+
+def test_progress_names_the_new_fleet_with_counts_and_the_old_fleet() -> None:
+    """The new fleet's latest status with its instances against the count it aims for and SageMaker's message;
+    the old fleet's status without counts; "; " between them."""
+    endpoint = {
+        "PendingDeploymentSummary": {
+            "ProductionVariants": [
+                {
+                    "VariantStatus": [
+                        {"Status": "Creating"},
+                        {"Status": "Baking", "StatusMessage": "Waiting 300 s"},
+                    ],
+                    "CurrentInstanceCount": 1,
+                    "DesiredInstanceCount": 3,
+                }
+            ]
+        },
+        "ProductionVariants": [
+            {"VariantStatus": [{"Status": "Deleting"}], "CurrentInstanceCount": 2, "DesiredInstanceCount": 2},
+            {"CurrentInstanceCount": 2},
+        ],
+    }
+    assert progress(endpoint) == "new fleet: Baking, 1 of 3 instances (Waiting 300 s); old fleet: Deleting"
+
+
+@pytest.mark.parametrize(
+    ("variant", "words"),
+    [
+        (
+            {"VariantStatus": [{"Status": "Creating"}], "CurrentInstanceCount": 0, "DesiredInstanceCount": 1},
+            "new fleet: Creating, 0 of 1 instance",
+        ),
+        (
+            {"VariantStatus": [{"Status": "Creating"}], "CurrentInstanceCount": 1, "DesiredInstanceCount": 0},
+            "new fleet: Creating",
+        ),
+        ({"VariantStatus": [{"Status": "Creating"}], "DesiredInstanceCount": 2}, "new fleet: Creating"),
+        ({"VariantStatus": [{"StatusMessage": "alone"}]}, ""),
+        ({}, ""),
+    ],
+    ids=["one-instance", "aims-for-none", "no-current", "message-without-status", "nothing"],
+)
+def test_progress_of_one_new_fleet(variant: dict[str, Any], words: str) -> None:
+    """Counts only with a current count and a non-zero aim; a message only after a status; nothing, nothing."""
+    assert progress({"PendingDeploymentSummary": {"ProductionVariants": [variant]}}) == words
