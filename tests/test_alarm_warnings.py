@@ -14,8 +14,9 @@ from sagemaker_async_deploy.diagnosis import AlarmWarning
 from .factories import action_config
 
 NO_GUARDRAILS = (
-    "SageMaker has no deployment guardrails for {what}: it shifts all traffic at once without a bake, so alarms and "
-    "bake-seconds are ignored and nothing rolls back on an alarm."
+    "SageMaker has no deployment guardrails for {what}: it falls back to blue/green, all traffic at once and no "
+    "bake, so alarms (1), bake-seconds (600) are ignored. Each update runs a second fleet of the variant's "
+    "instances beside the serving one, and nothing rolls back on an alarm."
 )
 
 
@@ -275,12 +276,11 @@ def test_warnings_come_per_alarm_in_order_each_under_its_name() -> None:
     assert [w.alarm for w in guard_warnings(config(alarms="a,b"), [first, second], None)] == ["a", "b"]
 
 
-def test_an_inf1_instance_has_no_guardrails() -> None:
-    """SageMaker falls back to all at once without a bake on Inf1: a warning that concerns every alarm comes
-    first."""
+def test_an_inf1_instance_is_left_to_the_planner() -> None:
+    """The planner warns of Inf1's fallback without a call (test_planner); the alarms' own warnings stay here, and
+    say nothing of guardrails a second time."""
     warnings = guard_warnings(config(instance_type="ml.inf1.xlarge"), [alarm(StateValue="ALARM")], None)
-    assert warnings[0] == AlarmWarning("", NO_GUARDRAILS.format(what="ml.inf1.xlarge (an Inf1 instance)"))
-    assert [w.alarm for w in warnings] == ["", "guard"]
+    assert [w.alarm for w in warnings] == ["guard"]
     assert guard_warnings(config(instance_type="ml.inf2.xlarge"), [], None) == []
 
 
