@@ -342,3 +342,12 @@ def test_a_model_package_of_another_account_has_no_guardrails(model: dict[str, A
     found = guard_warnings(config(model_name="vendor-model", execution_role_arn=""), [], model)
     what = "vendor-model, a model package of another account as AWS Marketplace models are"
     assert found == ([AlarmWarning("", NO_GUARDRAILS.format(what=what))] if warned else [])
+
+
+def test_a_marketplace_models_warning_names_the_strategy_it_ignores() -> None:
+    """A rolling update of a Marketplace model is still all at once: the warning names the strategy asked for."""
+    model = {"ModelArn": ARN, "PrimaryContainer": {"ModelPackageName": SELLERS}}
+    rolling = config(model_name="vendor-model", execution_role_arn="", deployment_strategy="rolling")
+    (warning,) = guard_warnings(rolling, [], model)
+    assert "deployment-strategy (rolling), alarms (1), bake-seconds (600) are ignored" in warning.message
+    assert "A rolling update needs no second fleet elsewhere; here it does." in warning.message
