@@ -1171,3 +1171,45 @@ def test_an_inf1_rolling_update_names_only_what_was_asked_as_ignored() -> None:
     )
     assert [w for w in wanted.warnings if "deployment-strategy (rolling) is ignored" in w], wanted.warnings
     assert not [w for w in wanted.warnings if "step-size" in w], wanted.warnings
+
+
+def test_the_same_package_on_another_instance_type_is_that_change_alone() -> None:
+    """The same package version is no image change, and leaves every other setting compared: a new instance type
+    is still the one change."""
+    current = package_serving()
+    config = action_config(image="", model_package=PACKAGE_ARN, instance_type="ml.g5.2xlarge")
+    assert config.package is not None
+    resolved = config.with_package(dataclasses.replace(config.package, approval="Approved"), ImageRef.serving(image(1)))
+    assert fields(plan(current, desired_from(resolved, current, SHAPES))) == ["instance-type"]
+
+
+def test_a_forced_redeploy_comes_first_before_the_watch_settings_it_carries() -> None:
+    """Forced with only alarms and bake changed (which never start a rollout), the forced entry leads the list."""
+    the_plan = plan_for(
+        serving_state(alarms=("old-alarm",), bake_seconds=300), force_redeploy="true", alarms="p99", bake_seconds="60"
+    )
+    assert fields(the_plan) == ["force-redeploy", "alarms", "bake-seconds"]
+
+
+def test_empty_alarms_on_an_update_leave_the_rollout_unwatched() -> None:
+    """An empty alarms input means no alarms (not the serving ones): a rollout that happens lists them removed."""
+    the_plan = plan_for(serving_state(alarms=("old-alarm",), bake_seconds=300), image=image(2), bake_seconds="300")
+    assert [c.as_dict() for c in the_plan.changes if c.field == "alarms"] == [
+        {"field": "alarms", "from": "old-alarm", "to": ""}
+    ]
+
+
+def test_a_smoke_test_that_cannot_fit_its_bake_is_warned_on_an_update_only() -> None:
+    """A smoke test longer than the final bake is warned of on an update; a create has no bake to fit it in, and a
+    smoke test that fits is not warned of."""
+    inputs = {
+        "image": image(2),
+        "alarms": "p99",
+        "bake_seconds": "60",
+        "smoke_test_input": "s3://inference-bucket/smoke/request.json",
+        "smoke_test_timeout_seconds": "600",
+    }
+    assert any("does not fit in the final bake" in w for w in desired(serving_state(), **inputs).warnings)
+    assert not any("smoke-test" in w for w in desired(None, **inputs, execution_role_arn=ROLE).warnings)
+    fits = desired(serving_state(), **{**inputs, "smoke_test_timeout_seconds": "10"})
+    assert not any("smoke-test" in w for w in fits.warnings)

@@ -163,7 +163,13 @@ class Plan:
 
 
 def desired_from(
-    config: ActionConfig, current: ServingState | None, shapes: Shapes, *, artifact: artifacts.Identity | None = None
+    config: ActionConfig,
+    current: ServingState | None,
+    shapes: Shapes,
+    # equivalent mutant core/ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets artifact be passed by position
+    # too; every call passes config, current and shapes by position and names artifact
+    *,
+    artifact: artifacts.Identity | None = None,
 ) -> Desired:
     """What the inputs ask for. An empty input that means "keep" takes what serves (on create: the row's
     create value), and ``none`` removes it; the model and config an apply would create carry every other
@@ -176,6 +182,8 @@ def desired_from(
     for setting in FIELDS:
         if setting in CREATED_MODEL_ONLY and not config.creates_model:
             continue
+        # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: fields are frozen dataclasses that differ in their
+        # input name, so a field equals only itself
         if setting is MODEL_DATA_URL and config.package is not None:
             continue  # the package version names its artifact (MODEL_PACKAGE replaces a kept one)
         given = config.given(setting)
@@ -393,6 +401,8 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
         if setting.input not in desired.values:
             continue
         before, after = current.value(setting), desired.values[setting.input]
+        # equivalent mutant core/ReplaceComparisonOperator_Is_Eq: fields are frozen dataclasses that differ in their
+        # input name, so a field equals only itself
         if setting is IMAGE and before is None and _same_package(current, desired):
             # Scaled to zero, a package model runs no image to read (DeployedImages is empty, and its container
             # names only the package): the same version runs the same image.
