@@ -36,10 +36,10 @@ def test_lagging_reads_show_the_endpoint_as_it_was_before_the_update(emulator: E
     in_service_endpoint(sm)
     second_config(sm)
     before = without_metadata(sm.describe_endpoint(EndpointName="ep"))
-    emulator.faults.lag_reads(0.25, "ep")
+    emulator.faults.lag_reads(2.0, "ep")  # long enough that the read right after falls inside it, loaded or not
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="config-2")
     assert without_metadata(sm.describe_endpoint(EndpointName="ep")) == before
-    time.sleep(0.3)
+    time.sleep(2.05)
     after = sm.describe_endpoint(EndpointName="ep")
     assert (
         after["EndpointConfigName"] == "config-2"
@@ -53,12 +53,13 @@ def test_lagging_reads_after_create_do_not_find_the_endpoint(emulator: Emulator)
     sm = boto_client(emulator, "sagemaker")
     model(sm, "model-1")
     config(sm, "config-1", "model-1")
-    emulator.faults.lag_reads(0.2)
+    # A lag long enough that the read right after the create falls inside it on a loaded machine too.
+    emulator.faults.lag_reads(2.0)
     sm.create_endpoint(EndpointName="ep", EndpointConfigName="config-1")
     assert (
         error_of(sm.describe_endpoint, EndpointName="ep")["Message"] == f'Could not find endpoint "{ARN}:endpoint/ep".'
     )
-    time.sleep(0.25)
+    time.sleep(2.05)
     assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] in ("Creating", "InService")
 
 
