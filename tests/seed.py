@@ -95,3 +95,21 @@ def seed_model_package(emu: Emulator, group: str, image: str, *, status: str = "
         },
     )["ModelPackageArn"]
     return str(arn)
+
+
+def seed_model_and_two_configs(sm: Any, image: str, role: str) -> None:
+    """Model "m" running ``image`` and async configs "c1" and "c2" of it, which any endpoint can serve."""
+    sm.create_model(ModelName="m", PrimaryContainer={"Image": image}, ExecutionRoleArn=role)
+    for name in ("c1", "c2"):
+        sm.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "m",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+            AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://bucket/out/"}},
+        )

@@ -22,6 +22,7 @@ from sagemaker_emulator import Emulator
 
 from .conftest import REGION, started_emulator
 from .factories import ROLE, action_config, image
+from .seed import seed_model_and_two_configs
 
 RESOURCE = "endpoint/{name}/variant/AllTraffic"
 
@@ -37,21 +38,7 @@ def clients() -> aws.Clients:
 def emu() -> Iterator[Emulator]:
     """An emulator with a model and two configs any endpoint of the module can serve."""
     with started_emulator(environ=True) as started:
-        sm = clients().sagemaker
-        sm.create_model(ModelName="m", PrimaryContainer={"Image": image(1)}, ExecutionRoleArn=ROLE)
-        for name in ("c1", "c2"):
-            sm.create_endpoint_config(
-                EndpointConfigName=name,
-                ProductionVariants=[
-                    {
-                        "VariantName": "AllTraffic",
-                        "ModelName": "m",
-                        "InstanceType": "ml.m5.large",
-                        "InitialInstanceCount": 1,
-                    }
-                ],
-                AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://bucket/out/"}},
-            )
+        seed_model_and_two_configs(clients().sagemaker, image(1), ROLE)
         yield started
 
 
