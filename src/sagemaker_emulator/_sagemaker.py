@@ -249,12 +249,7 @@ class SageMakerBackend:
     def make_busy(self, name: str, seconds: float, region: str | None, held: bool = False) -> None:
         with self._lock:
             now = time.time()
-            self._advance(now)
-            endpoint = self._find_endpoint(name, region)
-            if endpoint.status != "InService":
-                raise ValueError(f"endpoint {name!r} is {endpoint.status}, not InService")
-            endpoint.status = "Updating"
-            endpoint.last_modified = now
+            endpoint = self._leave_in_service(name, region, "Updating", now)
             # Someone else's update of the same config, as SageMaker shows any update: a new fleet launching.
             counts = {v["VariantName"]: int(v.get("DesiredInstanceCount", 0)) for v in endpoint.variants}
             endpoint.pending = {
@@ -273,35 +268,40 @@ class SageMakerBackend:
                 "StartTime": now,
             }
 
-            def done(at: float) -> None:
-                endpoint.status = "InService"
-                endpoint.pending = None
-                endpoint.last_modified = at
-
-            endpoint.steps.append((now + seconds, done))
-            if held and endpoint.held_since is None:
-                endpoint.held_since = now
+            self._back_in_service(endpoint, now + seconds, now, held)
 
     def system_update(self, name: str, seconds: float, region: str | None, held: bool = False) -> None:
         with self._lock:
             now = time.time()
-            self._advance(now)
-            endpoint = self._find_endpoint(name, region)
-            if endpoint.status != "InService":
-                raise ValueError(f"endpoint {name!r} is {endpoint.status}, not InService")
             # Maintenance changes no customer-specified value (DescribeEndpoint's SystemUpdating): same config, same
             # fleet, nothing pending. Whether it moves LastModifiedTime is not documented; it does here, as every
             # other status change of the emulator does.
-            endpoint.status = "SystemUpdating"
-            endpoint.last_modified = now
+            endpoint = self._leave_in_service(name, region, "SystemUpdating", now)
+            self._back_in_service(endpoint, now + seconds, now, held)
 
-            def done(at: float) -> None:
-                endpoint.status = "InService"
-                endpoint.last_modified = at
+    def _leave_in_service(self, name: str, region: str | None, status: str, now: float) -> Endpoint:
+        """An InService endpoint put in ``status`` by something other than the action (another run's update, AWS's
+        maintenance)."""
+        self._advance(now)
+        endpoint = self._find_endpoint(name, region)
+        if endpoint.status != "InService":
+            raise ValueError(f"endpoint {name!r} is {endpoint.status}, not InService")
+        endpoint.status = status
+        endpoint.last_modified = now
+        return endpoint
 
-            endpoint.steps.append((now + seconds, done))
-            if held and endpoint.held_since is None:
-                endpoint.held_since = now
+    @staticmethod
+    def _back_in_service(endpoint: Endpoint, at: float, now: float, held: bool) -> None:
+        """The endpoint is InService again, with nothing pending, at ``at`` (or when a held one is stepped)."""
+
+        def done(when: float) -> None:
+            endpoint.status = "InService"
+            endpoint.pending = None
+            endpoint.last_modified = when
+
+        endpoint.steps.append((at, done))
+        if held and endpoint.held_since is None:
+            endpoint.held_since = now
 
     def step(self, name: str, region: str | None) -> bool:
         with self._lock:
