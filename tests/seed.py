@@ -113,3 +113,20 @@ def seed_model_and_two_configs(sm: Any, image: str, role: str) -> None:
             ],
             AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://bucket/out/"}},
         )
+
+
+def seed_step_policy(autoscaling: Any, name: str, resource: str = "endpoint/whisper/variant/AllTraffic") -> str:
+    """A step scaling policy adding one instance per alarm on the variant's scalable target; its PolicyARN."""
+    return str(
+        autoscaling.put_scaling_policy(
+            PolicyName=name,
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+            PolicyType="StepScaling",
+            StepScalingPolicyConfiguration={
+                "AdjustmentType": "ChangeInCapacity",
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+            },
+        )["PolicyARN"]
+    )

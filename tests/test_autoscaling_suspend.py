@@ -19,6 +19,7 @@ from sagemaker_emulator import Emulator
 
 from .action.test_scenarios import Deployer
 from .conftest import REGION, boto_client
+from .seed import seed_step_policy
 
 RESOURCE = "endpoint/whisper/variant/AllTraffic"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -34,17 +35,7 @@ def _autoscaled(emulator: Emulator, tmp_path: Path) -> tuple[str, Any, Any]:
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker", ResourceId=RESOURCE, ScalableDimension=DIMENSION, MinCapacity=0, MaxCapacity=4
     )
-    autoscaling.put_scaling_policy(
-        PolicyName="step",
-        ServiceNamespace="sagemaker",
-        ResourceId=RESOURCE,
-        ScalableDimension=DIMENSION,
-        PolicyType="StepScaling",
-        StepScalingPolicyConfiguration={
-            "AdjustmentType": "ChangeInCapacity",
-            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-        },
-    )
+    seed_step_policy(autoscaling, "step")
     return str(deployer.endpoint()["EndpointArn"]), autoscaling, deployer.sm
 
 

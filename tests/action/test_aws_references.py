@@ -13,7 +13,7 @@ from sagemaker_emulator import Behaviour, Emulator, Timings
 
 from ..action_runner import digest_image
 from ..conftest import ACCOUNT_ID, FAST_TIMINGS, boto_client
-from ..seed import seed_alarm
+from ..seed import seed_alarm, seed_step_policy
 from .test_autoscaling import DIMENSION, RESOURCE, _alarm, _policy_arn, _seed_scale_from_zero, _settings
 from .test_scenarios import Deployer
 
@@ -143,17 +143,7 @@ def _seed_with_patience(emu: Emulator, invisible_calls: int) -> tuple[Any, Any]:
             ]
             == []
         )
-    policy_arn = autoscaling.put_scaling_policy(
-        PolicyName="scale-out-from-zero",
-        ServiceNamespace="sagemaker",
-        ResourceId=RESOURCE,
-        ScalableDimension=DIMENSION,
-        PolicyType="StepScaling",
-        StepScalingPolicyConfiguration={
-            "AdjustmentType": "ChangeInCapacity",
-            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-        },
-    )["PolicyARN"]
+    policy_arn = seed_step_policy(autoscaling, "scale-out-from-zero")
     seed_alarm(
         emu,
         "HasBacklogWithoutCapacity",
