@@ -157,6 +157,9 @@ def kill_when(
         if operation in emu.operations(service):
             process.send_signal(signal.SIGKILL)
             process.wait()
+            # A call the run sent just before the kill is still answered; wait for it, so that what the log
+            # shows next is all the killed run did.
+            emu.wait_idle()
             return
         time.sleep(0.01)
     process.kill()

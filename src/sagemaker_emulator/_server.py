@@ -76,6 +76,26 @@ class _RequestLog:
         with self.lock:
             self.records.clear()
 
+    # A request is logged once it is answered, so a client killed mid-call can leave one being handled that the
+    # log does not show yet; these let a caller wait until nothing is (see Emulator.wait_idle).
+    in_flight: int = 0
+    last_seen: float = 0.0
+
+    def begin(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.last_seen = time.monotonic()
+
+    def end(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+            self.last_seen = time.monotonic()
+
+    def quiet_for(self) -> float | None:
+        """Seconds since the last request began or ended, or None while one is being handled."""
+        with self.lock:
+            return None if self.in_flight else time.monotonic() - self.last_seen
+
 
 def _credential_scope(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     """(region, signing name) from a SigV4 Authorization header, like the real endpoint reads them."""
@@ -202,9 +222,27 @@ class Emulator:
     def clear_requests(self) -> None:
         self._log.clear()
 
+    def wait_idle(self, quiet: float = 0.25, timeout: float = 30) -> None:
+        """Until no request has been handled for ``quiet`` seconds: a call a killed client had already sent is
+        answered (and logged) before the caller reads the log. ``quiet`` outlasts the server's accept poll."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            idle = self._log.quiet_for()
+            if idle is not None and idle >= quiet:
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"the emulator was still answering requests after {timeout} s")
+
     # WSGI
 
     def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        self._log.begin()
+        try:
+            return self._dispatch(environ, start_response)
+        finally:
+            self._log.end()
+
+    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             response = self._control(Request(environ))
