@@ -38,7 +38,7 @@ COPY requirements/runtime.txt /tmp/runtime.txt
 RUN pip install --require-hashes --only-binary=:all: -r /tmp/runtime.txt \
  && pip uninstall -y -q cryptography pycparser \
  && rm /tmp/runtime.txt \
- && keep='sagemaker cloudwatch logs sns ecr sts application-autoscaling' \
+ && keep='sagemaker sagemaker-runtime s3 cloudwatch logs sns ecr sts application-autoscaling' \
  && site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
  && rm -rf "$site/tests" \
  && echo /opt/sagemaker-async-deploy >"$site/sagemaker-async-deploy.pth" \

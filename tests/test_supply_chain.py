@@ -114,3 +114,13 @@ def test_image_installs_the_runtime_lock_requiring_hashes() -> None:
     pip = install.split("&&")[0].split()
     assert pip[:2] == ["pip", "install"]
     assert "--require-hashes" in pip and "--only-binary=:all:" in pip
+
+
+def test_the_image_keeps_the_service_data_of_every_client_the_action_makes() -> None:
+    """The Dockerfile deletes botocore's data for every service not on its keep list; a client of a service it
+    deleted fails with UnknownServiceError in the image only (the smoke test's sagemaker-runtime and s3 did)."""
+    kept = re.search(r"keep='([^']+)'", DOCKERFILE.read_text())
+    assert kept is not None
+    made = set(re.findall(r'self\._client\("([a-z0-9-]+)"\)', (ROOT / "src/sagemaker_async_deploy/aws.py").read_text()))
+    assert {"sagemaker", "sagemaker-runtime", "s3", "logs"} <= made  # the search below found the clients
+    assert made - set(kept.group(1).split()) == set()
