@@ -202,6 +202,25 @@ def test_alarm_rollback_fails_the_step(engine: Engine, emu: Emulator, tmp_path: 
     assert "rolled back" in run.summary.lower() or "rolled-back" in run.summary.lower()
 
 
+def test_smoke_test_runs_from_the_image(engine: Engine, emu: Emulator, tmp_path: Path) -> None:
+    """The image holds what the smoke test needs (the sagemaker-runtime and s3 clients): a first deploy with a
+    workspace request sends it and reads the answer the new model wrote."""
+    s3 = boto3.client("s3", endpoint_url=emu.url, region_name="us-east-1", aws_access_key_id="dummy",
+                      aws_secret_access_key="dummy")  # fmt: skip
+    s3.create_bucket(Bucket="bucket")
+    run = engine.run_action(
+        inputs(**{"smoke-test-input": "smoke/request.json", "smoke-test-timeout-seconds": "30"}),
+        aws_env(emu),
+        tmp_path / "smoke",
+        workspace={"smoke/request.json": '{"audio": "s3://samples/hello.wav"}'},
+    )
+
+    assert run.returncode == 0, explain(run)
+    assert run.outputs["result"] == "created", explain(run)
+    assert run.outputs["smoke-test"] == "passed", explain(run)
+    assert "InvokeEndpointAsync" in emu.operations("sagemaker")
+
+
 def test_bad_input_names_the_input(engine: Engine, emu: Emulator, tmp_path: Path) -> None:
     """An image given by a non-ECR tag stops the step before any AWS call, with an error naming the input."""
     run = deploy(engine, emu, tmp_path, "bad", image="docker.io/library/whisper:latest")
