@@ -29,7 +29,6 @@ ENV PYTHONUNBUFFERED=1 \
 #   stay: `import github` loads PyNaCl (for repository secrets), and PyNaCl loads cffi's backend.
 # - botocore's and boto3's data for every AWS service the action does not call. The top-level files of
 #   botocore/data (endpoints, partitions, retry and default configuration) stay: every client needs them.
-# - actions-toolkit's own test suite, which its wheel installs as a top-level `tests` package.
 # The last line fails the build if a removal took something a client of the kept services, or the comment's
 # import of PyGithub, needs. The action's package is found through a .pth file rather than PYTHONPATH: the
 # runner passes the job's environment into the container, and a workflow that sets PYTHONPATH for its own code
@@ -40,7 +39,6 @@ RUN pip install --require-hashes --only-binary=:all: -r /tmp/runtime.txt \
  && rm /tmp/runtime.txt \
  && keep='sagemaker sagemaker-runtime s3 cloudwatch logs sns ecr sts application-autoscaling' \
  && site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
- && rm -rf "$site/tests" \
  && echo /opt/sagemaker-async-deploy >"$site/sagemaker-async-deploy.pth" \
  && for dir in "$site"/botocore/data/*/ "$site"/boto3/data/*/; do \
       case " $keep " in *" $(basename "$dir") "*) ;; *) rm -rf "$dir" ;; esac; \

@@ -57,13 +57,27 @@ def test_defaults_follow_the_contract() -> None:
 
 
 def test_read_inputs_applies_defaults_for_empty_inputs() -> None:
-    """An input the runner passes empty gets the contract default; a given one is kept."""
-    given = {"endpoint-name": "whisper", "bake-seconds": ""}
-    raw = read_inputs(lambda name: given.get(name, ""))
+    """An input the runner passes empty (or blank) gets the contract default; a given one is kept, trimmed."""
+    environ = {"INPUT_ENDPOINT-NAME": " whisper\n", "INPUT_BAKE-SECONDS": "", "INPUT_ALARMS": "  "}
+    raw = read_inputs(environ)
     assert raw["endpoint-name"] == "whisper"
     assert raw["bake-seconds"] == "300"
+    assert raw["alarms"] == INPUT_DEFAULTS["alarms"]
     assert raw["delete-previous"] == "true"
     assert set(raw) == set(INPUT_DEFAULTS)
+
+
+def test_read_inputs_reads_the_variables_the_runner_sets() -> None:
+    """INPUT_ and the name upper-cased, hyphens kept: the names of the runner, not the lower-case or underscored
+    ones."""
+    environ = {
+        "INPUT_EXECUTION-ROLE-ARN": "arn:aws:iam::123456789012:role/sm",
+        "INPUT_EXECUTION_ROLE_ARN": "underscored",
+        "input_image": "lower-case",
+    }
+    raw = read_inputs(environ)
+    assert raw["execution-role-arn"] == "arn:aws:iam::123456789012:role/sm"
+    assert raw["image"] == INPUT_DEFAULTS["image"]
 
 
 def test_config_is_frozen() -> None:
@@ -144,7 +158,7 @@ def test_duplicate_alarm_is_refused() -> None:
     [("true", True), ("True", True), ("TRUE", True), ("false", False), ("False", False), ("FALSE", False)],
 )
 def test_yaml_core_booleans_are_accepted(text: str, value: bool) -> None:
-    """The YAML 1.2 core forms (what actions-toolkit's get_boolean_input accepts) parse."""
+    """The YAML 1.2 core forms (what actions/toolkit's getBooleanInput accepts) parse."""
     config = parse(delete_previous=text, comment=text, force_redeploy=text)
     assert config.delete_previous is value and config.comment is value and config.force_redeploy is value
 

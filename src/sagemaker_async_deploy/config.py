@@ -159,11 +159,17 @@ class ActionConfig:
         )
 
 
-def read_inputs(get_input: Callable[[str], str]) -> dict[str, str]:
-    """Every input by its contract name, through actions-toolkit's reader (trimmed, defaults applied)."""
+def read_inputs(environ: Mapping[str, str]) -> dict[str, str]:
+    """Every input by its contract name (trimmed, defaults applied).
+
+    The runner hands a container action its inputs as environment variables: ``INPUT_<NAME>``, the name
+    upper-cased with spaces replaced by ``_`` (GitHub's metadata syntax reference, ``inputs``); hyphens stay, so
+    ``endpoint-name`` is ``INPUT_ENDPOINT-NAME``. actions/toolkit's ``getInput`` reads them the same way and trims
+    the value. Read here rather than through a library: the Python port's reader loads ``requests`` with it, a
+    third of a run's own start-up on an endpoint with nothing to change."""
     raw = {}
     for name, default in INPUT_DEFAULTS.items():
-        value = get_input(name)
+        value = environ.get(f"INPUT_{name.replace(' ', '_').upper()}", "").strip()
         raw[name] = value if value != "" else default
     return raw
 

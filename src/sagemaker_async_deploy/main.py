@@ -21,13 +21,11 @@ EXIT_FAILED = 1
 
 def main() -> int:
     cancel.install()  # SIGINT / SIGTERM end the run with outputs, a summary and the comment, not a traceback
-    environ = os.environ  # read here and by actions-toolkit's get_input, nowhere else
+    environ = os.environ  # read here, nowhere else
     log = Log()
     end = RunEnd(log, environ.get("GITHUB_OUTPUT", ""), environ.get("GITHUB_STEP_SUMMARY", ""))
 
-    from actions_toolkit import core
-
-    raw = read_inputs(core.get_input)
+    raw = read_inputs(environ)
     if raw.get("github-token"):
         log.mask(raw["github-token"])
     try:

@@ -1,5 +1,6 @@
 """A run that changes nothing loads only what it uses: the modules for autoscaling, cleanup, the wind-down of a
-cancelled job and the PR comment stay unloaded, and the instance type is checked only once a change is known."""
+cancelled job and the PR comment stay unloaded, as does an HTTP library boto3 does not need, and the instance
+type is checked only once a change is known."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ UNUSED_WHEN_UNCHANGED = (
     "sagemaker_async_deploy.winddown",
     "sagemaker_async_deploy.comment",
     "github",
+    "requests",  # PyGithub's HTTP library: only a run that writes a comment needs it
 )
 
 
