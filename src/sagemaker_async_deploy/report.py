@@ -438,7 +438,7 @@ def _package(doc: Document, config: ActionConfig) -> None:
         ("Version ", Code(str(package.version)), " of group ", Code(shorten(package.group, NAME_MAX))),
         ("Approval: ", Code(package.approval or "?")),
         ("ARN: ", Code(shorten(package.arn, NAME_MAX))),
-        Link("the version in the SageMaker console", _package_url(config.region, package.group, package.version)),
+        Link("the group's versions in the SageMaker console", _package_url(config.region, package.group)),
     ]
     if package.newer:
         items.append(_sentence(shorten(package.newer, VALUE_MAX)))
@@ -1049,9 +1049,12 @@ def _console_url(region: str, endpoint_name: str) -> str:
     return f"{_console_base(region, 'sagemaker')}#/endpoints/{quote(endpoint_name, safe='')}"
 
 
-def _package_url(region: str, group: str, version: int) -> str:
+def _package_url(region: str, group: str) -> str:
+    """The group's page in the registry, which lists its versions: the console's one address for it that
+    registry scripts in the open agree on (AWS documents no console addresses; a version's own page has none
+    that is stable)."""
     name = group.rsplit("/", 1)[-1]  # a group given by ARN
-    return f"{_console_base(region, 'sagemaker')}#/model-registry/{quote(name, safe='')}/versions/{version}"
+    return f"{_console_base(region, 'sagemaker')}#/model-registry/{quote(name, safe='')}"
 
 
 def _alarm_url(region: str, alarm: str) -> str:

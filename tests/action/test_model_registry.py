@@ -49,6 +49,10 @@ def test_first_deploy_of_a_group_deploys_its_latest_approved_version(deployer: D
     assert {"field": "model-package", "from": "", "to": arn} in run.changes
     summary = plain(run.summary)
     assert "Version `2` of group `whisper-models`" in summary and "Approval: `Approved`" in summary
+    group_page = (
+        "https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/model-registry/whisper-models"
+    )
+    assert f"[the group's versions in the SageMaker console]({group_page})" in run.summary
 
 
 def test_a_newer_approved_version_is_an_update_and_the_old_model_is_removed(deployer: Deployer) -> None:
