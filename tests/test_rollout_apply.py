@@ -25,6 +25,7 @@ from sagemaker_async_deploy.autoscaling import RECORD_PREFIX, Autoscaling
 from sagemaker_async_deploy.builders import Shapes
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import DeployError
+from sagemaker_async_deploy.fleetlog import FleetLog
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_async_deploy.planner import Desired, desired_from
@@ -50,6 +51,7 @@ SEEDED: dict[str, dict[str, str]] = {
         "updated",
         "counted",
         "alarmed",
+        "startup",
         "forced",
         "halfmade",
         "bluegreen",
@@ -255,7 +257,7 @@ def released_when_waiting(lab: Lab, run: Run, name: str, line: str) -> Callable[
     """Run ``run`` while ``name`` is held, releasing it once the run logged ``line``; the outcome or error."""
 
     def release() -> None:
-        deadline = time.time() + 30
+        deadline = time.time() + 5  # a run that never says it waits fails its test; it need not hang for long
         while line not in run.lines and time.time() < deadline:
             time.sleep(0.005)
         lab.emu.faults.release(name)
@@ -467,6 +469,23 @@ def test_an_update_with_alarms_says_it_rolls_back_on_them(lab: Lab) -> None:
     ) in run.lines
 
 
+def test_the_fleet_log_is_told_the_start_up_timeout_of_the_config_rolled_out(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new fleet's log watcher gets the config's ContainerStartupHealthCheckTimeoutInSeconds, which its
+    crash-loop sentence names."""
+    told: list[int | None] = []
+
+    def fleet_log(*args: Any, startup_timeout: int | None = None, **kwargs: Any) -> FleetLog:
+        told.append(startup_timeout)
+        return FleetLog(*args, startup_timeout=startup_timeout, **kwargs)
+
+    monkeypatch.setattr(rollout, "FleetLog", fleet_log)
+    outcome = lab.start("startup", image=image(2), container_startup_timeout_seconds="900").rollout.run()
+    assert outcome.result == "updated", outcome.message
+    assert told == [900]
+
+
 def test_a_forced_redeploy_makes_only_a_config_and_says_why(lab: Lab) -> None:
     """force-redeploy with nothing changed: the serving model is named again, so no model is made or looked for;
     a new config rolls out, and the outcome's message says it was forced."""
@@ -539,9 +558,11 @@ def test_a_blue_green_update_refused_for_a_quota_names_it(lab: Lab) -> None:
 def test_a_rolling_update_refused_for_capacity_says_a_smaller_step_needs_less(lab: Lab) -> None:
     """A rolling update refused for capacity: it needs one batch beside the serving fleet, and a smaller
     step-size needs less."""
-    desired = lab.desired("rolling", image=image(2), deployment_strategy="rolling")
+    # Built at run time, as an input read from the environment is: not the interned literal "rolling".
+    rolling = "".join(["roll", "ing"])
+    desired = lab.desired("rolling", image=image(2), deployment_strategy=rolling)
     lab.emu.faults.quota_next_update("Instance limit reached.", endpoint_name="rolling")
-    refusal = lab.start("rolling", image=image(2), deployment_strategy="rolling").refused()
+    refusal = lab.start("rolling", image=image(2), deployment_strategy=rolling).refused()
     assert str(refusal) == (
         "SageMaker refused UpdateEndpoint for lack of capacity: a quota or the capacity of the instance type. A "
         "rolling update needs capacity for one batch beside the serving fleet. Check the account's SageMaker quotas "
