@@ -476,9 +476,9 @@ def test_the_fleet_log_is_told_the_start_up_timeout_of_the_config_rolled_out(
     crash-loop sentence names."""
     told: list[int | None] = []
 
-    def fleet_log(*args: Any, startup_timeout: int | None = None, **kwargs: Any) -> FleetLog:
-        told.append(startup_timeout)
-        return FleetLog(*args, startup_timeout=startup_timeout, **kwargs)
+    def fleet_log(*args: Any, **kwargs: Any) -> FleetLog:
+        told.append(kwargs.get("startup_timeout"))
+        return FleetLog(*args, **kwargs)
 
     monkeypatch.setattr(rollout, "FleetLog", fleet_log)
     outcome = lab.start("startup", image=image(2), container_startup_timeout_seconds="900").rollout.run()
