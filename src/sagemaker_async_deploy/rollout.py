@@ -158,6 +158,9 @@ class Rollout:
             if endpoint is not None and not scaling_checked:
                 # An interrupted run may have left the variant's autoscaling deregistered and recorded on the endpoint.
                 if self._autoscaling_recorded(endpoint):
+                    # equivalent mutants core/ReplaceComparisonOperator_Eq_LtE, core/ReplaceComparisonOperator_Eq_Is:
+                    # mode is config's own literal "apply" or "plan" (interned, as this one is), and "plan" sorts
+                    # after "apply".
                     self.scaling.recover(endpoint, apply=cfg.mode == "apply")
                 scaling_checked = True
             # An earlier run's rollout that landed while this run waited is this run's redeploy: not forced again.
@@ -175,20 +178,30 @@ class Rollout:
             if self.outcome.lost_model is not None:
                 self.log.warning(self.outcome.lost_model.plan_warning(), title="A rollback would not scale")
 
+            # equivalent mutants core/ReplaceComparisonOperator_Eq_GtE, core/ReplaceComparisonOperator_Eq_Is,
+            # core/ReplaceComparisonOperator_NotEq_IsNot: mode and action are config's and the planner's own literals
+            # (interned, as these are), and "apply" sorts before "plan".
             if (cfg.mode == "plan" or the_plan.action != "unchanged") and not preflight_done:
                 self.preflight()
                 preflight_done = True
+                # equivalent mutants core/ReplaceComparisonOperator_Eq_GtE, core/ReplaceComparisonOperator_Eq_Is: the
+                # action is the planner's own literal (interned, as this one is), and neither "create" nor "unchanged"
+                # sorts after "update".
                 if the_plan.action == "update":
                     desired = the_plan.desired
                     self.scaling.warn_if_blocked(
                         cfg.endpoint_name, cfg.variant_name, desired.bakes, desired.bake_seconds, desired.fleet
                     )
+            # equivalent mutants core/ReplaceComparisonOperator_Eq_GtE, core/ReplaceComparisonOperator_Eq_Is: mode is
+            # config's own literal "apply" or "plan" (interned, as this one is), and "apply" sorts before "plan".
             if cfg.mode == "plan":
                 self.outcome.result = {"create": "would-create", "update": "would-update"}.get(
                     the_plan.action, "unchanged"
                 )
                 self.outcome.serving_image = the_plan.desired.image  # the contract: desired in plan mode
                 return
+            # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: the action is the planner's own literal, interned
+            # as this one is.
             if the_plan.action == "unchanged":
                 if adopted_from and the_plan.current and adopted_from != the_plan.current.config_name:
                     self._adopt(adopted_from, before_wait, the_plan.current)
@@ -387,6 +400,9 @@ class Rollout:
         saved_scaling, endpoint_arn = None, ""
         since: Since
         try:
+            # equivalent mutants core/ReplaceComparisonOperator_Eq_LtE, core/ReplaceComparisonOperator_Eq_Is: an applied
+            # plan is the planner's literal "create" or "update" (interned, as this one is), and "update" sorts after
+            # "create".
             if the_plan.action == "create":
                 request = builders.create_endpoint_request(
                     desired.endpoint_name, desired.config_name, desired.deployment_config, desired.tags
@@ -433,6 +449,8 @@ class Rollout:
 
         rollout_start = len(self.outcome.transitions)  # earlier ones were someone else's update, waited out
         final = None
+        # equivalent mutant core/NumberReplacer: [-1] is [0]; the config this run rolls out has one variant (the
+        # action manages single-variant endpoints only).
         variant = (desired.config_request.get("ProductionVariants") or [{}])[0]
         fleet_log = FleetLog(
             self.clients.logs,
@@ -485,6 +503,9 @@ class Rollout:
                 "started is unknown, so nothing was deleted; run again: the next run waits for any update it "
                 "started and cleans up what nothing uses.",
             )
+        # equivalent mutants core/ReplaceComparisonOperator_NotEq_Gt, core/ReplaceComparisonOperator_NotEq_IsNot,
+        # core/ReplaceComparisonOperator_NotEq_Lt: a string is > "" exactly when it is != "", and CPython has one
+        # empty string; < "" is never true, which differs only for a given model-name, when the run made no model.
         removed = self.cleanup.created_for_refused(created, the_plan.desired.existing_model != "")
         note = f" Removed what this run created for it: {', '.join(removed)}." if removed else ""
         current = the_plan.current
@@ -499,6 +520,8 @@ class Rollout:
             )
         quota = QUOTA_RE.search(message)
         desired = the_plan.desired
+        # equivalent mutant core/NumberReplacer: the count is read on a create only (an update's fleet is never
+        # None), where initial-instance-count is at least 1 and 1 when empty, so the "or 1" never applies.
         fleet = desired.fleet if desired.fleet is not None else desired.value(INSTANCE_COUNT) or 1
         what = (
             f"the quota '{safe(quota['quota'])}' ({quota['limit']} instances, {quota['used']} in use)"
@@ -519,6 +542,7 @@ class Rollout:
                 "Neither rolling nor a smaller step-size needs less on it. Nothing was rolled out; the endpoint "
                 "serves as before."
             )
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_GtE: no strategy name sorts after rolling.
         elif desired.value(STRATEGY) == "rolling":
             needs = "A rolling update needs capacity for one batch beside the serving fleet."
             way_out = "A smaller step-size needs less. Nothing was rolled out; the endpoint serves as before."
