@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy import aws, cancel
 from sagemaker_async_deploy.autoscaling import SavedScaling, encode_record
@@ -257,3 +258,15 @@ def test_a_refused_record_read_is_left_to_the_next_run(emu: Emulator) -> None:
     [note] = outcome.autoscaling
     assert note.startswith("Could not check the endpoint's autoscaling record after the cancel (")
     assert note.endswith("); the next run of this endpoint does.")
+
+
+def test_hurried_clients_make_one_attempt_per_call(emu: Emulator) -> None:
+    """A cancelled job's last calls are tried once: a 5xx is not retried into the runner's SIGKILL. (botocore's
+    ``max_attempts`` counts retries after the first attempt; ``total_max_attempts`` counts them all.)"""
+    emu.faults.server_error("DescribeEndpoint", times=2, code="InternalFailure")
+    emu.clear_requests()
+    with pytest.raises(ClientError) as failed:
+        aws.describe_endpoint(clients().hurried().sagemaker, "hurried")
+    assert aws.error_code(failed.value) == "InternalFailure"
+    assert [(r.operation, r.status) for r in emu.requests] == [("DescribeEndpoint", 500)]
+    emu.faults.clear()

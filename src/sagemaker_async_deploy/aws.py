@@ -56,9 +56,10 @@ _CLIENT_CONFIG = Config(
     read_timeout=60,
 )
 # A cancelled job has seconds before the runner kills it (SIGKILL 10 s after SIGINT): one attempt per call, and
-# short timeouts, so that a slow answer costs a sentence in the report instead of the report.
+# short timeouts, so that a slow answer costs a sentence in the report instead of the report. botocore's
+# max_attempts counts the retries after the first attempt; total_max_attempts counts every attempt.
 _HURRIED_CONFIG = _CLIENT_CONFIG.merge(
-    Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1.5, read_timeout=2)
+    Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1.5, read_timeout=2)
 )
 
 
