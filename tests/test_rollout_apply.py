@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy import aws, builders, redeploy, rollout
@@ -133,11 +134,14 @@ class Lab:
         self.autoscaling: Any = self.clients.autoscaling
         self.shapes = Shapes.of(self.sm.meta.service_model)
 
-    def start(self, name: str, **inputs: str) -> Run:
+    def start(self, name: str, clients: aws.Clients | None = None, **inputs: str) -> Run:
         stream = io.StringIO()
         preflights: list[float] = []
         run = Rollout(
-            config(name, **inputs), self.clients, Log(stream), preflight=lambda: preflights.append(time.time())
+            config(name, **inputs),
+            clients or self.clients,
+            Log(stream),
+            preflight=lambda: preflights.append(time.time()),
         )
         return Run(run, stream, preflights)
 
@@ -385,7 +389,7 @@ def test_a_create_refused_as_invalid_is_a_refusal_and_removes_what_it_made(
     refusal = run.refused()
     assert str(refusal) == (
         "SageMaker refused CreateEndpoint: ValidationException: Could not find endpoint configuration "
-        f'"{ARN}:endpoint-config/{desired.config_name}".. Removed what this run created for it: model '
+        f'"{ARN}:endpoint-config/{desired.config_name}". Removed what this run created for it: model '
         f"{desired.model_name}, endpoint config {desired.config_name}."
     )
     assert refusal.kind == "refused"
@@ -636,29 +640,23 @@ def test_an_update_refused_for_a_recreated_config_says_sagemaker_does_not_take_i
     ]
 
 
-def test_a_server_error_on_the_update_deletes_nothing(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_server_error_on_the_update_deletes_nothing(lab: Lab) -> None:
     """A 5xx on UpdateEndpoint, left after botocore's retries, proves no refusal: the update may have started,
-    so the model and config stay, and the error says so."""
+    so the model and config stay, and the error says so. (Clients of one attempt: that 5xx is the last one.)"""
     desired = lab.desired("fivexx", image=image(2))
-
-    def failing(sm: Any, request: aws.Json) -> str:
-        raise ClientError(
-            {"Error": {"Code": "InternalFailure", "Message": "We encountered an internal error."},
-             "ResponseMetadata": {"HTTPStatusCode": 500}},
-            "UpdateEndpoint",
-        )  # fmt: skip
-
-    monkeypatch.setattr(aws, "update_endpoint", failing)
-    refusal = lab.start("fivexx", image=image(2)).refused()
+    lab.emu.faults.server_error("UpdateEndpoint", code="InternalFailure")
+    one_attempt = aws.Clients(REGION, Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    refusal = lab.start("fivexx", clients=one_attempt, image=image(2)).refused()
     assert str(refusal) == (
-        "SageMaker answered UpdateEndpoint with InternalFailure: We encountered an internal error.. Whether it "
-        "started is unknown, so nothing was deleted; run again: the next run waits for any update it started and "
-        "cleans up what nothing uses."
+        "SageMaker answered UpdateEndpoint with InternalFailure: The service encountered an internal error. "
+        "Whether it started is unknown, so nothing was deleted; run again: the next run waits for any update it "
+        "started and cleans up what nothing uses."
     )
     assert refusal.kind == ""
     assert lab.sagemaker_writes() == [
         f"CreateModel {desired.model_name}",
         f"CreateEndpointConfig {desired.config_name}",
+        "UpdateEndpoint fivexx 500",
     ]
 
 

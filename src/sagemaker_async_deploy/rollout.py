@@ -499,9 +499,9 @@ class Rollout:
             # A server error, after botocore's retries, is no proof of a refusal: SageMaker may have taken the
             # request. What this run made may be rolling out, so nothing is deleted; the next run adopts it.
             return DeployError(
-                f"SageMaker answered {safe(error.operation_name)} with {safe(code)}: {safe(message)}. Whether it "
-                "started is unknown, so nothing was deleted; run again: the next run waits for any update it "
-                "started and cleans up what nothing uses.",
+                f"SageMaker answered {safe(error.operation_name)} with {safe(code)}: {_sentence(safe(message))} "
+                "Whether it started is unknown, so nothing was deleted; run again: the next run waits for any "
+                "update it started and cleans up what nothing uses.",
             )
         # equivalent mutants core/ReplaceComparisonOperator_NotEq_Gt, core/ReplaceComparisonOperator_NotEq_IsNot,
         # core/ReplaceComparisonOperator_NotEq_Lt: a string is > "" exactly when it is != "", and CPython has one
@@ -515,7 +515,7 @@ class Rollout:
             return self._missing_config(current.config_name, exists_again=True, note=note)
         if code not in CAPACITY_REFUSALS:
             return DeployError(
-                f"SageMaker refused {safe(error.operation_name)}: {safe(code)}: {safe(message)}.{note}",
+                f"SageMaker refused {safe(error.operation_name)}: {safe(code)}: {_sentence(safe(message))}{note}",
                 kind="refused" if code in ("ValidationException", "ValidationError") else "",
             )
         quota = QUOTA_RE.search(message)
@@ -820,6 +820,11 @@ class Rollout:
         """A rollback is waited for like any update, with a deadline of its own: it starts when the update
         has used up part of deployment-timeout-minutes."""
         return replace(self.waiter, deadline=time.time() + self.config.deployment_timeout_seconds)
+
+
+def _sentence(text: str) -> str:
+    """AWS's message as a sentence of ours: a full stop added unless it ends one already."""
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _not_found_yet(error: ClientError, name: str) -> bool:

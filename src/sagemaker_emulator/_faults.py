@@ -294,7 +294,8 @@ class Faults:
     ) -> None:
         """The next ``times`` requests of ``operation`` answer HTTP ``status`` with error ``code`` ("The service
         encountered an internal error.", Application Auto Scaling's InternalServiceException in botocore's model),
-        for the services moto answers on a JSON protocol (X-Amz-Target), e.g. Application Auto Scaling. botocore
+        for SageMaker and the services moto answers on a JSON protocol (X-Amz-Target), e.g. Application Auto
+        Scaling; SageMaker's model declares no 5xx error, so give it AWS's common ``InternalFailure``. botocore
         retries a 5xx: arm as many as the caller's attempts. With ``after_acting`` the request is carried out first
         and only its answer is lost, as a 5xx does not prove that nothing happened."""
         if times < 1 or not 500 <= status <= 599:

@@ -38,6 +38,9 @@ _READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "HEAD ", "GET ")
 # SageMaker Runtime is rest-json and signs as "sagemaker" too (botocore's sagemaker-runtime model: signingName
 # "sagemaker"); its operations are told from SageMaker's (JSON 1.1, X-Amz-Target) by their paths.
 _ASYNC_INVOCATION = re.compile(r"^/endpoints/(?P<name>[^/]+)/async-invocations$")
+# What an armed server error answers. AWS's common errors (API reference, "Common Errors"): InternalFailure, HTTP
+# 500, "The request processing has failed because of an unknown error, exception or failure".
+_INTERNAL_ERROR = "The service encountered an internal error."
 _INLINE_BODY_MAX = 128_000  # AsyncBodyBlob's max (botocore's sagemaker-runtime model)
 
 StartResponse = Callable[..., Any]
@@ -279,8 +282,13 @@ class Emulator:
             params = {}
             status, payload = 400, {"__type": "SerializationException", "message": "Malformed JSON body."}
         else:
+            failure = self.faults.take_server_error(operation)
             try:
+                if failure is not None and not failure.after_acting:
+                    raise ApiError(failure.code, _INTERNAL_ERROR, status=failure.status)
                 status, payload = 200, self._sagemaker.handle(operation, region, params)
+                if failure is not None:  # acted on; the answer is lost
+                    raise ApiError(failure.code, _INTERNAL_ERROR, status=failure.status)
             except ApiError as error:
                 status, payload = error.status, {"__type": error.error_type, "message": error.message}
         self._log.add(RequestRecord("sagemaker", operation, params, time.time(), region, status))
@@ -368,7 +376,7 @@ class Emulator:
             self._log.add(
                 RequestRecord(service, operation, params, time.time(), region or DEFAULT_REGION, failure.status)
             )
-            payload = {"__type": failure.code, "message": "The service encountered an internal error."}
+            payload = {"__type": failure.code, "message": _INTERNAL_ERROR}
             response = Response(
                 json.dumps(payload),
                 status=failure.status,
