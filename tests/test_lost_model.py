@@ -25,7 +25,7 @@ class Models:
         self.existing = set(existing)
         self.described: list[str] = []
 
-    def describe_model(self, ModelName: str) -> dict[str, Any]:  # noqa: N803 (boto3's parameter name)
+    def describe_model(self, ModelName: str) -> dict[str, Any]:
         self.described.append(ModelName)
         if ModelName not in self.existing:
             message = f'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/{ModelName}".'
