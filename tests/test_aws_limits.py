@@ -14,11 +14,23 @@ from typing import Any
 import botocore.session
 import pytest
 
-from sagemaker_async_deploy import _checks, autoscaling, cancel, config, state, strategy, winddown
+from sagemaker_async_deploy import (
+    _checks,
+    artifacts,
+    autoscaling,
+    cancel,
+    config,
+    fleetlog,
+    packages,
+    smoke,
+    state,
+    strategy,
+    winddown,
+)
 from sagemaker_async_deploy._checks import Problems, StepSize
 from sagemaker_async_deploy.errors import PlanError
 from sagemaker_async_deploy.fields import BAKE, DOWNLOAD_TIMEOUT, INSTANCE_COUNT, MAX_CONCURRENT, STARTUP_TIMEOUT
-from sagemaker_emulator import _sagemaker
+from sagemaker_emulator import _sagemaker, _server
 
 SESSION = botocore.session.get_session()
 SAGEMAKER = SESSION.get_service_model("sagemaker")
@@ -200,3 +212,52 @@ def test_the_cancel_budget_ends_before_the_runner_kills_the_step() -> None:
     assert cancel.BUDGET_SECONDS == 5.0
     assert cancel.BUDGET_SECONDS < sigterm_after < sigkill_after
     assert winddown.RESTORE_NEEDS == 3.0 < cancel.BUDGET_SECONDS
+
+
+def test_the_smoke_tests_request_takes_exactly_aws_limits() -> None:
+    """InvokeEndpointAsync (botocore's sagemaker-runtime model): Body a blob of at most 128,000 bytes, ContentType at
+    most 1024 characters, RequestTTLSeconds 60-21600. The inline limit, the content type's, the longest smoke test
+    and the TTL's clamp are those numbers, and the emulator refuses a larger body as SageMaker does."""
+    runtime = SESSION.get_service_model("sagemaker-runtime").operation_model("InvokeEndpointAsync").input_shape
+    assert runtime.members["Body"].metadata["max"] == 128_000 == config.INLINE_BODY_MAX == _server._INLINE_BODY_MAX
+    assert runtime.members["ContentType"].metadata["max"] == 1024 == config.CONTENT_TYPE_MAX
+    ttl = runtime.members["RequestTTLSeconds"].metadata
+    assert (ttl["min"], ttl["max"]) == (60, 21_600) == (smoke.TTL_MIN, smoke.TTL_MAX)
+    assert config.SMOKE_TIMEOUT_MAX == 21_600
+
+
+def test_the_smoke_test_alarm_period_is_a_high_resolution_one() -> None:
+    """PutMetricAlarm's Period: "Valid values are 10, 20, 30, and any multiple of 60", 10 only for a metric stored
+    with a StorageResolution of 1, which the failure's datapoint has."""
+    period = SESSION.get_service_model("cloudwatch").operation_model("PutMetricAlarm").input_shape.members["Period"]
+    assert "Valid values are 10, 20, 30, and any multiple of 60" in re.sub(r"<[^>]+>", "", period.documentation)
+    assert smoke.ALARM_PERIOD == 10
+    assert smoke.metric_request("ep")["MetricData"][0]["StorageResolution"] == 1
+
+
+def test_the_model_registry_status_deployed_is_aws_approved() -> None:
+    """ModelApprovalStatus is Approved, Rejected or PendingManualApproval; only Approved is deployed."""
+    assert packages.APPROVED in SAGEMAKER.shape_for("ModelApprovalStatus").enum
+    assert packages.APPROVED == "Approved"
+
+
+def test_an_artifacts_identity_fits_one_page_and_one_tag() -> None:
+    """ListObjectsV2 "returns up to 1,000 key names" (MaxKeys): a prefix is identified by one page of them; the
+    identity is a tag value of SageMaker's (at most 256 characters), whatever the count."""
+    max_keys = SESSION.get_service_model("s3").operation_model("ListObjectsV2").input_shape.members["MaxKeys"]
+    assert "returns up to 1,000 key names" in max_keys.documentation
+    assert artifacts.MAX_PREFIX_OBJECTS == 1000
+    widest = f"listing={'f' * 32} objects={artifacts.MAX_PREFIX_OBJECTS}"
+    assert len(widest) <= limits("Tag", "Value")["max"] == 256
+
+
+def test_the_live_log_reads_within_cloudwatch_logs_limits() -> None:
+    """DescribeLogStreams' limit is 1-50 (one page), GetLogEvents' 1-10000; the live log reads while the endpoint
+    is in one of DescribeEndpoint's statuses of a fleet starting."""
+    logs = SESSION.get_service_model("logs")
+    listed = logs.operation_model("DescribeLogStreams").input_shape.members["limit"].metadata
+    read = logs.operation_model("GetLogEvents").input_shape.members["limit"].metadata
+    assert (listed["min"], listed["max"]) == (1, 50) and fleetlog.STREAMS_LISTED == 50
+    assert read["min"] <= fleetlog.PAGE_LINES <= read["max"] == 10_000
+    assert fleetlog.WATCHED == ("Creating", "Updating")
+    assert set(fleetlog.WATCHED) <= set(SAGEMAKER.shape_for("EndpointStatus").enum)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -82,14 +83,19 @@ def test_a_failure_object_wins_over_an_output() -> None:
     [
         ("all-at-once", 300, ("a",), True),
         ("canary", 300, ("a",), True),
+        ("linear", 1, ("a",), True),
+        (None, 300, ("a",), True),
         ("rolling", 300, ("a",), False),
         ("all-at-once", 0, (), False),
+        ("all-at-once", 300, tuple(f"a{i}" for i in range(9)), True),
         ("all-at-once", 300, tuple(f"a{i}" for i in range(10)), False),
     ],
 )
-def test_during_bake(strategy: str, bake: int, alarms: tuple[str, ...], expected: bool) -> None:
-    """SageMaker rolls back on the smoke test only in a blue/green bake with room for one more alarm."""
+def test_during_bake(strategy: str | None, bake: int, alarms: tuple[str, ...], expected: bool) -> None:
+    """SageMaker rolls back on the smoke test only in a blue/green bake (of any length; a strategy not read back is
+    the default blue/green one) with room for one more alarm; a strategy as read from a description counts alike."""
     assert smoke.during_bake(strategy, bake, alarms) is expected
+    assert smoke.during_bake(json.loads(json.dumps(strategy)), bake, alarms) is expected
 
 
 def test_with_alarm_adds_the_actions_alarm_after_the_users() -> None:
@@ -110,36 +116,92 @@ def test_the_actions_alarm_is_not_read_back_as_a_users_alarm() -> None:
 
 
 def test_alarm_and_metric_requests_match() -> None:
-    """The alarm watches exactly the metric the failure publishes, at high resolution, tagged."""
+    """The alarm watches exactly the metric the failure publishes, at high resolution, tagged: one datapoint of 1
+    in one 10 s period is ALARM; no data is not breaching."""
     tags = [{"Key": "managed-by", "Value": "sagemaker-async-deploy"}]
+    dimensions = [{"Name": "EndpointName", "Value": "whisper"}]
     alarm = smoke.alarm_request("whisper", tags)
-    [datum] = smoke.metric_request("whisper")["MetricData"]
-    assert alarm["Namespace"] == smoke.metric_request("whisper")["Namespace"]
-    assert (alarm["MetricName"], alarm["Dimensions"]) == (datum["MetricName"], datum["Dimensions"])
-    assert alarm["Period"] == 10 and datum["StorageResolution"] == 1
-    assert datum["Value"] >= alarm["Threshold"]
-    assert alarm["Tags"] == tags
+    del alarm["AlarmDescription"]
+    assert alarm == {
+        "AlarmName": "sagemaker-async-deploy-smoke-whisper",
+        "Namespace": "sagemaker-async-deploy/smoke-test",
+        "MetricName": "SmokeTestFailed",
+        "Dimensions": dimensions,
+        "Statistic": "Maximum",
+        "Period": 10,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "Tags": tags,
+    }
+    assert smoke.metric_request("whisper") == {
+        "Namespace": "sagemaker-async-deploy/smoke-test",
+        "MetricData": [
+            {
+                "MetricName": "SmokeTestFailed",
+                "Dimensions": dimensions,
+                "Value": 1.0,
+                "Unit": "Count",
+                "StorageResolution": 1,
+            }
+        ],
+    }
 
 
-def _baking(current: int, desired: int, status: str = "Baking") -> dict[str, object]:
-    variant = {"CurrentInstanceCount": current, "DesiredInstanceCount": desired, "VariantStatus": [{"Status": status}]}
-    return {"PendingDeploymentSummary": {"ProductionVariants": [variant]}}
+def _baking(current: int, desired: int, *statuses: str) -> dict[str, object]:
+    history = [{"Status": status} for status in statuses or ("Baking",)]
+    variant = {"CurrentInstanceCount": current, "DesiredInstanceCount": desired, "VariantStatus": history}
+    # As DescribeEndpoint's answer holds it: parsed from JSON, no literal of this module.
+    return dict(json.loads(json.dumps({"PendingDeploymentSummary": {"ProductionVariants": [variant]}})))
 
 
 def test_takes_all_traffic_baking() -> None:
-    """Only a bake on the new fleet's full count is the final bake; a canary bake or activation is not."""
+    """Only a bake on the new fleet's full count is the final bake; a canary bake, activation, any other status
+    or a count that differs is not. The variant's latest status is the last of its history."""
     assert smoke.takes_all_traffic_baking(_baking(3, 3))
+    assert smoke.takes_all_traffic_baking(_baking(300, 300))
+    assert smoke.takes_all_traffic_baking(_baking(3, 3, "Creating", "ActivatingTraffic", "Baking"))
+    assert not smoke.takes_all_traffic_baking(_baking(3, 3, "Baking", "ActivatingTraffic"))
     assert not smoke.takes_all_traffic_baking(_baking(1, 3))
+    assert not smoke.takes_all_traffic_baking(_baking(4, 3))
     assert not smoke.takes_all_traffic_baking(_baking(3, 3, "ActivatingTraffic"))
+    assert not smoke.takes_all_traffic_baking(_baking(3, 3, "Creating"))
     assert not smoke.takes_all_traffic_baking({"EndpointStatus": "InService"})
+    two = _baking(3, 3)
+    pending = two["PendingDeploymentSummary"]
+    assert isinstance(pending, dict)
+    pending["ProductionVariants"].append({**pending["ProductionVariants"][0], "CurrentInstanceCount": 1})
+    assert not smoke.takes_all_traffic_baking(two)
 
 
 def test_bake_warning() -> None:
-    """The plan warns when the smoke test and its alarm do not fit in the bake, or no alarm can be added."""
+    """The plan warns when the smoke test and its alarm's two periods do not fit in the bake, or no alarm can be
+    added; nothing for a rolling update or one that does not bake."""
+    rolling = json.loads('"rolling"')
     assert smoke.bake_warning(_smoke(timeout_seconds=30), "all-at-once", 300, ("a",)) == ""
-    assert "does not fit in the final bake" in smoke.bake_warning(_smoke(timeout_seconds=600), "linear", 300, ("a",))
+    assert smoke.bake_warning(_smoke(timeout_seconds=280), "all-at-once", 300, ("a",)) == ""
+    assert smoke.bake_warning(_smoke(timeout_seconds=281), None, 300, ("a",)) == (
+        "smoke-test-timeout-seconds (281 s) does not fit in the final bake (300 s, bake-seconds) with the 20 s its "
+        "alarm needs: if the model has not answered when the bake ends, SageMaker finishes the update and a failed "
+        "smoke test is rolled back by the action, with a second blue/green update"
+    )
+    assert "does not fit in the final bake (1 s" in smoke.bake_warning(_smoke(), "canary", 1, ("a",))
     assert "10 alarms" in smoke.bake_warning(_smoke(), "canary", 300, tuple(f"a{i}" for i in range(10)))
+    assert smoke.bake_warning(_smoke(), "canary", 300, tuple(f"a{i}" for i in range(9))) == ""
     assert smoke.bake_warning(_smoke(timeout_seconds=600), "rolling", 300, ("a",)) == ""
+    assert smoke.bake_warning(_smoke(timeout_seconds=600), rolling, 300, ("a",)) == ""
+    assert smoke.bake_warning(_smoke(timeout_seconds=600), "linear", 0, ()) == ""
+
+
+def test_s3_object() -> None:
+    """Only an s3:// URI with a bucket and a key names an object the smoke test can look for."""
+    assert smoke.s3_object("s3://bucket/out/1.out") == smoke.S3Object("bucket", "out/1.out")
+    assert smoke.s3_object("s3://bucket/") is None
+    assert smoke.s3_object("s3:///key") is None
+    assert smoke.s3_object("https://bucket.s3.amazonaws.com/key") is None
+    assert smoke.s3_object("") is None
 
 
 def _failed_smoke(excerpt: str) -> SmokeResult:

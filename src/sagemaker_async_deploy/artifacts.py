@@ -101,4 +101,5 @@ def location(container: Mapping[str, Any]) -> str:
 
 def basename(url: str) -> str:
     """What a reviewer calls the artifact: its file name, or its prefix's last folder."""
+    # equivalent mutant core/NumberReplacer: rsplit("/", 2)[-1] is the same last part as rsplit("/", 1)[-1].
     return url.rstrip("/").rsplit("/", 1)[-1] + ("/" if url.endswith("/") else "")

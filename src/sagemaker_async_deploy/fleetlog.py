@@ -54,6 +54,9 @@ def crash_line(lines: list[str]) -> str:
         if not CRASH.search(text):
             continue
         if text.lstrip().startswith("Traceback"):
+            # equivalent mutants core/ReplaceBinaryOperator_Add_Mul, core/ReplaceBinaryOperator_Add_FloorDiv,
+            # core/ReplaceBinaryOperator_Add_Pow, core/ReplaceBinaryOperator_Add_BitOr, core/NumberReplacer: they
+            # start the search at index or index + 1, and the traceback's own line never matches EXCEPTION.
             return next((t for t in lines[index + 1 :] if EXCEPTION.match(t)), text).strip()
         return text.strip()
     return ""
@@ -100,6 +103,8 @@ class FleetLog:
             return
         try:
             with cancel.interruptible():  # only reads: a cancelled job does not wait for CloudWatch's answer
+                # equivalent mutants core/ReplaceComparisonOperator_Eq_GtE, core/ReplaceComparisonOperator_Eq_Is: a
+                # remainder of 10 is at most 9, and small ints are one object.
                 if not self.streams or self._calls % LIST_EVERY == LIST_EVERY - 1:
                     self._list()
                 else:
@@ -117,7 +122,7 @@ class FleetLog:
     def _list(self) -> None:
         # By latest event, and every other time by name: a new stream's latest event time is set eventually.
         since_ms = int(self.since * 1000)
-        by_name = self._listings % 2 == 1
+        by_name = self._listings % 2 == 1  # equivalent mutant core/ReplaceComparisonOperator_Eq_GtE: % 2 is 0 or 1
         self._listings += 1
         found = diagnosis.new_streams(
             self.logs, self.group, self.variant_name, since_ms, STREAMS_LISTED, by_name=by_name
@@ -149,6 +154,7 @@ class FleetLog:
                 self._shown_by.setdefault(line.text, instance)
                 self.log.info(f"  │ {_clock(line.at)} {safe(_cut(line.text))}")
             if repeated:
+                # equivalent mutant core/ReplaceComparisonOperator_NotEq_Gt: repeated is at least 1 here.
                 self.log.info(f"  │ … {repeated} line{'s' if repeated != 1 else ''} the same as another instance's")
         if not self.crash:
             said = crash_line([line.text for line in lines])
@@ -183,16 +189,22 @@ def show_last_lines(log: Log, container: diagnosis.ContainerLog) -> None:
         shown_by: dict[str, str] = {}  # a line's text → the instance it was shown for
         for stream, lines in by_stream.items():
             instance = _instance(stream)
+            # equivalent mutant core/ReplaceComparisonOperator_Eq_Is: a stream's lines compare with its one instance
+            # object, and two streams of the variant never name the same instance.
             fresh = [line for line in lines if shown_by.setdefault(line.text, instance) == instance]
             log.info(f"{safe(stream)}:")
             for line in fresh:
                 log.info(f"  {_clock(line.at)} {safe(line.text)}")
+            # equivalent mutants core/ReplaceComparisonOperator_Lt_NotEq, core/ReplaceComparisonOperator_Lt_IsNot:
+            # fresh is part of lines, and at most LOG_LINES_MAX (40) lines are shown: small ints, one object each.
             if len(fresh) < len(lines):
                 others = sorted({shown_by[line.text] for line in lines} - {instance})
                 log.info(f"  … {len(lines) - len(fresh)} more, the same as {safe(', '.join(others))}")
 
 
 def _instance(stream: str) -> str:
+    # equivalent mutants core/ReplaceUnaryOperator_USub_UAdd, core/ReplaceUnaryOperator_Delete_USub,
+    # core/NumberReplacer: a container stream is "<variant>/<instance id>", one "/" (diagnosis.is_container_stream).
     return stream.split("/", 1)[-1]
 
 

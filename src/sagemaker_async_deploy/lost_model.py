@@ -63,6 +63,10 @@ def find(sm: SageMakerClient, the_plan: Plan) -> LostModel | None:
     the lost model's settings over.
     """
     current = the_plan.current
+    # equivalent mutants core/ReplaceComparisonOperator_NotEq_Lt, core/ReplaceComparisonOperator_NotEq_IsNot,
+    # core/ReplaceOrWithAnd: a plan's action is one of the planner's literals "create", "unchanged", "update" (the
+    # same interned objects, and the other two sort before "update"); and an update that creates its model never
+    # comes with a serving model unread (the planner refuses it), so with no model-name the next line returns None.
     if the_plan.action != "update" or not the_plan.desired.existing_model or current is None:
         return None
     name = current.model_name

@@ -62,6 +62,7 @@ def resolve(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
             ]
         )
     containers = list((package.get("InferenceSpecification") or {}).get("Containers") or [])
+    # equivalent mutant core/NumberReplacer: containers[0] is read only when there is exactly one, so [-1] is it.
     if len(containers) != 1 or not containers[0].get("Image"):
         raise InputError(
             [
@@ -80,6 +81,7 @@ def resolve(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
         approval=status,
         newer=newer,
     )
+    # equivalent mutant core/NumberReplacer: exactly one container here, so containers[-1] is containers[0].
     return config.with_package(resolved, package_image(str(containers[0]["Image"])))
 
 

@@ -63,6 +63,9 @@ def _dimensions(endpoint_name: str) -> list[dict[str, str]]:
 def during_bake(strategy: str | None, bake_seconds: int, alarms: tuple[str, ...]) -> bool:
     """Whether SageMaker itself can roll back on a failed smoke test: a blue/green update that bakes (a rolling
     update's last batch bakes while old instances still serve), with room for one more auto-rollback alarm."""
+    # equivalent mutants core/ReplaceComparisonOperator_Gt_NotEq, core/ReplaceComparisonOperator_Lt_NotEq,
+    # core/ReplaceComparisonOperator_Lt_IsNot: bake-seconds is never negative (0-3600), and no update has more
+    # than MAX_ALARMS alarms (the alarms input refuses more, as AWS does), whose counts are small ints, one object.
     return strategy != "rolling" and bake_seconds > 0 and len(alarms) < MAX_ALARMS
 
 
@@ -131,8 +134,11 @@ def takes_all_traffic_baking(endpoint: aws.Json) -> bool:
 
 def bake_warning(smoke: SmokeTest, strategy: str | None, bake_seconds: int, alarms: tuple[str, ...]) -> str:
     """What the plan says when the smoke test cannot do its work inside the final bake ("" when it can)."""
+    # equivalent mutant core/ReplaceComparisonOperator_LtE_Eq: bake-seconds is never negative (0-3600).
     if strategy == "rolling" or bake_seconds <= 0:
         return ""
+    # equivalent mutants core/ReplaceComparisonOperator_GtE_Eq, core/ReplaceComparisonOperator_GtE_Is: no update
+    # has more than MAX_ALARMS alarms (the alarms input refuses more), and small ints are one object.
     if len(alarms) >= MAX_ALARMS:
         return (
             f"alarms names {MAX_ALARMS} alarms, the most an update takes: the smoke test cannot add its own, so it "
@@ -244,6 +250,8 @@ class SmokeTester:
         except ClientError as error:
             self._refused(error)
             return self.result
+        # equivalent mutant core/ReplaceBinaryOperator_Sub_Mod: both are epoch seconds and the wait is shorter than
+        # the epoch time it started at, so now % started is now - started (for the next fifty years).
         waited = time.time() - self.started
         if output is None and failure is None and waited < self.smoke.timeout_seconds:
             return None
@@ -285,6 +293,7 @@ class SmokeTester:
         self._finish(False, reason, None, "")
 
     def _finish(self, passed: bool, reason: str, landed: bytes | None, answered: str) -> None:
+        # equivalent mutant core/ReplaceBinaryOperator_Sub_Mod: epoch seconds, as in look().
         waited = time.time() - (self.started or time.time())
         self.result = SmokeResult(
             passed=passed,
