@@ -113,6 +113,20 @@ def test_any_other_version_id_is_part_of_the_identity() -> None:
         assert found.value == f"etag=0f9e8d7c6b5a version={version}"
 
 
+def test_a_version_id_too_long_for_a_tag_is_told_by_its_digest() -> None:
+    """S3 allows a VersionId of up to 1,024 bytes, a tag value holds 256 characters (SageMaker's Tag.Value): an
+    identity that would not fit names the version by a digest, still one per version; one that fits is kept whole."""
+    url = "s3://bucket/m.tar.gz"
+    fits = "v" * (256 - len("etag=0f9e8d7c6b5a version="))
+    assert artifacts.identity(head_of(fits), url).value == f"etag=0f9e8d7c6b5a version={fits}"  # type: ignore[arg-type]
+    longest = ["a" * 1024, "a" * 1023 + "b", fits + "v"]
+    values = [artifacts.identity(head_of(v), url).value for v in longest]  # type: ignore[arg-type]
+    assert values == [
+        f"etag=0f9e8d7c6b5a version=sha256-{hashlib.sha256(v.encode()).hexdigest()[:32]}" for v in longest
+    ]
+    assert len(set(values)) == 3
+
+
 def test_nothing_stored_is_the_inputs_problem(bucket: str) -> None:
     """A missing object, a missing bucket or an empty prefix is said before any write."""
     assert refusal(f"s3://{bucket}/model.tar.gz") == (

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from . import aws
-from .config import ARTIFACT_KEY
+from .config import ARTIFACT_KEY, TAG_VALUE_MAX
 from .errors import InputError, InputProblem
 from .log import safe
 
@@ -67,9 +67,19 @@ def identity(s3: S3Client, url: str) -> Identity:
     if head is None:
         raise _nothing_stored(url)
     etag = str(head.get("ETag", "")).strip('"')
-    version = str(head.get("VersionId") or "")
-    # A VersionId of "null" is an object stored while versioning was off: no version to tell apart.
-    return Identity(f"etag={etag}" + (f" version={version}" if version and version != "null" else ""), url)
+    return Identity(_object_value(etag, str(head.get("VersionId") or "")), url)
+
+
+def _object_value(etag: str, version: str) -> str:
+    """``etag=<hex>``, with `` version=<id>`` where the bucket is versioned. A VersionId of "null" is an object
+    stored while versioning was off: no version to tell apart. S3 allows a VersionId of up to 1,024 bytes (S3 user
+    guide, "How S3 Versioning works"), more than a tag value holds: one too long is told by its digest."""
+    if not version or version == "null":
+        return f"etag={etag}"
+    value = f"etag={etag} version={version}"
+    if len(value) <= TAG_VALUE_MAX:
+        return value
+    return f"etag={etag} version=sha256-{hashlib.sha256(version.encode()).hexdigest()[:32]}"
 
 
 def _nothing_stored(url: str) -> InputError:

@@ -39,7 +39,7 @@ from botocore.model import ServiceModel, StructureShape
 
 from . import aws, cancel
 from .builders import project
-from .config import AUTOSCALING_RECORD_PREFIX
+from .config import AUTOSCALING_RECORD_PREFIX, TAG_VALUE_MAX
 from .errors import DeployError
 from .log import Log, safe
 from .outcome import RolloutOutcome
@@ -55,7 +55,6 @@ NOT_REGISTERED_YET = ("ObjectNotFoundException", "ResourceNotFoundException")
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 RECORD_PREFIX = AUTOSCALING_RECORD_PREFIX
 RECORD_VERSION = 1
-TAG_VALUE_MAX = 256  # SageMaker's Tag.Value (botocore model)
 MAX_TAGS = 50  # per resource (botocore model: TagList max 50; AWS's tagging limits); aws: tags do not count
 ACTION_MEMBERS = ("AlarmActions", "OKActions", "InsufficientDataActions")
 

@@ -44,6 +44,7 @@ MANAGED_BY_VALUE = "sagemaker-async-deploy"
 ARTIFACT_KEY = "sagemaker-async-deploy:artifact"
 # Tags under which an instance-type change records the variant's autoscaling on the endpoint (see autoscaling.py).
 AUTOSCALING_RECORD_PREFIX = "sagemaker-async-deploy:autoscaling:"
+TAG_VALUE_MAX = 256  # SageMaker's Tag.Value (botocore model)
 
 # Every input that is not a managed setting, with the default the contract gives it (the runner passes
 # defaults from action.yml too, but a run outside the runner — the demo, a person by hand — must behave the
