@@ -760,7 +760,8 @@ def test_adopting_a_rollout_whose_smoke_test_failed_rolls_it_back_and_keeps_what
     now = lab.serving("smoked")
     run = lab.start("smoked", image=image(2), smoke_test_input=SMOKE_INPUT)
     smoked(run, passed=False)
-    run.rollout._adopt(old.config_name, first_read, now)
+    # As run() calls it: adopted from the config the first read names.
+    run.rollout._adopt(first_read["EndpointConfigName"], first_read, now)
     outcome = run.outcome
     assert (outcome.result, outcome.smoke_rolled_back_by) == ("rolled-back", "action")
     assert outcome.message == (
