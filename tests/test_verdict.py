@@ -26,9 +26,10 @@ from sagemaker_async_deploy.builders import Shapes
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.log import Log
-from sagemaker_async_deploy.outcome import RolloutOutcome, Transition
+from sagemaker_async_deploy.outcome import RolloutOutcome, SmokeResult, Transition
 from sagemaker_async_deploy.planner import Plan, desired_from, plan
 from sagemaker_async_deploy.rollout import Rollout
+from sagemaker_async_deploy.smoke import SmokeTester
 from sagemaker_async_deploy.state import TRANSITIONAL, ServingState, read_serving
 from sagemaker_emulator import Emulator
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}"
 # Endpoints the module's tests start from: InService on image 1, one per test that changes what serves.
-SEEDED = ("updated", "rolledback", "cases", "settled", "adopted", "orphaned", "maintained")
+SEEDED = ("updated", "rolledback", "cases", "settled", "adopted", "orphaned", "smoked", "maintained")
 BROKEN = "broken"  # its creation fails: Failed, with this reason
 BROKEN_REASON = "CannotStartContainerError: the container exited with code 1"
 TERRAFORM_MODEL = "terraform-whisper"  # a model made outside the action, for model-name
@@ -62,6 +63,30 @@ def fresh(value: Any) -> Any:
     """``value`` as a parsed answer carries it: its strings are new objects, not this module's constants, so
     that an identity test (``is``) where the code means equality shows."""
     return json.loads(json.dumps(value, default=str))
+
+
+SMOKE_INPUT = "s3://bucket/requests/hello.json"
+
+
+def smoked(run: Run, *, passed: bool) -> SmokeResult:
+    """The smoke test of ``run`` as already sent during the bake, passed or failed: its result, as the rollout
+    holds it."""
+    smoke = run.rollout.config.smoke_test
+    assert smoke is not None
+    tester = SmokeTester(run.rollout.clients, run.rollout.log, smoke, run.rollout.config.endpoint_name)
+    tester.result = SmokeResult(
+        passed=passed,
+        reason="" if passed else "the failure object landed: CUDA error",
+        inference_id="inf-1",
+        request_id="req-1",
+        output_location="s3://bucket/out/inf-1.out",
+        failure_location="s3://bucket/failed/inf-1-error.out",
+        seconds=3.0,
+        excerpt="" if passed else "CUDA error",
+        answered="output" if passed else "failure",
+    )
+    run.rollout.smoke_tester = tester
+    return tester.result
 
 
 def seen(*statuses: tuple[str, str]) -> list[Transition]:
@@ -434,6 +459,35 @@ def test_back_on_the_old_config_what_was_seen_tells_a_rollback_from_a_failure(
     assert lab.configs("cases") == {old.config_name}
 
 
+@pytest.mark.parametrize(
+    ("passed", "by", "message"),
+    [
+        (
+            False,
+            "sagemaker",
+            "SageMaker rolled the update back on the action's smoke-test alarm: the smoke test failed during the bake "
+            "(the failure object landed: CUDA error)",
+        ),
+        (True, "", "SageMaker rolled the update back after traffic had moved to the new fleet"),
+    ],
+    ids=["smoke-test-failed", "smoke-test-passed"],
+)
+def test_a_rollback_after_a_smoke_test_in_the_bake_keeps_its_result_and_names_it_when_it_failed(
+    lab: Lab, passed: bool, by: str, message: str
+) -> None:
+    """Back on the old config after the smoke test ran in the bake: the outcome keeps the smoke test's result,
+    and a failed one is named as the cause (its alarm rolled the update back), a passed one not."""
+    old = lab.serving("cases")
+    run = lab.start("cases", image=image(2), smoke_test_input=SMOKE_INPUT)
+    the_plan = lab.planned(run)
+    tested = smoked(run, passed=passed)
+    final = lab.described("cases", FailureReason=REASON)
+    run.rollout._verdict(the_plan, final, seen(("Updating", "Baking"), ("InService", "")))
+    outcome = run.outcome
+    assert (outcome.result, outcome.message) == ("rolled-back", f"{message}; {old.config_name} still serves {image(1)}")
+    assert (outcome.smoke, outcome.smoke_rolled_back_by) == (tested, by)
+
+
 # --- settled elsewhere: nothing is deleted ------------------------------------------------------------------------
 
 
@@ -695,6 +749,31 @@ def test_adopting_when_the_replaced_config_is_gone_still_finishes(lab: Lab) -> N
     assert outcome.cleaned_up == [f"model {old.model_name}"]
     assert lab.configs("orphaned") == {earlier.desired.config_name}
     assert lab.models("orphaned") == {earlier.desired.model_name}
+
+
+def test_adopting_a_rollout_whose_smoke_test_failed_rolls_it_back_and_keeps_what_it_replaced(lab: Lab) -> None:
+    """An earlier run may have stopped before its smoke test: a run that adopts its rollout judges the smoke test
+    before deleting anything, and when it failed rolls back to the config that served, which is kept, and
+    deletes the rollout's config and model instead."""
+    old = lab.serving("smoked")
+    first_read, earlier = earlier_run(lab, "smoked")
+    now = lab.serving("smoked")
+    run = lab.start("smoked", image=image(2), smoke_test_input=SMOKE_INPUT)
+    smoked(run, passed=False)
+    # As run() calls it: adopted from the config the first read names.
+    run.rollout._adopt(first_read["EndpointConfigName"], first_read, now)
+    outcome = run.outcome
+    assert (outcome.result, outcome.smoke_rolled_back_by) == ("rolled-back", "action")
+    assert outcome.message == (
+        "the smoke test failed (the failure object landed: CUDA error), so the action rolled the endpoint back; "
+        f"{old.config_name} still serves {image(1)}"
+    )
+    assert outcome.cleaned_up == [
+        f"endpoint config {earlier.desired.config_name}",
+        f"model {earlier.desired.model_name}",
+    ]
+    assert lab.serving("smoked").config_name == old.config_name
+    assert (lab.configs("smoked"), lab.models("smoked")) == ({old.config_name}, {old.model_name})
 
 
 # --- endpoints SageMaker will not update ---------------------------------------------------------------------------

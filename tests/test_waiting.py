@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from sagemaker_async_deploy import aws
+from sagemaker_async_deploy import aws, waiting
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
-from sagemaker_async_deploy.waiting import Since, Waiter, progress, shows, variant_statuses
+from sagemaker_async_deploy.waiting import Since, Waiter, bake_left, progress, shows, variant_statuses
 from sagemaker_emulator import Emulator
 
 from .conftest import REGION, started_emulator
@@ -76,6 +79,212 @@ def in_service(name: str) -> aws.Json:
     endpoint = aws.describe_endpoint(sm, name)
     assert endpoint is not None and endpoint["EndpointStatus"] == "InService"
     return endpoint
+
+
+# --- the loop on scripted answers and a clock that moves only when the wait sleeps ----------------------------
+
+START = 1_700_000_000.0  # the scripted clock's epoch seconds when a wait starts
+
+
+class Clock:
+    """The waiting module's clock: its sleeps are kept and move it on at once, so a wait of minutes takes none."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Described:
+    """A SageMaker client whose DescribeEndpoint gives the scripted answers in turn, the last one again and again
+    (None: SageMaker's "Could not find endpoint"); each answer parsed afresh, as boto3's are, so that no string
+    in it is one of the module's literals. Each call takes ``seconds`` of the clock."""
+
+    def __init__(self, clock: Clock, answers: tuple[aws.Json | None, ...], seconds: float) -> None:
+        self.clock, self.answers, self.seconds = clock, answers, seconds
+        self.calls = 0
+
+    def describe_endpoint(self, EndpointName: str) -> aws.Json:
+        self.calls += 1
+        self.clock.now += self.seconds
+        assert self.calls <= 100, "the wait went on polling where it should have ended"
+        answer = self.answers[min(self.calls, len(self.answers)) - 1]
+        if answer is None:
+            error = {"Code": "ValidationException", "Message": f'Could not find endpoint "{EndpointName}".'}
+            raise ClientError({"Error": error}, "DescribeEndpoint")
+        parsed: aws.Json = json.loads(json.dumps(answer, default=_epoch), object_hook=_datetime)
+        return parsed
+
+
+def _epoch(value: datetime) -> dict[str, float]:
+    return {"epoch": value.timestamp()}
+
+
+def _datetime(value: dict[str, Any]) -> Any:
+    """boto3 gives a timestamp as a datetime."""
+    return datetime.fromtimestamp(value["epoch"], UTC) if set(value) == {"epoch"} else value
+
+
+def described(status: str, config: str = "c1", pending: str = "", modified: int = 5, **more: Any) -> aws.Json:
+    """A DescribeEndpoint answer: the status, the serving config, the pending one, LastModifiedTime."""
+    answer: aws.Json = {"EndpointStatus": status, "EndpointConfigName": config, "LastModifiedTime": modified}
+    if pending:
+        answer["PendingDeploymentSummary"] = {"EndpointConfigName": pending, "ProductionVariants": []}
+    return answer | more
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(waiting, "time", clock)
+    return clock
+
+
+def scripted(
+    clock: Clock,
+    *answers: aws.Json | None,
+    timeout: float = 3600.0,
+    poll: float = 10.0,
+    heartbeat: float = 60.0,
+    answer_seconds: float = 0.0,
+) -> tuple[Waiter, io.StringIO]:
+    """A waiter on the scripted answers, its deadline ``timeout`` seconds after the scripted clock's start."""
+    stream = io.StringIO()
+    sm: Any = Described(clock, answers, answer_seconds)
+    wait = Waiter(sm, Log(stream), RolloutOutcome(result="failed"), START + timeout, timeout, poll, heartbeat=heartbeat)
+    return wait, stream
+
+
+def logged(stream: io.StringIO) -> list[str]:
+    """The wait's lines, without the group around them."""
+    lines = stream.getvalue().splitlines()
+    assert (lines[0].startswith("::group::"), lines[-1]) == (True, "::endgroup::")
+    return lines[1:-1]
+
+
+def test_a_settled_endpoint_is_one_line_without_a_pending_config(clock: Clock) -> None:
+    """Someone else's update or none: a settled status ends the wait at the first poll, said in one line."""
+    wait, stream = scripted(clock, described("InService"))
+    polls = Polls()
+    final = wait.wait("ep", "Waiting", watchers=[polls])
+    assert final == described("InService")
+    assert (polls.seen, clock.sleeps) == (["InService"], [])
+    assert logged(stream) == ["       0s  InService        config: c1"]
+
+
+@pytest.mark.parametrize("since", [None, Since("c2", 5)], ids=["someone-elses", "this-runs-update"])
+def test_an_endpoint_deleted_ends_the_wait_at_once(clock: Clock, since: Since | None) -> None:
+    """An endpoint that exists no more (deleted while an update was waited for) is gone: None, at the first
+    poll."""
+    wait, stream = scripted(clock, None)
+    assert wait.wait("ep", "Waiting", since=since) is None
+    assert logged(stream) == ["       0s  endpoint gone"]
+
+
+def test_a_new_endpoint_seen_and_then_missing_is_gone(clock: Clock) -> None:
+    """After this run's CreateEndpoint, not found is SageMaker's lag only until the endpoint was seen: once it
+    was Creating, not found means it was deleted."""
+    wait, stream = scripted(clock, None, described("Creating"), None)
+    assert wait.wait("ep", "Waiting", since=Since("c1")) is None
+    assert logged(stream) == [
+        "       0s  the new endpoint is not visible yet (SageMaker's reads lag behind)",
+        "      10s  Creating         config: c1",
+        "      20s  endpoint gone",
+    ]
+
+
+def test_a_settled_status_after_a_transitional_one_ends_the_wait_on_this_runs_update(clock: Clock) -> None:
+    """Once this run's update was seen Updating, the next settled status is its end, even one that shows neither
+    the new config nor a later change (an update SageMaker rolled back)."""
+    wait, _ = scripted(clock, described("Updating", pending="c2"), described("InService"))
+    final = wait.wait("ep", "Waiting", since=Since("c2", 5))
+    assert final == described("InService")
+    assert clock.sleeps == [10.0]
+
+
+def test_a_settled_read_counts_for_this_runs_update_once_it_shows_the_new_config(clock: Clock) -> None:
+    """Right after this run's UpdateEndpoint, reads that show the old config settled are SageMaker's lag (said
+    once); the first that shows the new config serving ends the wait."""
+    lagging = described("InService", "c1", modified=5)
+    wait, stream = scripted(clock, lagging, lagging, described("InService", "c2", modified=5))
+    final = wait.wait("ep", "Waiting", since=Since("c2", 5))
+    assert final == described("InService", "c2", modified=5)
+    assert stream.getvalue().count("SageMaker does not show this update yet") == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "line"),
+    [
+        (described("Updating", "c2", pending="c1"), "Updating         config: c2 → c1"),
+        (described("Updating", "c1", pending="c1"), "Updating         config: c1"),
+    ],
+    ids=["back-to-an-earlier-config", "someone-elses-update-of-the-same-config"],
+)
+def test_the_pending_config_is_shown_when_it_is_another_one(clock: Clock, answer: aws.Json, line: str) -> None:
+    """The poll's line names the pending config after an arrow whenever it is not the serving one, whichever
+    sorts first; an update of the serving config itself shows no arrow."""
+    wait, stream = scripted(clock, answer, described("InService"))
+    wait.wait("ep", "Waiting", settling=True)
+    assert logged(stream)[0] == f"       0s  {line}"
+
+
+@pytest.mark.parametrize(
+    ("poll", "heartbeat", "beats"),
+    [(10.0, 60.0, [60, 120, 180]), (10.0, 25.0, [30, 60, 90, 120, 150, 180])],
+    ids=["on-a-poll", "between-polls"],
+)
+def test_a_heartbeat_says_how_long_nothing_changed_and_how_long_the_bake_has_left(
+    clock: Clock, poll: float, heartbeat: float, beats: list[int]
+) -> None:
+    """An unchanged poll is not logged again; once ``heartbeat`` seconds passed since the last line, the first poll
+    after says "still …" with the seconds since the status last changed and the bake's time left; a change is
+    logged at once, whatever it sorts after."""
+    bake = {
+        "Status": "Baking",
+        "StatusMessage": "Baking for 300 seconds (TerminationWaitInSeconds).",
+        "StartTime": datetime.fromtimestamp(START, UTC),
+    }
+    baking = described("Updating", pending="c2") | {
+        "PendingDeploymentSummary": {"EndpointConfigName": "c2", "ProductionVariants": [{"VariantStatus": [bake]}]}
+    }
+    wait, stream = scripted(clock, *[baking] * 20, described("InService", "c2"), poll=poll, heartbeat=heartbeat)
+    final = wait.wait("ep", "Waiting", settling=True)
+    assert final == described("InService", "c2")
+    assert logged(stream) == [
+        "       0s  Updating         config: c1 → c2  new fleet: Baking "
+        "(Baking for 300 seconds (TerminationWaitInSeconds).)",
+        *(f"{beat:>8}s  still Updating, no change for {beat}s, bake: about {300 - beat}s left" for beat in beats),
+        "     200s  InService        config: c2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer_seconds", "sleeps"),
+    [(0.0, [30.0, 30.0, 30.0, 0.5]), (0.25, [30.0, 30.0, 29.75])],
+    ids=["instant-answers", "answers-that-take-time"],
+)
+def test_the_wait_sleeps_its_poll_interval_and_the_last_sleep_ends_at_the_deadline(
+    clock: Clock, answer_seconds: float, sleeps: list[float]
+) -> None:
+    """Each poll is followed by a sleep of the poll interval, the last only until the deadline, fractions
+    included; the poll at or past the deadline ends the wait, timed out."""
+    wait, _ = scripted(
+        clock, described("Updating", pending="c2"), timeout=90.5, poll=30.0, answer_seconds=answer_seconds
+    )
+    with pytest.raises(DeployError) as timed_out:
+        wait.wait("ep", "Waiting", settling=True)
+    assert clock.sleeps == sleeps
+    assert (timed_out.value.kind, wait.outcome.timed_out) == ("timeout", True)
+    assert "is still Updating and this run changed nothing" in str(timed_out.value)
+
+
+# --- in process against the emulator -------------------------------------------------------------------------
 
 
 def test_an_update_is_waited_out_and_each_status_recorded_once(emu: Emulator) -> None:
@@ -303,3 +512,46 @@ def test_progress_names_the_new_fleet_with_counts_and_the_old_fleet() -> None:
 def test_progress_of_one_new_fleet(variant: dict[str, Any], words: str) -> None:
     """Counts only with a current count and a non-zero aim; a message only after a status; nothing, nothing."""
     assert progress({"PendingDeploymentSummary": {"ProductionVariants": [variant]}}) == words
+
+
+BAKE_STARTED = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
+
+
+def pending_fleet(*statuses: dict[str, Any]) -> aws.Json:
+    """A description whose new fleet went through ``statuses``, parsed as boto3's are."""
+    endpoint: aws.Json = {"PendingDeploymentSummary": {"ProductionVariants": [{"VariantStatus": list(statuses)}]}}
+    parsed: aws.Json = json.loads(json.dumps(endpoint, default=_epoch), object_hook=_datetime)
+    return parsed
+
+
+BAKING = {
+    "Status": "Baking",
+    "StatusMessage": "Baking for 300 seconds (TerminationWaitInSeconds) with traffic enabled on 1 instance(s).",
+    "StartTime": BAKE_STARTED,
+}
+
+
+@pytest.mark.parametrize(
+    ("statuses", "seconds_in", "left"),
+    [
+        ([{"Status": "Creating"}, {"Status": "ActivatingTraffic"}, BAKING], 100, ", bake: about 200s left"),
+        ([BAKING], 400, ", bake: about 0s left"),
+        (
+            [BAKING, {"Status": "Creating", "StatusMessage": "Launching 1 instance(s).", "StartTime": BAKE_STARTED}],
+            100,
+            "",
+        ),
+        ([BAKING | {"Status": "ActivatingTraffic"}], 100, ""),
+        ([BAKING | {"StatusMessage": "Baking."}], 100, ""),
+        ([{"Status": "Baking", "StatusMessage": BAKING["StatusMessage"]}], 100, ""),
+        ([], 100, ""),
+    ],
+    ids=["latest-baking", "bake-over", "baked-then-creating", "not-baking", "no-length", "no-start", "no-status"],
+)
+def test_bake_left_from_the_latest_status_of_the_new_fleet(
+    statuses: list[dict[str, Any]], seconds_in: int, left: str
+) -> None:
+    """The bake's length in SageMaker's message less the seconds since its status started, never below 0; only
+    while the new fleet's latest status is Baking with both a length and a start."""
+    assert bake_left(pending_fleet(*statuses), BAKE_STARTED.timestamp() + seconds_in) == left
+    assert bake_left({}, BAKE_STARTED.timestamp()) == ""

@@ -263,6 +263,9 @@ class Rollout:
         # That run may have stopped before its smoke test: nothing it replaced goes before one passed.
         if (
             previous is not None
+            # equivalent mutants core/ReplaceComparisonOperator_Eq_LtE, core/ReplaceComparisonOperator_Eq_GtE,
+            # core/ReplaceComparisonOperator_Eq_Is: previous is read from before_wait, whose EndpointConfigName is
+            # adopted_from (the same string object) in the one call, so the two never differ
             and previous.config_name == adopted_from
             and not self._smoke_test(previous, current.config_name, current.model_name, current.endpoint)
         ):

@@ -65,6 +65,8 @@ class Waiter:
         self,
         endpoint_name: str,
         title: str,
+        # equivalent mutant core/ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets settling, since and watchers be
+        # passed by position too; every call passes the endpoint's name and the title by position and names the rest
         *,
         settling: bool = False,
         since: Since | None = None,
@@ -88,6 +90,8 @@ class Waiter:
                 now = time.time()
                 for watcher in watchers:
                     watcher.on_poll(endpoint, now)
+                # equivalent mutant core/ReplaceBinaryOperator_Sub_Mod: a % b is a - b while b <= a < 2 * b, as for
+                # any two epoch times of this century
                 elapsed = f"  {now - started:6.0f}s  "
                 if endpoint is None and not (since is not None and since.modified is None and not seen_transitional):
                     self.log.info(elapsed + "endpoint gone")
@@ -108,8 +112,12 @@ class Waiter:
                 if line != said:
                     self.log.info(elapsed + line)
                     said, changed_at, said_at = line, now, now
+                # equivalent mutant core/ReplaceBinaryOperator_Sub_Mod: a % b is a - b while b <= a < 2 * b, as for
+                # any two epoch times of this century
                 elif now - said_at >= self.heartbeat:
                     left = bake_left(endpoint, now) if endpoint is not None else ""
+                    # equivalent mutant core/ReplaceBinaryOperator_Sub_Mod: a % b is a - b while b <= a < 2 * b, as for
+                    # any two epoch times of this century
                     self.log.info(f"{elapsed}still {safe(status)}, no change for {now - changed_at:.0f}s{left}")
                     said_at = now
                 if endpoint is not None:
@@ -125,11 +133,20 @@ class Waiter:
                         )
                 if now >= self.deadline:
                     raise self._timed_out(
-                        endpoint, settling=settling, unseen=since is not None and not seen_transitional
+                        endpoint,
+                        settling=settling,
+                        # equivalent mutant core/ReplaceAndWithOr: without since the wait reaches its deadline only
+                        # with a transitional status, seen by then; with one seen, "unseen" changes no message
+                        unseen=since is not None and not seen_transitional,
                     )
                 with cancel.interruptible():
+                    # equivalent mutants core/ReplaceBinaryOperator_Sub_Mod, core/NumberReplacer: the sleep follows
+                    # the deadline check, so now < deadline < 2 * now: deadline % now is deadline - now, above -1.0
+                    # (the NumberReplacer mutant that makes the floor 1.0 is killed)
                     time.sleep(min(self.poll_interval, max(self.deadline - now, 0.0)))
 
+    # equivalent mutant core/ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets settling and unseen be passed by
+    # position too; the one call names them
     def _timed_out(self, endpoint: aws.Json | None, *, settling: bool, unseen: bool) -> DeployError:
         self.outcome.timed_out = True
         status = safe((endpoint or {}).get("EndpointStatus", "not visible"))
@@ -141,6 +158,8 @@ class Waiter:
                 "a time (a concurrency group), or find who else updates it.",
                 kind="timeout",
             )
+        # equivalent mutant core/ReplaceAndWithOr: a wait times out seen (not unseen) only with its endpoint in a
+        # transitional status (a settled one ends the wait, a missing one is gone): the test after "or" is false
         if unseen and (endpoint is None or endpoint.get("EndpointStatus") not in TRANSITIONAL):
             return DeployError(
                 f"Timed out after {minutes}: SageMaker accepted the update, but DescribeEndpoint never showed "
@@ -174,6 +193,8 @@ def bake_left(endpoint: aws.Json, now: float) -> str:
         found = re.match(r"Baking for (\d+) seconds", str(latest.get("StatusMessage", "")))
         started = latest.get("StartTime")
         if latest.get("Status") == "Baking" and found and isinstance(started, datetime):
+            # equivalent mutant core/ReplaceBinaryOperator_Sub_Mod: a % b is a - b while b <= a < 2 * b, as for
+            # any two epoch times of this century
             left = int(found[1]) - (now - started.timestamp())
             return f", bake: about {max(left, 0):.0f}s left"
     return ""
@@ -204,11 +225,14 @@ def progress(endpoint: aws.Json) -> str:
     return "; ".join(p for p in parts if p)
 
 
+# equivalent mutant core/ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets counts be passed by position too;
+# every call names it
 def _fleet(which: str, variant: aws.Json, *, counts: bool) -> str:
     latest = (variant.get("VariantStatus") or [{}])[-1]
     status, message = str(latest.get("Status", "")), str(latest.get("StatusMessage", ""))
     text = f"{which}: {status}" if status else ""
     current, desired = variant.get("CurrentInstanceCount"), variant.get("DesiredInstanceCount")
     if counts and current is not None and desired:
+        # equivalent mutant core/ReplaceComparisonOperator_NotEq_Gt: a desired count here is a whole number above 0
         text += f", {current} of {desired} instance{'s' if desired != 1 else ''}"
     return text + (f" ({message})" if message and text else "")
