@@ -63,13 +63,12 @@ def test_a_record_that_just_fits_the_endpoints_tags_is_written(
     present = len(sm.list_tags(ResourceArn=arn)["Tags"])
     stale = encode_record(_saved(2))
     _tag(sm, arn, stale)
-    saved = _saved(2)
-    saved.tags["another"] = "tag"
-    _tag(sm, arn, {f"user{i}": "x" for i in range(50 - present - 2 - len(encode_record(saved)))})
+    saved = _saved(3)
+    _tag(sm, arn, {f"user{i}": "x" for i in range(50 - present - 3)})
     scaling, outcome, _ = _scaling()
     scaling._write_record(arn, "whisper", saved)
     assert _record(sm, arn) == encode_record(saved)
-    assert outcome.writes == ["autoscaling record on endpoint whisper (2 tags)"]
+    assert outcome.writes == ["autoscaling record on endpoint whisper (3 tags)"]
 
 
 def test_a_record_one_tag_too_many_is_refused_with_the_count(emulator: Emulator, tmp_path: Path, aws_env: Any) -> None:
@@ -79,12 +78,12 @@ def test_a_record_one_tag_too_many_is_refused_with_the_count(emulator: Emulator,
     present = len(sm.list_tags(ResourceArn=arn)["Tags"])
     stale = encode_record(_saved(1))
     _tag(sm, arn, stale)
-    _tag(sm, arn, {f"user{i}": "x" for i in range(50 - present - 1 - 1)})
+    _tag(sm, arn, {f"user{i}": "x" for i in range(50 - present - 1)})
     scaling, outcome, _ = _scaling()
     with pytest.raises(DeployError) as refused:
-        scaling._write_record(arn, "whisper", _saved(3))
+        scaling._write_record(arn, "whisper", _saved(2))
     assert str(refused.value).startswith(
-        "endpoint-name: whisper carries 48 tags and its autoscaling settings need 3 more to be recorded on it (50 per "
+        "endpoint-name: whisper carries 49 tags and its autoscaling settings need 2 more to be recorded on it (50 per "
         "resource); without the record"
     )
     assert _record(sm, arn) == stale
@@ -467,3 +466,13 @@ def test_a_record_that_cannot_be_written_stops_before_anything_is_deregistered(
     assert failed.value.kind == "access-denied"
     assert _described(autoscaling, boto_client(emulator, "cloudwatch"))[0] == [(0, 4)]
     assert outcome.writes == []
+
+
+def test_what_restoring_is_told_is_told_by_name() -> None:
+    """Whether a run applies and whether a restore recovers are keywords: a bare True is refused."""
+    scaling = _scaling()[0]
+    saved = _saved(1)
+    with pytest.raises(TypeError, match="positional"):
+        scaling.recover({}, True)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="positional"):
+        scaling.restore("arn", saved, True)  # type: ignore[misc]
