@@ -473,6 +473,6 @@ def test_what_restoring_is_told_is_told_by_name() -> None:
     scaling = _scaling()[0]
     saved = _saved(1)
     with pytest.raises(TypeError, match="positional"):
-        scaling.recover({}, True)  # type: ignore[misc]
+        scaling.recover({}, True)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="positional"):
-        scaling.restore("arn", saved, True)  # type: ignore[misc]
+        scaling.restore("arn", saved, True)  # type: ignore[call-arg]
