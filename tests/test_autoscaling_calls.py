@@ -476,3 +476,28 @@ def test_what_restoring_is_told_is_told_by_name() -> None:
         scaling.recover({}, True)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="positional"):
         scaling.restore("arn", saved, True)  # type: ignore[call-arg]
+
+
+def test_an_alarm_naming_a_policy_twice_is_repointed_in_both_places_from_the_record(
+    emulator: Emulator, tmp_path: Path, aws_env: Any
+) -> None:
+    """An alarm naming the policy in AlarmActions and OKActions, restored by the next run from the record read
+    back from the endpoint's tags: both places name the new ARN."""
+    arn, autoscaling, sm = _autoscaled(emulator, tmp_path)
+    policy_arn = str(
+        autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=RESOURCE)["ScalingPolicies"][0][
+            "PolicyARN"
+        ]
+    )
+    seed_alarm(emulator, "twice", AlarmActions=[policy_arn], OKActions=[policy_arn])
+    assert _scaling()[0].suspend(arn, "whisper", "AllTraffic") is not None
+    scaling, outcome, _ = _scaling()
+    scaling.recover(_endpoint(sm), apply=True)
+    policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=RESOURCE)
+    new_arn = policies["ScalingPolicies"][0]["PolicyARN"]
+    alarm = boto_client(emulator, "cloudwatch").describe_alarms(AlarmNames=["twice"])["MetricAlarms"][0]
+    assert new_arn != policy_arn
+    assert (alarm["AlarmActions"], alarm["OKActions"]) == ([new_arn], [new_arn])
+    assert outcome.autoscaling[0] == (
+        "Alarm twice now names the re-created scaling policy step (its new ARN) in AlarmActions and OKActions."
+    )
