@@ -284,10 +284,9 @@ class Emulator:
         else:
             failure = self.faults.take_server_error(operation)
             try:
-                if failure is not None and not failure.after_acting:
-                    raise ApiError(failure.code, _INTERNAL_ERROR, status=failure.status)
-                status, payload = 200, self._sagemaker.handle(operation, region, params)
-                if failure is not None:  # acted on; the answer is lost
+                if failure is None or failure.after_acting:
+                    status, payload = 200, self._sagemaker.handle(operation, region, params)
+                if failure is not None:  # not acted on, or acted on with its answer lost
                     raise ApiError(failure.code, _INTERNAL_ERROR, status=failure.status)
             except ApiError as error:
                 status, payload = error.status, {"__type": error.error_type, "message": error.message}
