@@ -4,6 +4,7 @@ the error names the service that answered and says what was changed — in proce
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,9 @@ from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_emulator import Emulator
 
-from .action.test_scenarios import Deployer
+from .action_runner import ROLE, digest_image
 from .conftest import REGION, boto_client
-from .seed import seed_step_policy
+from .seed import seed_handmade_config, seed_step_policy
 
 RESOURCE = "endpoint/whisper/variant/AllTraffic"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -27,16 +28,21 @@ ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1}, conn
 
 
 def _autoscaled(emulator: Emulator, tmp_path: Path) -> tuple[str, Any, Any]:
-    """An endpoint made by the action whose variant is a scalable target with a step policy; its ARN, the
-    Application Auto Scaling and SageMaker clients."""
-    deployer = Deployer(emulator, tmp_path)
-    assert deployer.run().result == "created"
+    """An InService endpoint, made by hand (these tests call the Autoscaling class, not the action), whose variant
+    is a scalable target with a step policy; its ARN, the Application Auto Scaling and SageMaker clients."""
+    sm = boto_client(emulator, "sagemaker")
+    seed_handmade_config(sm, "whisper-1", digest_image(1), ROLE, "s3://inference-bucket/whisper/out/")
+    arn = str(sm.create_endpoint(EndpointName="whisper", EndpointConfigName="whisper-1")["EndpointArn"])
+    deadline = time.monotonic() + 30
+    while sm.describe_endpoint(EndpointName="whisper")["EndpointStatus"] == "Creating":
+        assert time.monotonic() < deadline, "the endpoint never left Creating"
+        time.sleep(0.02)
     autoscaling = boto_client(emulator, "application-autoscaling")
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker", ResourceId=RESOURCE, ScalableDimension=DIMENSION, MinCapacity=0, MaxCapacity=4
     )
     seed_step_policy(autoscaling, "step")
-    return str(deployer.endpoint()["EndpointArn"]), autoscaling, deployer.sm
+    return arn, autoscaling, sm
 
 
 def _suspend(arn: str) -> tuple[DeployError, RolloutOutcome]:
