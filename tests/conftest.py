@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from botocore.config import Config
 from hypothesis import settings
 
+from sagemaker_async_deploy import aws
 from sagemaker_emulator import Behaviour, Emulator, Timings
 
 REGION = "us-east-1"
@@ -66,6 +69,25 @@ def started_emulator(*, environ: bool = False) -> Iterator[Emulator]:
             yield emu
     finally:
         emu.stop()
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    """One emulator for the whole module, the process environment pointed at it; a module that seeds it
+    declares its own ``emu``."""
+    with started_emulator(environ=True) as started:
+        yield started
+
+
+@functools.cache
+def _clients_at(url: str) -> aws.Clients:
+    return aws.Clients(REGION)
+
+
+def module_clients() -> aws.Clients:
+    """The action's clients for the module's emulator (the one AWS_ENDPOINT_URL names), made once per emulator:
+    building them (botocore loading the service models) costs a second on a busy machine."""
+    return _clients_at(os.environ["AWS_ENDPOINT_URL"])
 
 
 @pytest.fixture

@@ -3,53 +3,39 @@ artifact is, and how the plan shows both."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from sagemaker_async_deploy import artifacts, aws
+from sagemaker_async_deploy import artifacts
 from sagemaker_async_deploy.artifacts import Identity
 from sagemaker_async_deploy.errors import InputError
 from sagemaker_emulator import Emulator
 
-from .conftest import REGION, started_emulator
+from .conftest import module_clients
 
 NUMBERS = itertools.count(1)
-
-
-@functools.cache
-def clients() -> aws.Clients:
-    """The module's clients, made once; the module's emulator is started before the first call."""
-    return aws.Clients(REGION)
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with started_emulator(environ=True) as started:
-        yield started
 
 
 @pytest.fixture
 def bucket(emu: Emulator) -> str:
     """A bucket of the test's own."""
     name = f"model-artifacts-{next(NUMBERS)}"
-    clients().s3.create_bucket(Bucket=name)
+    module_clients().s3.create_bucket(Bucket=name)
     return name
 
 
 def put(bucket: str, key: str, body: bytes) -> str:
     """Stores ``body``; its ETag without quotes."""
-    return str(clients().s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]).strip('"')
+    return str(module_clients().s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]).strip('"')
 
 
 def identity(url: str) -> Identity:
-    return artifacts.identity(clients().s3, url)
+    return artifacts.identity(module_clients().s3, url)
 
 
 def refusal(url: str) -> str:
@@ -73,10 +59,10 @@ def test_an_object_is_identified_by_its_etag(bucket: str) -> None:
 
 def test_an_object_of_a_versioned_bucket_is_its_etag_and_version(bucket: str) -> None:
     """Where the bucket keeps versions, the same bytes uploaded again are a new version, so a new identity."""
-    clients().s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    module_clients().s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     url = f"s3://{bucket}/model.tar.gz"
     etag = put(bucket, "model.tar.gz", b"weights")
-    version = clients().s3.head_object(Bucket=bucket, Key="model.tar.gz")["VersionId"]
+    version = module_clients().s3.head_object(Bucket=bucket, Key="model.tar.gz")["VersionId"]
     assert identity(url).value == f"etag={etag} version={version}"
     put(bucket, "model.tar.gz", b"weights")
     assert identity(url).value not in ("", f"etag={etag} version={version}")

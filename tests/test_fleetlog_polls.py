@@ -5,38 +5,24 @@ Each poll is one call: which one, and what it prints, is what these tests pin do
 
 from __future__ import annotations
 
-import functools
 import io
 import itertools
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from sagemaker_async_deploy import aws, fleetlog
+from sagemaker_async_deploy import fleetlog
 from sagemaker_async_deploy.diagnosis import ContainerLog, LogLine
 from sagemaker_async_deploy.fleetlog import FleetLog, show_last_lines
 from sagemaker_async_deploy.log import Log, safe
 from sagemaker_emulator import Emulator
 
-from .conftest import REGION, started_emulator
+from .conftest import module_clients
 
 UPDATING = {"EndpointStatus": "Updating"}
 NUMBERS = itertools.count(1)
-
-
-@functools.cache
-def clients() -> aws.Clients:
-    """The module's clients, made once; the module's emulator is started before the first call."""
-    return aws.Clients(REGION)
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with started_emulator(environ=True) as started:
-        yield started
 
 
 class Fleet:
@@ -47,7 +33,7 @@ class Fleet:
         self.emu = emu
         self.endpoint = f"ep-{next(NUMBERS)}"
         self.group = f"/aws/sagemaker/Endpoints/{self.endpoint}"
-        self.logs = clients().logs
+        self.logs = module_clients().logs
         self.logs.create_log_group(logGroupName=self.group)
         self.stream("i-old", ["from before the update"], at_ms=int(time.time() * 1000) - 5000)
         time.sleep(0.01)
@@ -248,7 +234,9 @@ def test_the_log_is_read_only_while_this_run_creates_or_updates(emu: Emulator) -
 def test_no_log_group_yet_is_asked_again_after_exactly_a_minute(emu: Emulator) -> None:
     """ "No such log group": no call for LOOK_AGAIN_SECONDS, then the next poll asks again; nothing is printed."""
     out = io.StringIO()
-    watcher = FleetLog(clients().logs, Log(out), f"nothing-logged-{next(NUMBERS)}", "AllTraffic", since=time.time())
+    watcher = FleetLog(
+        module_clients().logs, Log(out), f"nothing-logged-{next(NUMBERS)}", "AllTraffic", since=time.time()
+    )
     now = 1000.0
     emu.clear_requests()
     watcher.on_poll(UPDATING, now)

@@ -3,7 +3,6 @@ runs, and each refusal before anything is written."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -18,23 +17,11 @@ from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import InputError
 from sagemaker_emulator import Emulator
 
-from .conftest import ACCOUNT_ID, REGION, boto_client, started_emulator
+from .conftest import ACCOUNT_ID, REGION, boto_client, module_clients
 from .factories import REPO, action_config, image
 from .seed import seed_model_package
 
 NUMBERS = itertools.count(1)
-
-
-@functools.cache
-def clients() -> aws.Clients:
-    """The module's clients, made once; the module's emulator is started before the first call."""
-    return aws.Clients(REGION)
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with started_emulator(environ=True) as started:
-        yield started
 
 
 @pytest.fixture
@@ -45,7 +32,7 @@ def group(emu: Emulator) -> Iterator[str]:
 
 
 def resolved(model_package: str) -> ActionConfig:
-    return packages.resolve(action_config(model_package=model_package, image=""), clients())
+    return packages.resolve(action_config(model_package=model_package, image=""), module_clients())
 
 
 def problem(model_package: str) -> str:

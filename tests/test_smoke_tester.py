@@ -7,7 +7,6 @@ a minute takes no time."""
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 import time
@@ -18,32 +17,26 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from sagemaker_async_deploy import aws, smoke
+from sagemaker_async_deploy import smoke
 from sagemaker_async_deploy.config import SmokeTest
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import SmokeResult
 from sagemaker_async_deploy.smoke import SmokeTester, SmokeWatcher
 from sagemaker_emulator import Emulator
 
-from .conftest import REGION, started_emulator
+from .conftest import module_clients, started_emulator
 from .emulator._setup import ROLE, wait_for
 
 ENDPOINT = "whisper"
 BUCKET = "smoke-bucket"
 
 
-@functools.cache
-def clients() -> aws.Clients:
-    """The module's clients, made once; the module's emulator is started before the first call."""
-    return aws.Clients(REGION)
-
-
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Emulator]:
     """An async endpoint InService whose answers land in S3, failures under their own path."""
     with started_emulator(environ=True) as started:
-        sm = clients().sagemaker
-        clients().s3.create_bucket(Bucket=BUCKET)
+        sm = module_clients().sagemaker
+        module_clients().s3.create_bucket(Bucket=BUCKET)
         sm.create_model(ModelName="m", PrimaryContainer={"Image": "img"}, ExecutionRoleArn=ROLE)
         sm.create_endpoint_config(
             EndpointConfigName="c",
@@ -88,7 +81,7 @@ def smoke_test(**overrides: Any) -> SmokeTest:
 def smoke_tester(
     log: io.StringIO | None = None, endpoint: str = ENDPOINT, clients_: Any = None, **smoke_args: Any
 ) -> SmokeTester:
-    return SmokeTester(clients_ or clients(), Log(log or io.StringIO()), smoke_test(**smoke_args), endpoint)
+    return SmokeTester(clients_ or module_clients(), Log(log or io.StringIO()), smoke_test(**smoke_args), endpoint)
 
 
 def heads(emu: Emulator) -> int:
@@ -245,7 +238,7 @@ def test_only_the_first_bytes_of_a_long_answer_are_read(model: Emulator) -> None
 
 def test_a_request_sent_from_s3_names_its_input_location(model: Emulator) -> None:
     """An S3 smoke test sends InputLocation, which the endpoint reads instead of a body."""
-    clients().s3.put_object(Bucket=BUCKET, Key="requests/hello.json", Body=b"{}")
+    module_clients().s3.put_object(Bucket=BUCKET, Key="requests/hello.json", Body=b"{}")
     result = smoke_tester(input_location=f"s3://{BUCKET}/requests/hello.json", body=b"").run()
     assert result.passed
     [request] = [r for r in model.requests if r.operation == "InvokeEndpointAsync"]
@@ -262,7 +255,7 @@ def test_a_refused_request_fails_at_once_with_aws_words(model: Emulator, clock: 
 
 def test_an_answer_that_cannot_be_read_fails_the_smoke_test(model: Emulator, clock: Clock) -> None:
     """A refused read of S3 proves nothing: the smoke test fails with AWS's words, and no more looks are made."""
-    refusing = types.SimpleNamespace(sagemaker_runtime=clients().sagemaker_runtime, s3=RefusingS3())
+    refusing = types.SimpleNamespace(sagemaker_runtime=module_clients().sagemaker_runtime, s3=RefusingS3())
     result = smoke_tester(clients_=refusing).run()
     assert not result.passed and result.reason == "AWS refused HeadObject: 403: Forbidden"
     assert result.inference_id and clock.slept == []

@@ -3,20 +3,18 @@ values, and read_serving against the emulator in process (which calls it makes, 
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from sagemaker_async_deploy import aws
 from sagemaker_async_deploy._checks import ImageRef
 from sagemaker_async_deploy.fields import IMAGE, INSTANCE_COUNT, OUTPUT_PATH, STRATEGY, Part
 from sagemaker_async_deploy.state import ServingState, read_serving
 from sagemaker_emulator import Emulator
 
-from .conftest import REGION, started_emulator
+from .conftest import module_clients, started_emulator
 from .factories import ROLE, image, serving_state
 
 
@@ -158,19 +156,12 @@ def test_a_setting_is_read_through_its_field_and_the_image_through_what_runs() -
 # --- read_serving against the emulator ----------------------------------------------------------------------
 
 
-@functools.cache
-def clients() -> aws.Clients:
-    """The module's clients, made once (a client costs a second on a busy machine); the module's emulator is
-    started before the first call."""
-    return aws.Clients(REGION)
-
-
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Emulator]:
     """An emulator holding two models and three configs: one variant named AllTraffic, one named Primary, and
     two variants of which none is AllTraffic."""
     with started_emulator(environ=True) as started:
-        sm = clients().sagemaker
+        sm = module_clients().sagemaker
         for name, img in (("whisper-model", image(1)), ("other-model", image(2))):
             sm.create_model(ModelName=name, PrimaryContainer={"Image": img}, ExecutionRoleArn=ROLE)
         for config, variants in (
@@ -196,7 +187,7 @@ def read(emu: Emulator, config: str, *, deployed: bool, need_model: bool) -> tup
         live["DeployedImages"] = [{"SpecifiedImage": image(1), "ResolvedImage": image(1)}]
     endpoint = {"EndpointName": "whisper", "EndpointConfigName": config, "ProductionVariants": [live]}
     emu.clear_requests()
-    serving = read_serving(clients().sagemaker, endpoint, "AllTraffic", need_model=need_model)
+    serving = read_serving(module_clients().sagemaker, endpoint, "AllTraffic", need_model=need_model)
     return serving, [r.operation for r in emu.requests]
 
 
@@ -230,7 +221,7 @@ def test_an_endpoint_whose_config_is_gone_reads_no_config_and_no_model(emu: Emul
     assert (serving.config, serving.model, serving.config_name) == (None, None, "deleted")
     assert calls == ["DescribeEndpointConfig"]
     emu.clear_requests()
-    nothing = read_serving(clients().sagemaker, {"EndpointName": "whisper"}, "AllTraffic", need_model=True)
+    nothing = read_serving(module_clients().sagemaker, {"EndpointName": "whisper"}, "AllTraffic", need_model=True)
     assert (nothing.config, nothing.model, [r.operation for r in emu.requests]) == (None, None, [])
 
 

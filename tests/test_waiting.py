@@ -6,7 +6,6 @@ The emulator holds each endpoint in the state a test needs (Updating, a lagging 
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import time
@@ -24,23 +23,16 @@ from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_async_deploy.waiting import Since, Waiter, bake_left, progress, shows, variant_statuses
 from sagemaker_emulator import Emulator
 
-from .conftest import REGION, started_emulator
+from .conftest import module_clients, started_emulator
 from .factories import ROLE, image
 from .seed import seed_model_and_two_configs
-
-
-@functools.cache
-def clients() -> aws.Clients:
-    """The module's clients, made once (a client costs a second on a busy machine); the module's emulator is
-    started before the first call."""
-    return aws.Clients(REGION)
 
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Emulator]:
     """An emulator with a model and two configs any endpoint of the module can serve."""
     with started_emulator(environ=True) as started:
-        seed_model_and_two_configs(clients().sagemaker, image(1), ROLE)
+        seed_model_and_two_configs(module_clients().sagemaker, image(1), ROLE)
         yield started
 
 
@@ -60,7 +52,7 @@ def waiter(timeout: float = 30.0, poll: float = 0.02) -> tuple[Waiter, io.String
     outcome = RolloutOutcome(result="failed")
     return (
         Waiter(
-            clients().sagemaker,
+            module_clients().sagemaker,
             Log(stream),
             outcome,
             deadline=time.time() + timeout,
@@ -72,7 +64,7 @@ def waiter(timeout: float = 30.0, poll: float = 0.02) -> tuple[Waiter, io.String
 
 
 def in_service(name: str) -> aws.Json:
-    sm = clients().sagemaker
+    sm = module_clients().sagemaker
     if aws.describe_endpoint(sm, name) is None:
         sm.create_endpoint(EndpointName=name, EndpointConfigName="c1")
         sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 400})
@@ -293,7 +285,7 @@ def test_an_update_is_waited_out_and_each_status_recorded_once(emu: Emulator) ->
     new fleet."""
     before = in_service("rolling")
     emu.faults.hold_next_update("rolling")
-    clients().sagemaker.update_endpoint(EndpointName="rolling", EndpointConfigName="c2")
+    module_clients().sagemaker.update_endpoint(EndpointName="rolling", EndpointConfigName="c2")
     wait, stream = waiter()
     polls = Polls()
 
@@ -400,7 +392,7 @@ def test_the_deadline_of_this_runs_rollout_says_it_goes_on(emu: Emulator) -> Non
     """Timed out during this run's own rollout: SageMaker goes on, nothing was deleted, rerun to finish."""
     before = in_service("slow")
     emu.faults.hold_next_update("slow")
-    clients().sagemaker.update_endpoint(EndpointName="slow", EndpointConfigName="c2")
+    module_clients().sagemaker.update_endpoint(EndpointName="slow", EndpointConfigName="c2")
     wait, _ = waiter(timeout=90.0)
     wait.deadline = time.time()
     try:

@@ -6,7 +6,6 @@ test looks at it."""
 
 from __future__ import annotations
 
-import functools
 import io
 import time
 from collections.abc import Iterator
@@ -21,25 +20,18 @@ from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_async_deploy.winddown import RESTORE_NEEDS, wind_down
 from sagemaker_emulator import Emulator
 
-from .conftest import REGION, started_emulator
+from .conftest import module_clients, started_emulator
 from .factories import ROLE, action_config, image
 from .seed import seed_model_and_two_configs
 
 RESOURCE = "endpoint/{name}/variant/AllTraffic"
 
 
-@functools.cache
-def clients() -> aws.Clients:
-    """The module's clients, made once (a client costs a second on a busy machine); the module's emulator is
-    started before the first call."""
-    return aws.Clients(REGION)
-
-
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Emulator]:
     """An emulator with a model and two configs any endpoint of the module can serve."""
     with started_emulator(environ=True) as started:
-        seed_model_and_two_configs(clients().sagemaker, image(1), ROLE)
+        seed_model_and_two_configs(module_clients().sagemaker, image(1), ROLE)
         yield started
 
 
@@ -53,7 +45,7 @@ def signalled(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def in_service(emu: Emulator, name: str, config: str = "c1") -> str:
     """An InService endpoint ``name`` on ``config`` (made unless it exists); its ARN."""
-    sm = clients().sagemaker
+    sm = module_clients().sagemaker
     existing = aws.describe_endpoint(sm, name)
     if existing is not None:
         return str(existing["EndpointArn"])
@@ -74,7 +66,7 @@ def recorded(arn: str, name: str) -> None:
     }
     saved = SavedScaling(resource, target, {}, (), {})
     tags = [{"Key": k, "Value": v} for k, v in encode_record(saved).items()]
-    clients().sagemaker.add_tags(ResourceArn=arn, Tags=tags)  # type: ignore[arg-type]
+    module_clients().sagemaker.add_tags(ResourceArn=arn, Tags=tags)  # type: ignore[arg-type]
 
 
 def wound_down(
@@ -86,7 +78,7 @@ def wound_down(
     stream = io.StringIO()
     emu.clear_requests()
     cancel._State.at = time.time() - (cancel.BUDGET_SECONDS - left)
-    wind_down(action_config(endpoint_name=name, mode=mode), clients(), Log(stream), outcome)
+    wind_down(action_config(endpoint_name=name, mode=mode), module_clients(), Log(stream), outcome)
     return outcome, stream.getvalue(), [r.operation for r in emu.requests]
 
 
@@ -119,7 +111,7 @@ def test_a_cancelled_create_is_a_rollout_under_way(emu: Emulator) -> None:
     """A create started (held Creating) is a rollout under way, not "before starting it": SageMaker goes on with
     it and the next run adopts it."""
     emu.faults.hold_next_create("born")
-    clients().sagemaker.create_endpoint(EndpointName="born", EndpointConfigName="c1")
+    module_clients().sagemaker.create_endpoint(EndpointName="born", EndpointConfigName="c1")
     try:
         outcome, _, _ = wound_down(emu, "born", ["model m", "endpoint config c1", "endpoint born"])
     finally:
@@ -137,7 +129,7 @@ def test_a_cancelled_update_names_the_configs_it_moves_between(emu: Emulator) ->
     """An update started (held Updating): the story names the serving and the pending config."""
     in_service(emu, "moving")
     emu.faults.hold_next_update("moving")
-    clients().sagemaker.update_endpoint(EndpointName="moving", EndpointConfigName="c2")
+    module_clients().sagemaker.update_endpoint(EndpointName="moving", EndpointConfigName="c2")
     try:
         outcome, _, _ = wound_down(emu, "moving", ["model m", "update of endpoint moving"])
     finally:
@@ -266,7 +258,7 @@ def test_hurried_clients_make_one_attempt_per_call(emu: Emulator) -> None:
     emu.faults.server_error("DescribeEndpoint", times=2, code="InternalFailure")
     emu.clear_requests()
     with pytest.raises(ClientError) as failed:
-        aws.describe_endpoint(clients().hurried().sagemaker, "hurried")
+        aws.describe_endpoint(module_clients().hurried().sagemaker, "hurried")
     assert aws.error_code(failed.value) == "InternalFailure"
     assert [(r.operation, r.status) for r in emu.requests] == [("DescribeEndpoint", 500)]
     emu.faults.clear()
