@@ -23,7 +23,6 @@ from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy import aws, builders, redeploy, rollout
 from sagemaker_async_deploy.autoscaling import RECORD_PREFIX, Autoscaling
-from sagemaker_async_deploy.builders import Shapes
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.fleetlog import FleetLog
@@ -31,15 +30,16 @@ from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_async_deploy.planner import Desired, desired_from
 from sagemaker_async_deploy.rollout import Rollout
-from sagemaker_async_deploy.state import TRANSITIONAL, ServingState, read_serving
+from sagemaker_async_deploy.state import ServingState, read_serving
 from sagemaker_emulator import Behaviour, Emulator, Timings
 
 from .conftest import ACCOUNT_ID, REGION, emulator_env
 from .factories import ROLE, action_config, image
+from .lab import EmulatorLab
 from .seed import seed_alarm, seed_step_policy
 
 if TYPE_CHECKING:
-    from mypy_boto3_sagemaker import SageMakerClient
+    pass
 
 ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}"
 # Shorter than the suite's FAST_TIMINGS: every mutant runs this module, and no test here watches a status.
@@ -124,15 +124,12 @@ class Run:
         return refused.value
 
 
-class Lab:
+class Lab(EmulatorLab):
     """The module's emulator, the clients the action uses, and the steps the tests share."""
 
     def __init__(self, emu: Emulator) -> None:
-        self.emu = emu
-        self.clients = aws.Clients(REGION)
-        self.sm: SageMakerClient = self.clients.sagemaker
+        super().__init__(emu)
         self.autoscaling: Any = self.clients.autoscaling
-        self.shapes = Shapes.of(self.sm.meta.service_model)
 
     def start(self, name: str, clients: aws.Clients | None = None, **inputs: str) -> Run:
         stream = io.StringIO()
@@ -171,28 +168,6 @@ class Lab:
             )
         for name in SEEDED:
             self.settle(name)
-
-    def settle(self, name: str) -> aws.Json:
-        """Poll until the endpoint's lifecycle stops (it moves on its own: the emulator's timings)."""
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            endpoint = aws.describe_endpoint(self.sm, name)
-            assert endpoint is not None
-            if endpoint["EndpointStatus"] not in TRANSITIONAL:
-                return endpoint
-            time.sleep(0.01)
-        raise AssertionError(f"{name} never settled")
-
-    def serving(self, name: str) -> ServingState:
-        endpoint = aws.describe_endpoint(self.sm, name)
-        assert endpoint is not None
-        return read_serving(self.sm, endpoint, "AllTraffic", need_model=True)
-
-    def configs(self, name: str) -> set[str]:
-        return {c for c in aws.list_endpoint_config_names(self.sm, name) if c.startswith(f"{name}-")}
-
-    def models(self, name: str) -> set[str]:
-        return {m for m in aws.list_model_names(self.sm, name) if m.startswith(f"{name}-")}
 
     def sagemaker_writes(self) -> list[str]:
         """SageMaker's write calls since the log was cleared: "CreateModel m", "UpdateEndpoint e" (a refused one

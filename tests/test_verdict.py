@@ -22,7 +22,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy import aws, builders
-from sagemaker_async_deploy.builders import Shapes
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.log import Log
@@ -30,15 +29,15 @@ from sagemaker_async_deploy.outcome import RolloutOutcome, SmokeResult, Transiti
 from sagemaker_async_deploy.planner import Plan, desired_from, plan
 from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.smoke import SmokeTester
-from sagemaker_async_deploy.state import TRANSITIONAL, ServingState, read_serving
-from sagemaker_emulator import Emulator
+from sagemaker_async_deploy.state import read_serving
 
 from .conftest import ACCOUNT_ID, REGION, started_emulator
 from .factories import REPO, ROLE, action_config, image
+from .lab import EmulatorLab
 from .seed import seed_handmade_config
 
 if TYPE_CHECKING:
-    from mypy_boto3_sagemaker import SageMakerClient
+    pass
 
 ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}"
 # Endpoints the module's tests start from: InService on image 1, one per test that changes what serves.
@@ -125,14 +124,8 @@ class Run:
         return self.stream.getvalue().splitlines()
 
 
-class Lab:
+class Lab(EmulatorLab):
     """The module's emulator, the clients the action uses, and the steps the tests share."""
-
-    def __init__(self, emu: Emulator) -> None:
-        self.emu = emu
-        self.clients = aws.Clients(REGION)
-        self.sm: SageMakerClient = self.clients.sagemaker
-        self.shapes = Shapes.of(self.sm.meta.service_model)
 
     def start(self, name: str, **inputs: str) -> Run:
         stream = io.StringIO()
@@ -168,33 +161,11 @@ class Lab:
         for name in (*SEEDED, BROKEN):
             self.settle(name)
 
-    def settle(self, name: str) -> aws.Json:
-        """Poll until the endpoint's lifecycle stops (it moves on its own: the emulator's timings)."""
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            endpoint = aws.describe_endpoint(self.sm, name)
-            assert endpoint is not None
-            if endpoint["EndpointStatus"] not in TRANSITIONAL:
-                return endpoint
-            time.sleep(0.02)
-        raise AssertionError(f"{name} never settled")
-
-    def serving(self, name: str) -> ServingState:
-        endpoint = aws.describe_endpoint(self.sm, name)
-        assert endpoint is not None
-        return read_serving(self.sm, endpoint, "AllTraffic", need_model=True)
-
     def described(self, name: str, **overrides: Any) -> aws.Json:
         """DescribeEndpoint's answer for ``name`` with ``overrides``, parsed as an answer is."""
         endpoint = aws.describe_endpoint(self.sm, name)
         assert endpoint is not None
         return dict(fresh({**endpoint, **overrides}))
-
-    def configs(self, name: str) -> set[str]:
-        return {c for c in aws.list_endpoint_config_names(self.sm, name) if c.startswith(f"{name}-")}
-
-    def models(self, name: str) -> set[str]:
-        return {m for m in aws.list_model_names(self.sm, name) if m.startswith(f"{name}-")}
 
     def someone_elses(self, name: str, served: str) -> None:
         """A model and an async config made by hand (no derived name, no tag of the action's)."""
