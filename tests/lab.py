@@ -3,11 +3,15 @@ that tell what an endpoint serves and what of the action's making is left."""
 
 from __future__ import annotations
 
+import io
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagemaker_async_deploy import aws
 from sagemaker_async_deploy.builders import Shapes
+from sagemaker_async_deploy.outcome import RolloutOutcome
+from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.state import TRANSITIONAL, ServingState, read_serving
 from sagemaker_emulator import Emulator
 
@@ -15,6 +19,22 @@ from .conftest import REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
+
+
+@dataclass
+class Run:
+    """A Rollout as main() builds it (real clients through the emulator's URL), its log kept in a buffer."""
+
+    rollout: Rollout
+    stream: io.StringIO
+
+    @property
+    def outcome(self) -> RolloutOutcome:
+        return self.rollout.outcome
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stream.getvalue().splitlines()
 
 
 class EmulatorLab:

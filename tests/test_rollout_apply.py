@@ -33,6 +33,7 @@ from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.state import ServingState, read_serving
 from sagemaker_emulator import Behaviour, Emulator, Timings
 
+from . import lab
 from .conftest import ACCOUNT_ID, REGION, emulator_env
 from .factories import ROLE, action_config, image
 from .lab import EmulatorLab
@@ -102,21 +103,10 @@ def config(name: str, **inputs: str) -> ActionConfig:
 
 
 @dataclass
-class Run:
-    """A Rollout as main() builds it (real clients through the emulator's URL), its log kept in a buffer and its
-    preflight counted."""
+class Run(lab.Run):
+    """A Rollout as main() builds it, its log kept in a buffer and its preflight counted."""
 
-    rollout: Rollout
-    stream: io.StringIO
     preflights: list[float] = field(default_factory=list)
-
-    @property
-    def outcome(self) -> RolloutOutcome:
-        return self.rollout.outcome
-
-    @property
-    def lines(self) -> list[str]:
-        return self.stream.getvalue().splitlines()
 
     def refused(self) -> DeployError:
         with pytest.raises(DeployError) as refused:

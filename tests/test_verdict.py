@@ -15,7 +15,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -33,7 +32,7 @@ from sagemaker_async_deploy.state import read_serving
 
 from .conftest import ACCOUNT_ID, REGION, started_emulator
 from .factories import REPO, ROLE, action_config, image
-from .lab import EmulatorLab
+from .lab import EmulatorLab, Run
 from .seed import seed_handmade_config
 
 if TYPE_CHECKING:
@@ -106,22 +105,6 @@ def told(outcome: RolloutOutcome) -> dict[str, Any]:
         "cleaned_up": outcome.cleaned_up,
         "kept": outcome.kept,
     }
-
-
-@dataclass
-class Run:
-    """A Rollout as main() builds it (real clients through the emulator's URL), its log kept in a buffer."""
-
-    rollout: Rollout
-    stream: io.StringIO
-
-    @property
-    def outcome(self) -> RolloutOutcome:
-        return self.rollout.outcome
-
-    @property
-    def lines(self) -> list[str]:
-        return self.stream.getvalue().splitlines()
 
 
 class Lab(EmulatorLab):
