@@ -296,6 +296,24 @@ def test_passing_smoke_test_during_the_bake_is_sent_before_the_update_ends(bakin
     assert {"Key": "managed-by", "Value": "sagemaker-async-deploy"} in tags
 
 
+@pytest.mark.parametrize("strategy", ["canary", "linear"])
+def test_a_canary_or_linear_update_is_smoke_tested_after_its_last_shift(baking: SmokeDeployer, strategy: str) -> None:
+    """While a canary's or an earlier linear step's bake leaves part of the traffic on the old fleet, no request is
+    sent (the emulator routes it to the old model); once the last shift gave the new fleet all the traffic, the
+    request goes out in that final bake and the new model answers it."""
+    fleet = {**BAKING, "initial-instance-count": "2"}
+    baking.run(fleet)
+    # The healthy model's answer names its image: only the new model's matches.
+    new_model = r'"image": "[^"]+@sha256:0+2"'
+    inputs = {"image": digest_image(2), "deployment-strategy": strategy, "step-size": "1"}
+    run = baking.run({**fleet, **inputs, "smoke-test-expect": new_model})
+    assert run.result == "updated", run.stdout
+    assert run.outputs["smoke-test"] == "passed"
+    requests = baking.emu.requests
+    sent = next(i for i, r in enumerate(requests) if r.operation == "InvokeEndpointAsync")
+    assert any(r.operation == "DescribeEndpoint" for r in requests[sent:])  # in the final bake, not after it
+
+
 def test_the_actions_alarm_is_reused_reset_and_not_reported_as_a_users_alarm(baking: SmokeDeployer) -> None:
     """Each update puts the same alarm and sets it OK before UpdateEndpoint; a later plan does not count it among
     the user's rollback alarms."""
