@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -477,3 +478,28 @@ def test_none_asks_to_remove_and_empty_asks_nothing(name: str) -> None:
 def test_none_is_no_removal_where_the_setting_cannot_go(name: str) -> None:
     """Only the failure path and the topics can be removed: ``none`` elsewhere is a bad value, named as such."""
     assert "none" in problems(**{name.replace("-", "_"): "none"})[name][0]
+
+
+# --- the smoke test's request -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({}, "no file 'smoke.json'"),
+        ({"smoke.json": b""}, "'smoke.json' is empty"),
+        ({"smoke.json": b"x" * 128_001}, "'smoke.json' is larger than"),
+    ],
+    ids=["missing", "empty", "too-large"],
+)
+def test_a_smoke_test_file_refused_names_the_inline_limit_and_the_s3_way(
+    tmp_path: Path, files: dict[str, bytes], said: str
+) -> None:
+    """A file that is missing, empty or too large is refused with the 128,000 bytes InvokeEndpointAsync takes inline
+    and the S3 URI to give instead, so that either fix is in the message."""
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    [message] = problems({**ENV, "GITHUB_WORKSPACE": str(tmp_path)}, smoke_test_input="smoke.json")["smoke-test-input"]
+    assert said in message
+    assert "128,000 bytes" in message
+    assert "s3://<bucket>/<key> URI instead (sent as InputLocation)" in message

@@ -64,6 +64,10 @@ IMPLIED = {
     # re-pointing them); deregistering deletes the old ones.
     "cloudwatch:PutMetricAlarm": ("application-autoscaling", "PutScalingPolicy"),
     "cloudwatch:DeleteAlarms": ("application-autoscaling", "DeregisterScalableTarget"),
+    # The smoke test's alarm is put with Tags (the action's own always): "to create an alarm and set tags for it,
+    # you must have the cloudwatch:TagResource permission in addition to the cloudwatch:PutMetricAlarm permission"
+    # (CloudWatch user guide, "Alarms and tagging").
+    "cloudwatch:TagResource": ("cloudwatch", "PutMetricAlarm"),
     # HeadObject of an answer that has not landed yet is a 404 only with s3:ListBucket on the bucket, a 403
     # without it (HeadObject API reference, "Permissions").
     "s3:ListBucket": ("s3", "HeadObject"),
@@ -478,8 +482,12 @@ def test_plan_policy_covers_every_plan_run_and_grants_no_write(recorded: _Record
 
 
 def test_the_deploy_policy_narrows_what_it_can() -> None:
-    """The container log is read from the endpoints' own log groups only; PassRole names one role, for SageMaker."""
+    """The container log is read from the endpoints' own log groups only; PassRole names one role, for SageMaker;
+    alarms are tagged only where the action puts its own (the smoke test's)."""
     policy = json.loads(POLICY_FILES["deploy"].read_text())
+    tagging = next(s for s in policy["Statement"] if "cloudwatch:TagResource" in s["Action"])
+    assert "cloudwatch:PutMetricAlarm" in tagging["Action"]
+    assert tagging["Resource"] == "arn:aws:cloudwatch:*:*:alarm:sagemaker-async-deploy-smoke-*"
     logs = next(s for s in policy["Statement"] if "logs:GetLogEvents" in s["Action"])
     assert logs["Resource"] == "arn:aws:logs:*:*:log-group:/aws/sagemaker/Endpoints/*"
     pass_role = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")

@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy import aws, packages
-from sagemaker_async_deploy._checks import ImageRef
+from sagemaker_async_deploy._checks import ImageRef, PackageRef
 from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import InputError
 from sagemaker_emulator import Emulator
@@ -199,3 +199,26 @@ def test_a_package_image_is_compared_by_digest_when_it_can_be() -> None:
     tagged = packages.package_image(f"{REPO}:v2")
     assert (tagged.repository, tagged.digest, tagged.tag, tagged.ecr_region) == (REPO, "", "v2", REGION)
     assert packages.package_image("docker.io/library/whisper:v2") == ImageRef.serving("docker.io/library/whisper:v2")
+
+
+def test_a_serving_version_is_described_with_its_approval(emu: Emulator, group: str) -> None:
+    """The version a serving model names is read back with its group, number and approval as the registry holds
+    them now (here rejected since it was deployed)."""
+    arn = seed_model_package(emu, group, image(1))
+    boto_client(emu, "sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    described = packages.describe_serving(clients().sagemaker, PackageRef.serving(arn))
+    assert (described.arn, described.group, described.version, described.approval) == (arn, group, 1, "Rejected")
+
+
+@pytest.mark.parametrize("how", ["denied", "missing"])
+def test_an_unreadable_serving_version_is_shown_as_its_arn_names_it(emu: Emulator, group: str, how: str) -> None:
+    """Denied (another account's package) or gone: the report still names the version its ARN gives, without an
+    approval, and the run goes on."""
+    if how == "denied":
+        arn = seed_model_package(emu, group, image(1))
+        emu.faults.deny("DescribeModelPackage")
+    else:
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:model-package/{group}/3"
+    serving = PackageRef.serving(arn)
+    assert packages.describe_serving(clients().sagemaker, serving) == serving
+    assert (serving.group, serving.version, serving.approval) == (group, 3 if how == "missing" else 1, "")

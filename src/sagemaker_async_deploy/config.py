@@ -363,6 +363,8 @@ def _inline_body(check: checks.Check, given: str, workspace: str) -> bytes:
     root = os.path.realpath(workspace)
     path = os.path.realpath(os.path.join(root, given))
     s3_way = "put it in S3 and give its s3://<bucket>/<key> URI instead (sent as InputLocation)"
+    # Every refusal of the file names the inline limit and the S3 way around it: the fix may be either.
+    inline = f"a file of 1 to {INLINE_BODY_MAX:,} bytes, sent inline as Body; for a larger request, {s3_way}"
     if os.path.commonpath([root, path]) != root:
         check.bad(f"'{safe(given)}' is outside the workspace; expected a path relative to the repository checkout")
         return b""
@@ -372,14 +374,14 @@ def _inline_body(check: checks.Check, given: str, workspace: str) -> bytes:
     except FileNotFoundError:
         check.bad(
             f"no file '{safe(given)}' in the workspace; expected a path relative to the repository checkout (is "
-            "actions/checkout run before this step?) or an s3://<bucket>/<key> URI"
+            f"actions/checkout run before this step?) to {inline}"
         )
         return b""
     except OSError as error:
         check.bad(f"cannot read '{safe(given)}' ({safe(error.strerror or error)}); expected a readable file")
         return b""
     if not body:
-        check.bad(f"'{safe(given)}' is empty; expected the request the model should answer")
+        check.bad(f"'{safe(given)}' is empty; expected the request the model should answer, {inline}")
     elif len(body) > INLINE_BODY_MAX:
         check.bad(
             f"'{safe(given)}' is larger than the {INLINE_BODY_MAX:,} bytes InvokeEndpointAsync takes inline; {s3_way}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the planner reads the smoke test's plan warning from smoke, which uses this
+    from ._checks import PackageRef
     from .lost_model import LostModel
     from .planner import Plan
     from .state import ServingState
@@ -47,6 +48,8 @@ class RolloutOutcome:
     serving_model: str = ""
     serving_image: str = ""
     serving_package: str = ""  # the model package version the serving model is made from ("" when none)
+    # The package version the endpoint served before a run whose inputs name none (described for the report).
+    replaced_package: PackageRef | None = None
     failure_reason: str = ""
     message: str = ""
     timed_out: bool = False

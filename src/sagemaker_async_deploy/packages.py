@@ -9,6 +9,7 @@ run before the plan, in plan mode too.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -83,6 +84,27 @@ def resolve(config: ActionConfig, clients: aws.Clients) -> ActionConfig:
     )
     # equivalent mutant core/NumberReplacer: exactly one container here, so containers[-1] is containers[0].
     return config.with_package(resolved, package_image(str(containers[0]["Image"])))
+
+
+def describe_serving(sm: SageMakerClient, serving: PackageRef) -> PackageRef:
+    """The package version a serving model is made from, with its group, number and approval as the registry
+    holds them now, for the report of a run whose inputs name no package (an update from a package to an image).
+    Only shown, never planned by: a version that cannot be read (deleted, another account's without a resource
+    policy for this one, a role without DescribeModelPackage) is shown as its ARN names it, without approval."""
+    if not serving.arn:
+        return serving
+    try:
+        package = aws.describe_model_package(sm, serving.arn)
+    except ClientError:
+        return serving
+    if package is None:
+        return serving
+    return replace(
+        serving,
+        group=str(package.get("ModelPackageGroupName") or serving.group),
+        version=int(package.get("ModelPackageVersion") or serving.version),
+        approval=str(package.get("ModelApprovalStatus", "")),
+    )
 
 
 def package_image(image: str) -> ImageRef:

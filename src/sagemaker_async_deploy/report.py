@@ -182,7 +182,7 @@ def _document(outcome: RolloutOutcome, config: ActionConfig, diagnosis: Diagnosi
     if outcome.lost_model is not None:
         rollout_warnings = (*rollout_warnings, outcome.lost_model.plan_warning())
     _warnings(doc, diagnosis.warnings, layout.warnings_max, rollout_warnings)
-    _package(doc, config)
+    _package(doc, config, outcome)
     _smoke_test(doc, outcome, config, layout)
     if view.went_wrong:
         _what_happened(doc, outcome, config, diagnosis, layout)
@@ -428,18 +428,23 @@ def _warnings(doc: Document, warnings: Sequence[AlarmWarning], most: int, rollou
         doc.paragraph(f"… and {len(items) - most} more (the step's log lists them all).")
 
 
-def _package(doc: Document, config: ActionConfig) -> None:
-    """The Model Registry version the inputs name: which one, its approval, where to see it."""
+def _package(doc: Document, config: ActionConfig, outcome: RolloutOutcome) -> None:
+    """The Model Registry version the inputs name (or, when they name none, the one the endpoint served before):
+    which one, its approval, where to see it."""
     package = config.package
+    replaced = package is None and outcome.replaced_package is not None
+    if package is None:
+        package = outcome.replaced_package
     if package is None or not package.arn:
         return
-    doc.heading(3, "Model package")
+    doc.heading(3, "Model package served before this run" if replaced else "Model package")
     items: list[Inline] = [
-        ("Version ", Code(str(package.version)), " of group ", Code(shorten(package.group, NAME_MAX))),
+        ("Version ", Code(str(package.version)), " of group ", Code(shorten(package.group or "?", NAME_MAX))),
         ("Approval: ", Code(package.approval or "?")),
         ("ARN: ", Code(shorten(package.arn, NAME_MAX))),
-        Link("the group's versions in the SageMaker console", _package_url(config.region, package.group)),
     ]
+    if package.group:
+        items.append(Link("the group's versions in the SageMaker console", _package_url(config.region, package.group)))
     if package.newer:
         items.append(_sentence(shorten(package.newer, VALUE_MAX)))
     doc.bullets(items)

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import artifacts, aws, builders, cancel, lost_model, redeploy, smoke
+from . import artifacts, aws, builders, cancel, lost_model, packages, redeploy, smoke
 from .builders import Shapes, is_derived_name
 from .config import AUTOSCALING_RECORD_PREFIX, ActionConfig
 from .errors import DeployError, InputError
-from .fields import INSTANCE_COUNT, MODEL_DATA_URL, STRATEGY, Part
+from .fields import INSTANCE_COUNT, MODEL_DATA_URL, MODEL_PACKAGE, STRATEGY, Part
 from .fleetlog import FleetLog
 from .log import Log, safe
 from .outcome import RolloutOutcome, SmokeResult, Transition
@@ -169,6 +169,11 @@ class Rollout:
             self.artifact = self._artifact(current)
             the_plan = plan(current, desired_from(wanted, current, shapes, artifact=self.artifact))
             self.outcome.plan, self.outcome.before = the_plan, current
+            serving_package = current.value(MODEL_PACKAGE) if current is not None else None
+            if serving_package is not None and cfg.package is None and the_plan.action != "unchanged":
+                # An endpoint serving a package, given an image: the report names the version it replaces (read
+                # for the report only, so never on the no-change path).
+                self.outcome.replaced_package = packages.describe_serving(self.sm, serving_package)
             if the_plan.forced:
                 self.outcome.message = redeploy.REASON
             if current is not None:

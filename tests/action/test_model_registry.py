@@ -131,6 +131,11 @@ def test_a_package_endpoint_is_updated_to_an_image_and_back(deployer: Deployer) 
     assert to_image.result == "updated", to_image.stdout + to_image.stderr
     assert {"field": "model-package", "from": arn, "to": ""} in to_image.changes
     assert to_image.outputs["model-package-arn"] == ""
+    # The version it replaced, read from the registry: which one, its approval, where to see its group.
+    summary = plain(to_image.summary)
+    assert "Model package served before this run" in summary
+    assert "Version `1` of group `whisper-models`" in summary and "Approval: `Approved`" in summary
+    assert "#/model-registry/whisper-models" in to_image.summary
     model = deployer.sm.describe_model(ModelName=to_image.outputs["model-name"])
     assert model["PrimaryContainer"]["Image"] == digest_image(5)
     assert "ModelPackageName" not in model["PrimaryContainer"]

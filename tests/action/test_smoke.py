@@ -296,6 +296,24 @@ def test_passing_smoke_test_during_the_bake_is_sent_before_the_update_ends(bakin
     assert {"Key": "managed-by", "Value": "sagemaker-async-deploy"} in tags
 
 
+@pytest.mark.parametrize("strategy", ["canary", "linear"])
+def test_a_canary_or_linear_update_is_smoke_tested_after_its_last_shift(baking: SmokeDeployer, strategy: str) -> None:
+    """While a canary's or an earlier linear step's bake leaves part of the traffic on the old fleet, no request is
+    sent (the emulator routes it to the old model); once the last shift gave the new fleet all the traffic, the
+    request goes out in that final bake and the new model answers it."""
+    fleet = {**BAKING, "initial-instance-count": "2"}
+    baking.run(fleet)
+    # The healthy model's answer names its image: only the new model's matches.
+    new_model = r'"image": "[^"]+@sha256:0+2"'
+    inputs = {"image": digest_image(2), "deployment-strategy": strategy, "step-size": "1"}
+    run = baking.run({**fleet, **inputs, "smoke-test-expect": new_model})
+    assert run.result == "updated", run.stdout
+    assert run.outputs["smoke-test"] == "passed"
+    requests = baking.emu.requests
+    sent = next(i for i, r in enumerate(requests) if r.operation == "InvokeEndpointAsync")
+    assert any(r.operation == "DescribeEndpoint" for r in requests[sent:])  # in the final bake, not after it
+
+
 def test_the_actions_alarm_is_reused_reset_and_not_reported_as_a_users_alarm(baking: SmokeDeployer) -> None:
     """Each update puts the same alarm and sets it OK before UpdateEndpoint; a later plan does not count it among
     the user's rollback alarms."""
@@ -315,6 +333,36 @@ def test_the_actions_alarm_is_reused_reset_and_not_reported_as_a_users_alarm(bak
     assert names == [SMOKE_ALARM]
     plan = baking.run({**BAKING, "image": digest_image(4), "mode": "plan"})
     assert [c["field"] for c in plan.changes] == ["image"]
+
+
+def test_a_smoke_test_the_bake_ends_before_is_finished_and_rolled_back_by_the_action(baking: SmokeDeployer) -> None:
+    """A request sent in the final bake whose answer has not come when the bake (4 s here) ends: SageMaker finishes
+    the update, the smoke test waits out its own timeout without sending again, and the action rolls back itself
+    (a second, blue/green UpdateEndpoint), keeping what served before and removing what it rolled out."""
+    first = baking.run(BAKING)
+    assert first.result == "created", first.stdout
+    old_config, old_model = first.outputs["endpoint-config-name"], first.outputs["model-name"]
+    baking.emu.faults.async_answers("never", image=digest_image(2))
+    run = baking.run({**BAKING, "image": digest_image(2), "smoke-test-timeout-seconds": "8"})
+    assert run.result == "rolled-back", run.stdout
+    assert run.outputs["smoke-test"] == "failed"
+    updates = [r.params for r in baking.emu.requests if r.operation == "UpdateEndpoint"]
+    assert [u["EndpointConfigName"] for u in updates][1:] == [old_config]
+    # Sent while the new fleet baked, before the update ended; looked for after it, not sent again.
+    new_config = updates[0]["EndpointConfigName"]
+    assert run.stdout.index("Smoke test sent") < run.stdout.index(f"is InService on {new_config}")
+    assert len(_invocations(baking.emu)) == 1
+    assert "PutMetricData" not in baking.writes()  # no failure while the bake lasted: the alarm had nothing to trip on
+    assert updates[-1]["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == (
+        "ALL_AT_ONCE"
+    )
+    assert baking.endpoint()["EndpointConfigName"] == old_config
+    assert baking.configs() == {old_config}
+    assert baking.models() == {old_model}
+    text = _plain(run.summary)
+    assert "failed, so the action rolled the endpoint back" in text
+    assert "No answer in 8 s" in text
+    assert "SageMaker rolled the update back on the action's smoke-test alarm" not in text
 
 
 def test_plan_warns_when_the_smoke_test_outlasts_the_bake(baking: SmokeDeployer) -> None:
