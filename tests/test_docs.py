@@ -516,6 +516,53 @@ def test_readme_links_every_iam_file() -> None:
         assert f"(docs/{path.name})" in readme, path.name
 
 
+# A statement named in prose or in a message: "statement X", "the X statement", "X of docs/iam-policy.json".
+_SID = r"`?([A-Z][a-z]+(?:[A-Z][a-z]*)+)`?"
+_STATEMENT_MENTIONS = (
+    re.compile(r"\bstatements?\s+" + _SID + r"(?:\s+(?:and|or)\s+" + _SID + ")?"),
+    re.compile(_SID + r"(?:\s+(?:and|or)\s+" + _SID + r")?\s+statements?\b"),
+    re.compile(_SID + r"\s+of\s+(?:the\s+action's\s+)?\[?`?(?:docs/)?iam-[\w-]+\.json"),
+)
+
+
+def statement_mentions(text: str) -> set[str]:
+    """The statement names a text mentions, with the string literals a message is built of joined first."""
+    text = re.sub(r"\"\s*f?\"", "", " ".join(text.split()))
+    return {
+        name for pattern in _STATEMENT_MENTIONS for match in pattern.finditer(text) for name in match.groups() if name
+    }
+
+
+def test_every_statement_named_in_the_docs_and_messages_is_in_a_policy_file() -> None:
+    """A statement renamed in the policy files leaves no advice, in the guides or in the action's own messages, to
+    add one that no file holds."""
+    sids = {s["Sid"] for path in DOCS.glob("iam-*.json") for s in json.loads(path.read_text())["Statement"]}
+    sources = [README, ROOT / "CONTRIBUTING.md", *DOCS.glob("*.md"), *(ROOT / "src").rglob("*.py")]
+    named = {
+        (path.relative_to(ROOT).as_posix(), name) for path in sources for name in statement_mentions(path.read_text())
+    }
+    assert {name for _, name in named} >= {"ReadTheNewFleetsContainerLog", "ReadWhichAlarmFired", "DeployEndpoints"}
+    assert sorted((path, name) for path, name in named if name not in sids) == []
+
+
+def test_the_statement_check_reads_each_way_a_statement_is_named() -> None:
+    """Each phrasing the guides and messages use is found, a message split over string literals too."""
+    text = (
+        "grant it (statement AlphaOne of the action's docs/iam-policy.json); the `BetaOne` or `GammaOne` statement; "
+        "the statements `DeltaOne` and `EpsilonOne` of [iam-policy.json](iam-policy.json); `ZetaOne` of "
+        '`docs/iam-policy-autoscaling.json`; "(statement EtaOne" "Theta of the README)"; PascalCase alone'
+    )
+    assert statement_mentions(text) == {
+        "AlphaOne",
+        "BetaOne",
+        "GammaOne",
+        "DeltaOne",
+        "EpsilonOne",
+        "ZetaOne",
+        "EtaOneTheta",
+    }
+
+
 # --- links between the documents ---------------------------------------------------------------------------
 
 MARKDOWN = [README, ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
