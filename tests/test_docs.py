@@ -597,6 +597,23 @@ def test_every_relative_link_resolves(document: Path) -> None:
     assert link_problems(document) == []
 
 
+def test_every_section_of_the_readme_named_in_words_is_there() -> None:
+    """ "The README's X section" or "the README's X" in a guide or a message names a heading the README still has:
+    sections that moved to docs/ are linked where they went."""
+    headings = {h.lower() for h in re.findall(r"^#+\s+(.+?)\s*$", README.read_text(), re.M)}
+    sources = [ROOT / "CONTRIBUTING.md", *DOCS.glob("*.md"), *(ROOT / "src").rglob("*.py"), *EXAMPLES.rglob("*.md")]
+    named = {
+        (path.relative_to(ROOT).as_posix(), match[1])
+        for path in sources
+        for match in re.finditer(
+            r"README's\s+\[?([A-Z][\w ]*?)\]?(?:\(|\s+(?:section|statement|table)\b|[),.])",
+            " ".join(path.read_text().split()),
+        )
+    }
+    assert {name for _, name in named} >= {"Guides"}
+    assert sorted((path, name) for path, name in named if name.lower() not in headings) == []
+
+
 def test_the_link_check_catches_a_moved_section(tmp_path: Path) -> None:
     """A link to a heading that is gone, or to a file that is not there, is reported."""
     (tmp_path / "a.md").write_text("# A\n\n## Kept here\n\n[x](#kept-here) [y](#moved-away) [z](gone.md)\n")
