@@ -136,6 +136,42 @@ def description_disagreements(readme_rows: Iterable[list[str]], action: dict[str
     return problems
 
 
+# The README's sections in the order a new user needs them: what it is, where to go, what it needs, how to set it
+# up, the smallest workflow, then the reference.
+FRONT_DOOR = [
+    "Contents",
+    "Requirements",
+    "Setup",
+    "Minimal workflow",
+    "Full workflow",
+    "Inputs",
+    "Outputs",
+    "IAM policy",
+]
+
+
+def test_readme_opens_as_a_front_door() -> None:
+    """The two commands on the first screen, then a table of contents and the sections a user needs in order; the
+    setup numbered; contributor setup and long guides elsewhere; nothing of the machine it was written on."""
+    readme = README.read_text()
+    first_screen = "\n".join(readme.splitlines()[:20])
+    assert "make demo" in first_screen and "make test" in first_screen
+    headings = re.findall(r"^## (.+?)\s*$", readme, re.M)
+    assert [h for h in headings if h in FRONT_DOOR] == FRONT_DOOR
+    assert headings[0] == "Contents"
+    contents = _readme_section("Contents")
+    for heading in FRONT_DOOR[1:]:
+        assert f"(#{heading.lower().replace(' ', '-')})" in contents, heading
+    steps = re.findall(r"^(\d+)\. \*\*(.+?)\*\*", _readme_section("Setup"), re.M)
+    assert [n for n, _ in steps] == [str(i) for i in range(1, len(steps) + 1)]
+    said = " ".join(title for _, title in steps).lower()
+    for step in ("oidc provider", "deploy role", "plan role", "session length", "repository variables"):
+        assert step in said, step
+    for contributor in ("apt", "buildah", "chromium", "debootstrap", "## Performance", "## Mutation testing"):
+        assert not re.search(rf"(?<![\w-]){re.escape(contributor)}(?![\w-])", readme, re.I), contributor
+    assert not re.search(r"(?<![\w.])/(?:work|tmp|home|root|opt)/", readme), "a path of a machine"
+
+
 def test_readme_inputs_table_matches_action_yml() -> None:
     """Every input of action.yml appears in the README's table in order, with the same required flag and default."""
     action = yaml.safe_load(ACTION_YML.read_text())
