@@ -72,6 +72,17 @@ def test_a_failed_update_that_leaves_the_deleted_models_config_serving_is_told_t
     assert replaced.endpoint()["EndpointConfigName"] == serving
 
 
+def test_a_plan_of_such_an_update_warns_the_reviewer(replaced: Deployer) -> None:
+    """mode: plan reads the serving model too: the pull request's plan warns before anyone merges the update."""
+    serving = replaced.endpoint()["EndpointConfigName"]
+    run = replaced.run({"model-name": "whisper-2", "image": digest_image(2), "execution-role-arn": "", "mode": "plan"})
+    assert (run.exit_code, run.result) == (0, "would-update"), run.stdout + run.stderr
+    warned = [line for line in run.lines if line.startswith(WARNING_TITLE)]
+    assert len(warned) == 1 and f"config {serving} names model whisper-1" in warned[0]
+    assert "whisper\\-1, which no longer exists" in run.summary
+    assert [r.operation for r in replaced.emu.requests if r.is_write] == []
+
+
 def test_a_successful_update_away_from_a_deleted_model_only_warns(replaced: Deployer) -> None:
     """An update that succeeds leaves the lost model behind: the warning was right to be given, no note follows."""
     run = _deploy(replaced, "whisper-2", 2)
