@@ -4,15 +4,18 @@ the error names the service that answered and says what was changed — in proce
 from __future__ import annotations
 
 import io
+import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from sagemaker_async_deploy import aws
-from sagemaker_async_deploy.autoscaling import RECORD_PREFIX, Autoscaling
+from sagemaker_async_deploy.autoscaling import RECORD_PREFIX, Autoscaling, _suspend_error
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
@@ -22,6 +25,7 @@ from .action_runner import ROLE, digest_image
 from .conftest import REGION, boto_client
 from .seed import seed_handmade_config, seed_step_policy
 
+ROOT = Path(__file__).resolve().parents[1]
 RESOURCE = "endpoint/whisper/variant/AllTraffic"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10)
@@ -135,3 +139,31 @@ def test_an_unknown_member_is_found_in_a_cbor_answer_too() -> None:
     parsed: dict[str, Any] = {"MetricAlarms": [{"AlarmName": "a"}, {"AlarmName": "b"}]}
     _note_unknown_item_members(SimpleNamespace(status_code=200, content=cbor), parsed, model, items="MetricAlarms")
     assert [item_unknown_members(a) for a in parsed["MetricAlarms"]] == [("FutureSetting",), ()]
+
+
+def test_a_refused_call_while_suspending_names_the_statement_that_grants_it(
+    emulator: Emulator, tmp_path: Path, aws_env: Any
+) -> None:
+    """For each Application Auto Scaling and CloudWatch call a suspension makes, an AccessDenied names a statement
+    that exists in the policy file it names and grants exactly that action, so the advice can be followed."""
+    arn, _, _ = _autoscaled(emulator, tmp_path)
+    emulator.clear_requests()
+    scaling = Autoscaling(aws.Clients(REGION, ONE_ATTEMPT), Log(io.StringIO()), RolloutOutcome(result="failed"))
+    assert scaling.suspend(arn, "whisper", "AllTraffic") is not None
+    # The IAM prefix of each service, by the name the emulator records it under (its SigV4 signing name).
+    prefix = {
+        "application-autoscaling": "application-autoscaling",
+        "monitoring": "cloudwatch",
+        "cloudwatch": "cloudwatch",
+    }
+    calls = sorted({f"{prefix[r.service]}:{r.operation}" for r in emulator.requests if r.service in prefix})
+    assert {"cloudwatch:DescribeAlarms", "application-autoscaling:DeregisterScalableTarget"} <= set(calls)
+    for call in calls:
+        operation = call.split(":")[1]
+        denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, operation)
+        message = str(_suspend_error(denied, "Nothing was changed."))
+        advice = re.search(r"Grant the role (\S+) \(statement (\w+) of the action's (docs/[\w.-]+)\)\.$", message)
+        assert advice is not None, message
+        assert advice[1] == call, message
+        statements = json.loads((ROOT / advice[3]).read_text())["Statement"]
+        assert call in next(s["Action"] for s in statements if s["Sid"] == advice[2]), message

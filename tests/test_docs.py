@@ -140,6 +140,42 @@ def description_disagreements(readme_rows: Iterable[list[str]], action: dict[str
     return problems
 
 
+# The README's sections in the order a new user needs them: what it is, where to go, what it needs, how to set it
+# up, the smallest workflow, then the reference.
+FRONT_DOOR = [
+    "Contents",
+    "Requirements",
+    "Setup",
+    "Minimal workflow",
+    "Full workflow",
+    "Inputs",
+    "Outputs",
+    "IAM policy",
+]
+
+
+def test_readme_opens_as_a_front_door() -> None:
+    """The two commands on the first screen, then a table of contents and the sections a user needs in order; the
+    setup numbered; contributor setup and long guides elsewhere; nothing of the machine it was written on."""
+    readme = README.read_text()
+    first_screen = "\n".join(readme.splitlines()[:20])
+    assert "make demo" in first_screen and "make test" in first_screen
+    headings = re.findall(r"^## (.+?)\s*$", readme, re.M)
+    assert [h for h in headings if h in FRONT_DOOR] == FRONT_DOOR
+    assert headings[0] == "Contents"
+    contents = _readme_section("Contents")
+    for heading in FRONT_DOOR[1:]:
+        assert f"(#{heading.lower().replace(' ', '-')})" in contents, heading
+    steps = re.findall(r"^(\d+)\. \*\*(.+?)\*\*", _readme_section("Setup"), re.M)
+    assert [n for n, _ in steps] == [str(i) for i in range(1, len(steps) + 1)]
+    said = " ".join(title for _, title in steps).lower()
+    for step in ("oidc provider", "deploy role", "plan role", "session length", "repository variables"):
+        assert step in said, step
+    for contributor in ("apt", "buildah", "chromium", "debootstrap", "## Performance", "## Mutation testing"):
+        assert not re.search(rf"(?<![\w-]){re.escape(contributor)}(?![\w-])", readme, re.I), contributor
+    assert not re.search(r"(?<![\w.])/(?:work|tmp|home|root|opt)/", readme), "a path of a machine"
+
+
 def test_readme_inputs_table_matches_action_yml() -> None:
     """Every input of action.yml appears in the README's table in order, with the same required flag and default."""
     action = yaml.safe_load(ACTION_YML.read_text())
@@ -524,6 +560,53 @@ def test_readme_links_every_iam_file() -> None:
         assert f"(docs/{path.name})" in readme, path.name
 
 
+# A statement named in prose or in a message: "statement X", "the X statement", "X of docs/iam-policy.json".
+_SID = r"`?([A-Z][a-z]+(?:[A-Z][a-z]*)+)`?"
+_STATEMENT_MENTIONS = (
+    re.compile(r"\bstatements?\s+" + _SID + r"(?:\s+(?:and|or)\s+" + _SID + ")?"),
+    re.compile(_SID + r"(?:\s+(?:and|or)\s+" + _SID + r")?\s+statements?\b"),
+    re.compile(_SID + r"\s+of\s+(?:the\s+action's\s+)?\[?`?(?:docs/)?iam-[\w-]+\.json"),
+)
+
+
+def statement_mentions(text: str) -> set[str]:
+    """The statement names a text mentions, with the string literals a message is built of joined first."""
+    text = re.sub(r"\"\s*f?\"", "", " ".join(text.split()))
+    return {
+        name for pattern in _STATEMENT_MENTIONS for match in pattern.finditer(text) for name in match.groups() if name
+    }
+
+
+def test_every_statement_named_in_the_docs_and_messages_is_in_a_policy_file() -> None:
+    """A statement renamed in the policy files leaves no advice, in the guides or in the action's own messages, to
+    add one that no file holds."""
+    sids = {s["Sid"] for path in DOCS.glob("iam-*.json") for s in json.loads(path.read_text())["Statement"]}
+    sources = [README, ROOT / "CONTRIBUTING.md", *DOCS.glob("*.md"), *(ROOT / "src").rglob("*.py")]
+    named = {
+        (path.relative_to(ROOT).as_posix(), name) for path in sources for name in statement_mentions(path.read_text())
+    }
+    assert {name for _, name in named} >= {"ReadTheNewFleetsContainerLog", "ReadWhichAlarmFired", "DeployEndpoints"}
+    assert sorted((path, name) for path, name in named if name not in sids) == []
+
+
+def test_the_statement_check_reads_each_way_a_statement_is_named() -> None:
+    """Each phrasing the guides and messages use is found, a message split over string literals too."""
+    text = (
+        "grant it (statement AlphaOne of the action's docs/iam-policy.json); the `BetaOne` or `GammaOne` statement; "
+        "the statements `DeltaOne` and `EpsilonOne` of [iam-policy.json](iam-policy.json); `ZetaOne` of "
+        '`docs/iam-policy-autoscaling.json`; "(statement EtaOne" "Theta of the README)"; PascalCase alone'
+    )
+    assert statement_mentions(text) == {
+        "AlphaOne",
+        "BetaOne",
+        "GammaOne",
+        "DeltaOne",
+        "EpsilonOne",
+        "ZetaOne",
+        "EtaOneTheta",
+    }
+
+
 # --- links between the documents ---------------------------------------------------------------------------
 
 MARKDOWN = [README, ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
@@ -556,6 +639,23 @@ def link_problems(path: Path) -> list[str]:
 def test_every_relative_link_resolves(document: Path) -> None:
     """A section that moves between the README and docs/ leaves no link pointing at where it was."""
     assert link_problems(document) == []
+
+
+def test_every_section_of_the_readme_named_in_words_is_there() -> None:
+    """ "The README's X section" or "the README's X" in a guide or a message names a heading the README still has:
+    sections that moved to docs/ are linked where they went."""
+    headings = {h.lower() for h in re.findall(r"^#+\s+(.+?)\s*$", README.read_text(), re.M)}
+    sources = [ROOT / "CONTRIBUTING.md", *DOCS.glob("*.md"), *(ROOT / "src").rglob("*.py"), *EXAMPLES.rglob("*.md")]
+    named = {
+        (path.relative_to(ROOT).as_posix(), match[1])
+        for path in sources
+        for match in re.finditer(
+            r"README's\s+\[?([A-Z][\w ]*?)\]?(?:\(|\s+(?:section|statement|table)\b|[),.])",
+            " ".join(path.read_text().split()),
+        )
+    }
+    assert {name for _, name in named} >= {"Guides"}
+    assert sorted((path, name) for path, name in named if name.lower() not in headings) == []
 
 
 def test_the_link_check_catches_a_moved_section(tmp_path: Path) -> None:

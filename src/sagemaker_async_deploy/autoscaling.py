@@ -642,6 +642,14 @@ def _refuse_unknown(rid: str, target: Json, policies: list[Json], scheduled: lis
 
 # Which service answers the calls that suspend autoscaling: CloudWatch for the alarms, else Application Auto Scaling.
 _SERVICE_OF = {"DescribeAlarms": "CloudWatch"}
+# The statement, and the policy file, that grant each call of the suspension: two are reads every deploy may make
+# (docs/iam-policy.json), the others those only an instance-type change of an autoscaled variant needs
+# (docs/iam-policy-autoscaling.json). Checked against the files by the tests, as the policies are.
+_STATEMENT = {
+    "DescribeScalableTargets": ("ReadWhetherTheVariantAutoscales", "docs/iam-policy.json"),
+    "DescribeAlarms": ("PreflightChecks", "docs/iam-policy.json"),
+}
+_AUTOSCALING_STATEMENT = ("OptionalKeepAutoscalingAcrossInstanceTypeChanges", "docs/iam-policy-autoscaling.json")
 
 
 def _suspend_error(error: ClientError, changed: str) -> DeployError:
@@ -651,9 +659,10 @@ def _suspend_error(error: ClientError, changed: str) -> DeployError:
     if aws.is_server_error(error):
         advice = f"{service} failed to answer (a server error, after retries); run again."
     elif "AccessDenied" in code:
+        statement, policy = _STATEMENT.get(operation, _AUTOSCALING_STATEMENT)
         advice = (
             f"Grant the role {'cloudwatch' if service == 'CloudWatch' else 'application-autoscaling'}:{operation} "
-            "(statement KeepAutoscalingAcrossInstanceTypeChanges of the README's IAM policy)."
+            f"(statement {statement} of the action's {policy})."
         )
     else:
         advice = "Run again; if it persists, change the instance type by hand with the scalable target deregistered."

@@ -5,6 +5,7 @@ serving cannot launch another instance."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -53,6 +54,33 @@ def test_a_rollback_onto_a_deleted_model_is_warned_before_and_told_after(replace
     assert run.lines.index(warned[0]) < run.lines.index(told[0])
     assert "**Cannot scale:**" in run.summary and "whisper-1" in run.summary
     assert replaced.endpoint()["EndpointConfigName"] == serving
+
+
+@pytest.mark.parametrize("end_status", ["InService", "Failed"])
+def test_a_failed_update_that_leaves_the_deleted_models_config_serving_is_told_too(
+    replaced: Deployer, end_status: Literal["InService", "Failed"]
+) -> None:
+    """A new fleet that fails before taking traffic leaves the old config serving, InService or Failed (the
+    emulator's two ends of a failed UpdateEndpoint): the verdict is failed, and it says the endpoint cannot scale."""
+    serving = replaced.endpoint()["EndpointConfigName"]
+    replaced.emu.faults.fail_next_update("the new fleet did not pass its health check", end_status=end_status)
+    run = _deploy(replaced, "whisper-2", 2)
+    assert (run.exit_code, run.result) == (1, "failed"), run.stdout + run.stderr
+    told = [line for line in run.lines if line.startswith(VERDICT_TITLE)]
+    assert len(told) == 1 and f"{serving}" in told[0] and "whisper-1" in told[0], run.stdout
+    assert "**Cannot scale:**" in run.summary and "whisper-1" in run.summary
+    assert replaced.endpoint()["EndpointConfigName"] == serving
+
+
+def test_a_plan_of_such_an_update_warns_the_reviewer(replaced: Deployer) -> None:
+    """mode: plan reads the serving model too: the pull request's plan warns before anyone merges the update."""
+    serving = replaced.endpoint()["EndpointConfigName"]
+    run = replaced.run({"model-name": "whisper-2", "image": digest_image(2), "execution-role-arn": "", "mode": "plan"})
+    assert (run.exit_code, run.result) == (0, "would-update"), run.stdout + run.stderr
+    warned = [line for line in run.lines if line.startswith(WARNING_TITLE)]
+    assert len(warned) == 1 and f"config {serving} names model whisper-1" in warned[0]
+    assert "whisper\\-1, which no longer exists" in run.summary
+    assert [r.operation for r in replaced.emu.requests if r.is_write] == []
 
 
 def test_a_successful_update_away_from_a_deleted_model_only_warns(replaced: Deployer) -> None:
