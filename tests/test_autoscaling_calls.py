@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from sagemaker_async_deploy import autoscaling as autoscaling_module
 from sagemaker_async_deploy import aws, cancel
-from sagemaker_async_deploy.autoscaling import RECORD_PREFIX, Autoscaling, SavedScaling, encode_record
+from sagemaker_async_deploy.autoscaling import RECORD_PREFIX, Autoscaling, SavedScaling, as_json, encode_record
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome
@@ -139,9 +140,12 @@ def test_suspended_autoscaling_is_restored_whole_and_the_alarm_repointed(
     of the old one, beside the topic), removes the record, and the report says each."""
     arn, autoscaling, sm, policy_arn = _rich(emulator, tmp_path)
     cloudwatch = boto_client(emulator, "cloudwatch")
-    scaling, outcome, _ = _scaling()
+    scaling, outcome, out = _scaling()
     saved = scaling.suspend(arn, "whisper", "AllTraffic")
     assert saved is not None
+    # The log keeps what the record holds, readable: the requests that put it back by hand if all else fails.
+    logged = out.getvalue().split("::group::Autoscaling settings to restore (JSON)\n")[1].split("::endgroup::")[0]
+    assert json.loads(logged) == json.loads(as_json(saved))
     assert _record(sm, arn) == encode_record(saved)
     assert outcome.writes == [
         f"autoscaling record on endpoint whisper ({len(encode_record(saved))} tags)",
@@ -267,7 +271,7 @@ def test_an_unreadable_record_is_left_and_named(emulator: Emulator, tmp_path: Pa
     """A record missing a piece: nothing is restored or removed, and a warning names its tags."""
     arn, _, sm = _autoscaled(emulator, tmp_path)
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"{RECORD_PREFIX}2/2", "Value": "abc"}])
-    scaling, outcome, _ = _scaling()
+    scaling, outcome, out = _scaling()
     emulator.clear_requests()
     scaling.recover(_endpoint(sm), apply=True)
     assert emulator.write_calls() == []
@@ -276,6 +280,7 @@ def test_an_unreadable_record_is_left_and_named(emulator: Emulator, tmp_path: Pa
         f"{RECORD_PREFIX}2/2); it was left as it is. Its tags are {RECORD_PREFIX}2/2; restore the variant's "
         "autoscaling by hand from the log of the run that deregistered it, then delete those tags."
     ]
+    assert out.getvalue().startswith("::warning title=Autoscaling::The endpoint carries an autoscaling record")
 
 
 def test_an_endpoint_without_a_record_is_left_alone(emulator: Emulator, tmp_path: Path, aws_env: Any) -> None:
@@ -295,9 +300,10 @@ def test_a_failed_restore_keeps_the_record_and_warns(emulator: Emulator, tmp_pat
     """RegisterScalableTarget failing: restore answers False, the record stays, the warning names the error."""
     arn, _, sm, saved = _suspended(emulator, tmp_path)
     emulator.faults.server_error("RegisterScalableTarget")
-    scaling, outcome, _ = _scaling()
+    scaling, outcome, out = _scaling()
     assert scaling.restore(arn, saved) is False
     assert _record(sm, arn) == encode_record(saved)
+    assert out.getvalue().startswith("::warning title=Autoscaling::Could not finish restoring autoscaling")
     assert outcome.autoscaling == [
         f"Could not finish restoring autoscaling on {RESOURCE} (InternalServiceException: The service encountered an "
         "internal error.). What is missing is recorded on the endpoint (tags sagemaker-async-deploy:autoscaling:*); "
@@ -309,17 +315,82 @@ def test_a_failed_restore_keeps_the_record_and_warns(emulator: Emulator, tmp_pat
 def test_an_alarm_deleted_meanwhile_is_named_and_the_rest_restored(
     emulator: Emulator, tmp_path: Path, aws_env: Any
 ) -> None:
-    """The alarm that named the policy was deleted while autoscaling was suspended: a warning names it."""
+    """One of the alarms that named the policy was deleted while autoscaling was suspended: a warning names it,
+    and the alarm after it is re-pointed all the same."""
     arn, _, _, saved = _suspended(emulator, tmp_path)
-    boto_client(emulator, "cloudwatch").delete_alarms(AlarmNames=["backlog-high"])
-    scaling, outcome, _ = _scaling()
+    boto_client(emulator, "cloudwatch").delete_alarms(AlarmNames=["backlog-gone"])
+    scaling, outcome, out = _scaling()
     assert scaling.restore(arn, saved) is True
     assert outcome.autoscaling == [
-        "Alarm backlog-gone now names the re-created scaling policy step (its new ARN) in OKActions.",
-        f"Alarm backlog-high named a scaling policy of {RESOURCE} and no longer exists.",
+        f"Alarm backlog-gone named a scaling policy of {RESOURCE} and no longer exists.",
+        "Alarm backlog-high now names the re-created scaling policy step (its new ARN) in AlarmActions.",
         f"Autoscaling of {RESOURCE} restored: target 0–4 instances, 1 tag, 1 scaling policy, 1 scheduled action, "
         "1 alarm re-pointed.",
     ]
+    assert f"::warning title=Autoscaling::Alarm backlog-gone named a scaling policy of {RESOURCE}" in out.getvalue()
+
+
+def test_an_alarm_the_sdk_cannot_carry_whole_is_left_and_the_next_one_too(
+    emulator: Emulator, tmp_path: Path, aws_env: Any
+) -> None:
+    """Alarms carrying a member the installed botocore does not know: PutMetricAlarm would drop it, so each is
+    left as it is with a warning saying what to change by hand, and none is counted as re-pointed."""
+    arn, _, _, saved = _suspended(emulator, tmp_path)
+    emulator.faults.extra_item_member("DescribeAlarms", "MetricAlarms", "FutureSetting", {"Mode": "new"})
+    scaling, outcome, out = _scaling()
+    emulator.clear_requests()
+    assert scaling.restore(arn, saved) is True
+    assert [note.split(" carries settings")[0] for note in outcome.autoscaling[:2]] == [
+        "Alarm backlog-gone",
+        "Alarm backlog-high",
+    ]
+    assert all("(FutureSetting); PutMetricAlarm replaces an alarm whole" in n for n in outcome.autoscaling[:2])
+    assert outcome.autoscaling[2] == (
+        f"Autoscaling of {RESOURCE} restored: target 0–4 instances, 1 tag, 1 scaling policy, 1 scheduled action."
+    )
+    assert out.getvalue().count("::warning title=Autoscaling::Alarm backlog-") == 2
+    assert "PutMetricAlarm" not in emulator.operations("cloudwatch")
+
+
+def test_an_alarm_already_repointed_is_left_and_the_next_one_repointed(
+    emulator: Emulator, tmp_path: Path, aws_env: Any
+) -> None:
+    """A restore meeting one alarm that names the policy's new ARN already and one pointed back at the old ARN
+    (by whoever owns it): the first is not put again, the second is re-pointed."""
+    arn, _, _, saved = _suspended(emulator, tmp_path)
+    scaling, outcome, _ = _scaling()
+    assert scaling.restore(arn, saved) is True
+    seed_alarm(
+        emulator, "backlog-high", AlarmActions=["arn:aws:sns:us-east-1:123456789012:pager", *saved.policy_arns.values()]
+    )
+    emulator.clear_requests()
+    assert scaling.restore(arn, saved) is True
+    assert [r.params["AlarmName"] for r in emulator.requests if r.operation == "PutMetricAlarm"] == ["backlog-high"]
+    assert outcome.autoscaling[-2:] == [
+        "Alarm backlog-high now names the re-created scaling policy step (its new ARN) in AlarmActions.",
+        f"Autoscaling of {RESOURCE} restored: 1 alarm re-pointed.",
+    ]
+
+
+def test_autoscaling_without_tags_or_alarms_is_restored_without_reading_either(
+    emulator: Emulator, tmp_path: Path, aws_env: Any
+) -> None:
+    """A target with a policy and no tag, no scheduled action and no alarm: restored as that, and a restore of
+    what stands reads neither the target's tags nor the alarms."""
+    arn, _, _ = _autoscaled(emulator, tmp_path)
+    scaling, outcome, _ = _scaling()
+    saved = scaling.suspend(arn, "whisper", "AllTraffic")
+    assert saved is not None
+    scaling.after_rollout(arn, saved, {"EndpointStatus": "InService"})
+    assert outcome.autoscaling == [f"Autoscaling of {RESOURCE} restored: target 0–4 instances, 1 scaling policy."]
+    emulator.clear_requests()
+    assert scaling.restore(arn, saved) is True
+    assert emulator.operations("application-autoscaling") == [
+        "DescribeScalableTargets",
+        "DescribeScalingPolicies",
+        "DescribeScheduledActions",
+    ]
+    assert emulator.operations("cloudwatch") == []
 
 
 def test_a_blocked_variant_is_warned_about_and_an_unreadable_target_is_not(
@@ -328,7 +399,7 @@ def test_a_blocked_variant_is_warned_about_and_an_unreadable_target_is_not(
     """An update of an autoscaled variant warns how long scaling is blocked; no target, or one that cannot be
     read, says nothing."""
     _autoscaled(emulator, tmp_path)
-    scaling, outcome, _ = _scaling()
+    scaling, outcome, out = _scaling()
     scaling.warn_if_blocked("other", "AllTraffic", 1, 60, 2)
     emulator.faults.server_error("DescribeScalableTargets")
     scaling.warn_if_blocked("whisper", "AllTraffic", 1, 60, 2)
@@ -337,6 +408,7 @@ def test_a_blocked_variant_is_warned_about_and_an_unreadable_target_is_not(
     assert len(outcome.autoscaling) == 1
     assert outcome.autoscaling[0].startswith("The variant scales with Application Auto Scaling (0–4 instances)")
     assert "holds the variant at 2 instances for 1 bake of 60 s" in outcome.autoscaling[0]
+    assert out.getvalue().startswith("::warning title=Autoscaling::The variant scales with Application Auto Scaling")
 
 
 def _flaky_tagging(monkeypatch: pytest.MonkeyPatch, codes: list[str]) -> list[float]:
@@ -432,6 +504,41 @@ def test_a_failed_deregistration_that_cannot_be_undone_says_the_record_stays(
         "on the endpoint and the next run of this endpoint restores them."
     ) in str(failed.value)
     assert _record(sm, arn) != {}
+
+
+@pytest.mark.parametrize("failure", ["server error", "dropped connection"])
+def test_a_failed_deregistration_whose_target_cannot_be_read_puts_back_what_is_missing(
+    emulator: Emulator, tmp_path: Path, aws_env: Any, failure: str
+) -> None:
+    """DeregisterScalableTarget acting but answering 5xx, then the look at whether the target is still there
+    failing (a 5xx, or the connection dropped): whatever is missing is put back, and the error says that it could
+    not be read whether the target was deregistered."""
+    arn, autoscaling, sm, _ = _rich(emulator, tmp_path)
+    emulator.faults.server_error("DeregisterScalableTarget", after_acting=True)
+    scaling, _, _ = _scaling()
+    looks = 0
+
+    def second_look_fails(**_: Any) -> None:
+        # Registered on the action's own client: its second DescribeScalableTargets is the look after the failed
+        # deregistration. botocore raises a dropped connection as EndpointConnectionError before any answer.
+        nonlocal looks
+        looks += 1
+        if looks == 2 and failure == "server error":
+            emulator.faults.server_error("DescribeScalableTargets")
+        elif looks == 2:
+            raise EndpointConnectionError(endpoint_url=emulator.url)
+
+    scaling.clients.autoscaling.meta.events.register(
+        "before-send.application-auto-scaling.DescribeScalableTargets", second_look_fails
+    )
+    with pytest.raises(DeployError) as failed:
+        scaling.suspend(arn, "whisper", "AllTraffic")
+    assert (f"Whether {RESOURCE} was deregistered could not be read; whatever was missing has been put back.") in str(
+        failed.value
+    )
+    targets, tags, policies, scheduled, _ = _described(autoscaling, boto_client(emulator, "cloudwatch"))
+    assert (targets, tags, list(policies), scheduled) == ([(0, 4)], {"team": "ml"}, ["step"], ["night"])
+    assert _record(sm, arn) == {}
 
 
 def test_a_failed_deregistration_whose_record_cannot_be_removed_says_so(
