@@ -11,7 +11,8 @@ replaced one. So a forced config's name is derived from its content *and* the na
 That name is still stable across reruns (the serving config does not change until the update lands, and a
 rerun that finds the update landed adopts it instead of forcing again), it differs from the serving name, and
 it keeps the derived form (``<endpoint>-<12 hex>``), so cleanup and the sweep treat it as the action's own.
-Two forced redeploys in a row alternate between two names, each deleting the other once replaced.
+Each forced redeploy in a row gets a name of its own (the one before it is part of its name), and cleanup
+deletes the config it replaced once the update landed.
 
 The model is not made anew: the new config names the serving model (its derived name is content-derived too,
 and the content is the same), which cleanup keeps because it still serves.
