@@ -206,7 +206,7 @@ def test_a_serving_version_is_described_with_its_approval(emu: Emulator, group: 
     them now (here rejected since it was deployed)."""
     arn = seed_model_package(emu, group, image(1))
     boto_client(emu, "sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
-    described = packages.describe_serving(clients().sagemaker, PackageRef.serving(arn))
+    described = packages.describe_serving(module_clients().sagemaker, PackageRef.serving(arn))
     assert (described.arn, described.group, described.version, described.approval) == (arn, group, 1, "Rejected")
 
 
@@ -220,5 +220,5 @@ def test_an_unreadable_serving_version_is_shown_as_its_arn_names_it(emu: Emulato
     else:
         arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:model-package/{group}/3"
     serving = PackageRef.serving(arn)
-    assert packages.describe_serving(clients().sagemaker, serving) == serving
+    assert packages.describe_serving(module_clients().sagemaker, serving) == serving
     assert (serving.group, serving.version, serving.approval) == (group, 3 if how == "missing" else 1, "")
