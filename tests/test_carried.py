@@ -11,8 +11,6 @@ import pytest
 from sagemaker_async_deploy.carried import VALUE_MAX, Kept, kept_settings
 from sagemaker_async_deploy.planner import Desired
 
-from .factories import serving_state
-
 
 def desired(
     model: dict[str, Any] | None = None,
@@ -37,7 +35,7 @@ def desired(
 
 
 def kept(model: dict[str, Any] | None = None, config: dict[str, Any] | None = None, **kwargs: Any) -> list[Kept]:
-    return list(kept_settings(serving_state(), desired(model, config, **kwargs)))
+    return list(kept_settings(desired(model, config, **kwargs)))
 
 
 def test_every_described_member_reads_in_words_in_part_order() -> None:

@@ -17,7 +17,6 @@ from .fields import FIELDS, Json, Part
 
 if TYPE_CHECKING:
     from .planner import Desired
-    from .state import ServingState
 
 VALUE_MAX = 160
 
@@ -134,8 +133,9 @@ _STRUCTURE: dict[Part, tuple[tuple[str, ...], ...]] = {
 _NESTED = {("OutputConfig",), ("ClientConfig",), ("OutputConfig", "NotificationConfig")}
 
 
-def kept_settings(current: ServingState, desired: Desired) -> tuple[Kept, ...]:
-    """Every setting the resources an apply would create keep from what serves (nothing on create)."""
+def kept_settings(desired: Desired) -> tuple[Kept, ...]:
+    """Every setting the resources an update would create keep from what serves (a create keeps nothing: the
+    planner asks only of an endpoint that serves)."""
     kept = [
         Kept(setting.label, setting.shown(desired.values.get(setting.input)))
         for setting in FIELDS
@@ -153,8 +153,8 @@ def kept_settings(current: ServingState, desired: Desired) -> tuple[Kept, ...]:
     ]
     for part, content in parts:
         kept += _carried(part, content, ())
-    # The deployment settings an update keeps from the endpoint's LastDeploymentConfig (none on create).
-    kept += _carried(Part.DEPLOYMENT, desired.kept_deployment if current is not None else {}, ())
+    # The deployment settings an update keeps from the endpoint's LastDeploymentConfig.
+    kept += _carried(Part.DEPLOYMENT, desired.kept_deployment, ())
     return tuple(kept)
 
 

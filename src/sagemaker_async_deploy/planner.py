@@ -422,7 +422,7 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
     # own, but when one happens they are part of it and shown.
     if not any(_starts_rollout(c) for c in changes):
         if not desired.forced:
-            return Plan("unchanged", (), desired, current, kept_settings(current, desired), notes)
+            return Plan("unchanged", (), desired, current, kept_settings(desired), notes)
         # The same content under a name of its own: it must not be the serving config's (see redeploy).
         desired = replace(
             desired,
@@ -437,7 +437,7 @@ def plan(current: ServingState | None, desired: Desired) -> Plan:
             f"the serving endpoint holds settings the AWS SDK in this version of the action does not know "
             f"({shown}); an update would drop them. Use a newer release of the action",
         )
-    return Plan("update", tuple(changes), desired, current, kept_settings(current, desired), notes)
+    return Plan("update", tuple(changes), desired, current, kept_settings(desired), notes)
 
 
 def _artifact_change(current: ServingState, desired: Desired, changes: list[Change]) -> tuple[str, ...]:
