@@ -278,6 +278,8 @@ class Rollout:
         # What serves is what the endpoint references now, whatever this run would have named it.
         self.cleanup.after_success(adopted_from, previous_model, current.config_name, current.model_name)
 
+    # equivalent mutant core/ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets check be passed by position too;
+    # every call passes the endpoint by position and names check (or leaves it out)
     def _current(self, endpoint: aws.Json | None, *, check: bool = True) -> ServingState | None:
         """What serves; with ``check``, refused before any write when the endpoint cannot be updated."""
         if endpoint is None:
