@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from sagemaker_async_deploy._checks import ImageRef
+from sagemaker_async_deploy.config import ARTIFACT_KEY
 from sagemaker_async_deploy.fields import IMAGE, INSTANCE_COUNT, OUTPUT_PATH, STRATEGY, Part
 from sagemaker_async_deploy.state import ServingState, read_serving
 from sagemaker_emulator import Emulator
@@ -153,19 +154,33 @@ def test_a_setting_is_read_through_its_field_and_the_image_through_what_runs() -
     assert state(quiet, model=None).value(IMAGE) is None
 
 
+def test_the_package_a_serving_model_is_made_from_is_named_by_its_arn() -> None:
+    """A model made from a Model Registry version names it in its container; one made from an image names none."""
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/whisper-models/3"
+    packaged = state(model={"ModelName": "whisper-model", "PrimaryContainer": {"ModelPackageName": arn}})
+    assert (packaged.package_arn, state().package_arn) == (arn, "")
+
+
 # --- read_serving against the emulator ----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Emulator]:
-    """An emulator holding two models and three configs: one variant named AllTraffic, one named Primary, and
-    two variants of which none is AllTraffic."""
+    """An emulator holding three models and four configs: one variant named AllTraffic, one named Primary, two
+    variants of which none is AllTraffic, and one AllTraffic whose model has an artifact."""
     with started_emulator(environ=True) as started:
         sm = module_clients().sagemaker
         for name, img in (("whisper-model", image(1)), ("other-model", image(2))):
             sm.create_model(ModelName=name, PrimaryContainer={"Image": img}, ExecutionRoleArn=ROLE)
+        sm.create_model(
+            ModelName="weights-model",
+            PrimaryContainer={"Image": image(1), "ModelDataUrl": "s3://models/whisper/model.tar.gz"},
+            ExecutionRoleArn=ROLE,
+            Tags=[{"Key": ARTIFACT_KEY, "Value": "etag=abc"}],
+        )
         for config, variants in (
             ("named", [("AllTraffic", "whisper-model")]),
+            ("weights", [("AllTraffic", "weights-model")]),
             ("single", [("Primary", "whisper-model")]),
             ("pair", [("Blue", "whisper-model"), ("Green", "other-model")]),
         ):
@@ -180,14 +195,18 @@ def emu() -> Iterator[Emulator]:
         yield started
 
 
-def read(emu: Emulator, config: str, *, deployed: bool, need_model: bool) -> tuple[ServingState, list[str]]:
+def read(
+    emu: Emulator, config: str, *, deployed: bool, need_model: bool, need_artifact: bool = False
+) -> tuple[ServingState, list[str]]:
     """read_serving of an endpoint serving ``config`` (running image 1 when ``deployed``), and the calls made."""
     live: dict[str, Any] = {"VariantName": "AllTraffic", "CurrentInstanceCount": 1 if deployed else 0}
     if deployed:
         live["DeployedImages"] = [{"SpecifiedImage": image(1), "ResolvedImage": image(1)}]
     endpoint = {"EndpointName": "whisper", "EndpointConfigName": config, "ProductionVariants": [live]}
     emu.clear_requests()
-    serving = read_serving(module_clients().sagemaker, endpoint, "AllTraffic", need_model=need_model)
+    serving = read_serving(
+        module_clients().sagemaker, endpoint, "AllTraffic", need_model=need_model, need_artifact=need_artifact
+    )
     return serving, [r.operation for r in emu.requests]
 
 
@@ -202,6 +221,19 @@ def test_the_model_is_read_only_when_needed(emu: Emulator) -> None:
     serving, calls = read(emu, "named", deployed=False, need_model=False)
     assert calls == ["DescribeEndpointConfig", "DescribeModel"]
     assert serving.image == image(1)
+
+
+def test_the_artifact_tag_is_read_only_when_asked_of_a_model_with_an_artifact(emu: Emulator) -> None:
+    """The model's tags (what its artifact was when it was made) are read when the run creates a model from it and
+    the model has an artifact; not on the no-change path, and not for a model without one."""
+    serving, calls = read(emu, "weights", deployed=True, need_model=True, need_artifact=True)
+    assert (calls, serving.artifact_tag) == (["DescribeEndpointConfig", "DescribeModel", "ListTags"], "etag=abc")
+    serving, calls = read(emu, "weights", deployed=True, need_model=True)
+    assert (calls, serving.artifact_tag) == (["DescribeEndpointConfig", "DescribeModel"], None)
+    serving, calls = read(emu, "named", deployed=True, need_model=True, need_artifact=True)
+    assert (calls, serving.artifact_tag) == (["DescribeEndpointConfig", "DescribeModel"], None)
+    serving, calls = read(emu, "weights", deployed=True, need_model=False, need_artifact=True)
+    assert (calls, serving.artifact_tag) == (["DescribeEndpointConfig"], None)
 
 
 def test_a_single_variant_under_another_name_is_the_one_read(emu: Emulator) -> None:

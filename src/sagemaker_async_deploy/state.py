@@ -148,10 +148,15 @@ class ServingState:
         return package.reference if package is not None else ""
 
 
-# equivalent mutant core/ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets need_model and need_artifact be passed
-# by position too; every call names them
 def read_serving(
-    sm: Any, endpoint: Json, variant_name: str, *, need_model: bool, need_artifact: bool = False
+    sm: Any,
+    endpoint: Json,
+    variant_name: str,
+    # equivalent mutant core/ReplaceBinaryOperator_Mul_Div: '/' for '*' only lets need_model and need_artifact be
+    # passed by position too; every call names them
+    *,
+    need_model: bool,
+    need_artifact: bool = False,
 ) -> ServingState:
     """What the endpoint serves, from DescribeEndpoint, its config and the model if needed.
 
