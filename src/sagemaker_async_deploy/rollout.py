@@ -791,6 +791,9 @@ class Rollout:
         deployment = desired.deployment_config
         smoke_test = self.config.smoke_test
         self.smoke_tester = None
+        # equivalent mutants core/ReplaceComparisonOperator_NotEq_Lt, core/ReplaceComparisonOperator_NotEq_IsNot: an
+        # applied plan is the planner's literal "create" or "update" (interned, as this one is), and "create" sorts
+        # before "update".
         if smoke_test is None or the_plan.action != "update":
             return deployment, []
         tester = SmokeTester(self.clients, self.log, smoke_test, desired.endpoint_name)
