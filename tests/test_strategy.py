@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_async_deploy.errors import PlanError
-from sagemaker_async_deploy.strategy import Fitted, StepSize, describe, fit, percent_problem, steps
+from sagemaker_async_deploy.strategy import Fitted, StepSize, describe, fallback_warning, fit, percent_problem, steps
 
 ONE = StepSize(1, False)
 QUARTER = StepSize(25, True)
@@ -223,3 +223,63 @@ def test_the_log_names_the_strategy_and_its_step(
 def test_a_step_in_percent_is_checked_before_the_fleet_is_known(strategy: str, step: StepSize, problem: str) -> None:
     """A share outside the strategy's limits is named with its range; instance counts wait for the fleet."""
     assert percent_problem(strategy, step) == problem
+
+
+# --- without guardrails (Inf1, Marketplace) ------------------------------------------------------------------------
+
+FALLBACK = (
+    "SageMaker has no deployment guardrails for ml.inf1.xlarge: it falls back to blue/green, all traffic at once and "
+    "no bake, so "
+)
+COST = "Each update runs a second fleet of {} beside the serving one, and nothing rolls back on an alarm."
+
+
+@pytest.mark.parametrize(
+    ("strategy", "step", "alarms", "fleet", "ignored", "fleet_words"),
+    [
+        ("canary", None, (), 2, "deployment-strategy (canary) is ignored.", "2 instance(s)"),
+        (
+            "linear",
+            QUARTER,
+            (),
+            None,
+            "deployment-strategy (linear), step-size (25%) are ignored.",
+            "the variant's instances",
+        ),
+        ("all-at-once", ONE, ("errors",), 1, "alarms (1), bake-seconds (600) are ignored.", "1 instance(s)"),
+        (
+            "all-at-once",
+            None,
+            ("errors", "latency"),
+            0,
+            "alarms (2), bake-seconds (600) are ignored.",
+            "the variant's instances",
+        ),
+    ],
+)
+def test_an_update_without_guardrails_names_each_input_it_ignores_and_the_fleet_it_costs(
+    strategy: str, step: StepSize | None, alarms: tuple[str, ...], fleet: int | None, ignored: str, fleet_words: str
+) -> None:
+    """Every input SageMaker ignores when it falls back (the strategy and step unless all-at-once, the alarms and
+    the bake when alarms are given) is named, in a sentence that agrees with their number, and so is the second
+    fleet each update runs."""
+    warning = fallback_warning("ml.inf1.xlarge", strategy, step, 600, alarms, fleet)
+    assert warning == FALLBACK + ignored + " " + COST.format(fleet_words)
+
+
+def test_a_rolling_update_without_guardrails_is_told_it_needs_a_second_fleet_here() -> None:
+    """Rolling needs no second fleet anywhere else; the fallback says that here it does."""
+    rolling = "".join(["roll", "ing"])  # as parsed from the input: equal to the literal, not the same object
+    warning = fallback_warning("ml.inf1.xlarge", rolling, ONE, 600, (), 4)
+    assert warning == (
+        FALLBACK
+        + "deployment-strategy (rolling), step-size (1) are ignored. "
+        + COST.format("4 instance(s)")
+        + " A rolling update needs no second fleet elsewhere; here it does."
+    )
+
+
+def test_an_update_that_asks_for_nothing_guardrails_give_is_not_warned() -> None:
+    """All at once, no alarms (a step given or not): nothing is ignored, nothing is said."""
+    assert fallback_warning("ml.inf1.xlarge", "all-at-once", ONE, 600, (), 2) == ""
+    assert fallback_warning("ml.inf1.xlarge", "all-at-once", None, 0, (), None) == ""

@@ -144,8 +144,10 @@ def fallback_warning(
     """The warning for an update SageMaker runs without guardrails on ``what``: which inputs it ignores, and what
     it costs instead ("" when the inputs ask for nothing it ignores)."""
     ignored: list[str] = []
+    # equivalent mutant core/ReplaceComparisonOperator_NotEq_Gt: all-at-once sorts before the other strategies
     if strategy != "all-at-once":
         ignored.append(f"deployment-strategy ({strategy})")
+    # equivalent mutant core/ReplaceComparisonOperator_NotEq_Gt: all-at-once sorts before the other strategies
     if step is not None and strategy != "all-at-once":
         ignored.append(f"step-size ({step})")
     if alarms:
@@ -153,9 +155,11 @@ def fallback_warning(
     if not ignored:
         return ""
     fleet_words = f"{fleet} instance(s)" if fleet else "the variant's instances"
+    # equivalent mutant core/ReplaceComparisonOperator_Eq_GtE: rolling sorts after the other strategies
     rolling = " A rolling update needs no second fleet elsewhere; here it does." if strategy == "rolling" else ""
     return (
         f"SageMaker has no deployment guardrails for {what}: it falls back to blue/green, all traffic at once and "
+        # equivalent mutant core/ReplaceComparisonOperator_Eq_LtE: nothing ignored returned above, so len is >= 1
         f"no bake, so {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored. Each update runs a second "
         f"fleet of {fleet_words} beside the serving one, and nothing rolls back on an alarm.{rolling}"
     )
