@@ -225,7 +225,7 @@ def test_the_model_is_read_only_when_needed(emu: Emulator) -> None:
 
 def test_the_artifact_tag_is_read_only_when_asked_of_a_model_with_an_artifact(emu: Emulator) -> None:
     """The model's tags (what its artifact was when it was made) are read when the run creates a model from it and
-    the model has an artifact; not on the no-change path, and not for a model without one."""
+    the model has an artifact; not on the no-change path, not unless asked, and not for a model without one."""
     serving, calls = read(emu, "weights", deployed=True, need_model=True, need_artifact=True)
     assert (calls, serving.artifact_tag) == (["DescribeEndpointConfig", "DescribeModel", "ListTags"], "etag=abc")
     serving, calls = read(emu, "weights", deployed=True, need_model=True)
@@ -234,6 +234,10 @@ def test_the_artifact_tag_is_read_only_when_asked_of_a_model_with_an_artifact(em
     assert (calls, serving.artifact_tag) == (["DescribeEndpointConfig", "DescribeModel"], None)
     serving, calls = read(emu, "weights", deployed=True, need_model=False, need_artifact=True)
     assert (calls, serving.artifact_tag) == (["DescribeEndpointConfig"], None)
+    emu.clear_requests()
+    endpoint = {"EndpointName": "whisper", "EndpointConfigName": "weights", "ProductionVariants": []}
+    unasked = read_serving(module_clients().sagemaker, endpoint, "AllTraffic", need_model=True)
+    assert (emu.operations(), unasked.artifact_tag) == (["DescribeEndpointConfig", "DescribeModel"], None)
 
 
 def test_a_single_variant_under_another_name_is_the_one_read(emu: Emulator) -> None:

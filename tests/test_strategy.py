@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_async_deploy.errors import PlanError
-from sagemaker_async_deploy.strategy import Fitted, StepSize, describe, fallback_warning, fit, percent_problem, steps
+from sagemaker_async_deploy.strategy import (
+    Fitted,
+    StepSize,
+    describe,
+    fallback_warning,
+    fit,
+    no_guardrails_for,
+    percent_problem,
+    steps,
+)
 
 ONE = StepSize(1, False)
 QUARTER = StepSize(25, True)
@@ -277,6 +286,12 @@ def test_a_rolling_update_without_guardrails_is_told_it_needs_a_second_fleet_her
         + COST.format("4 instance(s)")
         + " A rolling update needs no second fleet elsewhere; here it does."
     )
+
+
+def test_only_inf1_instances_lose_the_guardrails() -> None:
+    """Inf1 is named (AWS's exclusions list it); Inf2 and GPU instances keep blue/green guardrails."""
+    assert no_guardrails_for("ml.inf1.xlarge") == "ml.inf1.xlarge (an Inf1 instance)"
+    assert (no_guardrails_for("ml.inf2.xlarge"), no_guardrails_for("ml.g4dn.xlarge")) == ("", "")
 
 
 def test_an_update_that_asks_for_nothing_guardrails_give_is_not_warned() -> None:
