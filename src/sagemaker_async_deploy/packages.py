@@ -101,8 +101,9 @@ def describe_serving(sm: SageMakerClient, serving: PackageRef) -> PackageRef:
         return serving
     return replace(
         serving,
-        group=str(package.get("ModelPackageGroupName") or serving.group),
-        version=int(package.get("ModelPackageVersion") or serving.version),
+        # An unversioned package (a Marketplace listing) has neither member: what its ARN names stands.
+        group=str(package.get("ModelPackageGroupName", serving.group)),
+        version=int(package.get("ModelPackageVersion", serving.version)),
         approval=str(package.get("ModelApprovalStatus", "")),
     )
 
