@@ -22,6 +22,7 @@ from sagemaker_async_deploy import aws, builders, packages
 from sagemaker_async_deploy.config import ARTIFACT_KEY, ActionConfig
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.log import Log
+from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_async_deploy.planner import Desired, desired_from
 from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.state import read_serving
@@ -50,6 +51,7 @@ SEEDED: dict[str, dict[str, str]] = {
     "kept-gone": {"model_data_url": GONE},
     "kept-forbidden": {"model_data_url": WEIGHTS},
     "packaged": {"model_data_url": WEIGHTS},
+    "registry": {},
 }
 
 
@@ -299,3 +301,33 @@ def test_a_model_package_records_no_artifact_of_the_model_it_replaces(steps: Lab
     assert steps.s3_reads() == []
     assert not any("Model artifact" in line for line in run.lines)
     assert steps.artifact_tag(outcome.serving_model) == ""
+
+
+def test_the_package_version_an_update_replaces_is_described_only_when_an_image_replaces_it(steps: Lab) -> None:
+    """An endpoint moved from an image to a package, then to a newer version, then back to an image: only the last
+    update, which no package input names, reads the version it replaces for the report (its group and approval);
+    a run that changes nothing reads no package, even of an endpoint serving one."""
+    first = seed_model_package(steps.emu, "whisper-registry", image(2))
+    newer = seed_model_package(steps.emu, "whisper-registry", image(3))
+
+    def deploy(**inputs: str) -> RolloutOutcome:
+        cfg = config("registry", **inputs)
+        if inputs.get("model_package"):
+            cfg = packages.resolve(cfg, steps.clients)
+        steps.emu.clear_requests()
+        outcome = steps.start(cfg).rollout.run()
+        assert outcome.result in ("updated", "unchanged"), outcome.message
+        return outcome
+
+    for arn in (first, newer):
+        outcome = deploy(model_package=arn, image="")
+        assert (outcome.result, outcome.replaced_package) == ("updated", None)
+    packaged_model = deploy(model_package=newer, image="").serving_model
+    unchanged = deploy(model_name=packaged_model, image=image(3), execution_role_arn="")
+    assert (unchanged.result, unchanged.replaced_package) == ("unchanged", None)
+    assert "DescribeModelPackage" not in steps.emu.operations("sagemaker")
+    outcome = deploy(image=image(1))
+    assert outcome.result == "updated"
+    assert outcome.replaced_package is not None
+    assert (outcome.replaced_package.arn, outcome.replaced_package.approval) == (newer, "Approved")
+    assert outcome.replaced_package.group == "whisper-registry"

@@ -170,6 +170,10 @@ class Rollout:
             the_plan = plan(current, desired_from(wanted, current, shapes, artifact=self.artifact))
             self.outcome.plan, self.outcome.before = the_plan, current
             serving_package = current.value(MODEL_PACKAGE) if current is not None else None
+            # equivalent mutants core/ReplaceComparisonOperator_NotEq_Gt, core/ReplaceComparisonOperator_NotEq_GtE,
+            # core/ReplaceComparisonOperator_NotEq_IsNot: a serving package is read only with the model the run
+            # creates, and then no package input is itself a change (fields.MODEL_PACKAGE), so the action here is
+            # always "update", which sorts after "unchanged"
             if serving_package is not None and cfg.package is None and the_plan.action != "unchanged":
                 # An endpoint serving a package, given an image: the report names the version it replaces (read
                 # for the report only, so never on the no-change path).
