@@ -58,10 +58,12 @@ def emulator_env(emu: Emulator) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def started_emulator(*, environ: bool = False) -> Iterator[Emulator]:
+def started_emulator(
+    *, environ: bool = False, timings: Timings = FAST_TIMINGS, behaviour: Behaviour | None = None
+) -> Iterator[Emulator]:
     """An emulator with empty state and short timings, stopped afterwards. With ``environ`` the process
     environment points unmodified boto3 code at it meanwhile (module-scoped fixtures cannot use monkeypatch)."""
-    emu = Emulator(timings=FAST_TIMINGS, account_id=ACCOUNT_ID).start(port=0)
+    emu = Emulator(timings=timings, account_id=ACCOUNT_ID, behaviour=behaviour or Behaviour()).start(port=0)
     try:
         with pytest.MonkeyPatch.context() as env:
             for variable, value in (emulator_env(emu) if environ else {}).items():

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagemaker_async_deploy import aws
 from sagemaker_async_deploy.builders import Shapes
 from sagemaker_async_deploy.outcome import RolloutOutcome
+from sagemaker_async_deploy.planner import Plan, desired_from, plan
 from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.state import TRANSITIONAL, ServingState, read_serving
 from sagemaker_emulator import Emulator
@@ -57,6 +59,22 @@ class EmulatorLab:
             time.sleep(0.01)
         raise AssertionError(f"{name} never settled")
 
+    def planned(self, run: Run, *, create: bool = False) -> Plan:
+        """The plan run() makes against what serves now (``create``: against no endpoint, as its first deploy
+        did), with the model and endpoint config it would create made as it makes them."""
+        cfg = run.rollout.config
+        endpoint = None if create else aws.describe_endpoint(self.sm, cfg.endpoint_name)
+        current = None
+        if endpoint is not None:
+            current = read_serving(self.sm, endpoint, cfg.variant_name, need_model=cfg.creates_model)
+        the_plan = plan(current, desired_from(cfg, current, self.shapes))
+        desired = the_plan.desired
+        if desired.model_request is not None and aws.describe_model(self.sm, desired.model_name) is None:
+            self.sm.create_model(**desired.model_request)
+        if aws.describe_endpoint_config(self.sm, desired.config_name) is None:
+            self.sm.create_endpoint_config(**desired.config_request)
+        return the_plan
+
     def serving(self, name: str) -> ServingState:
         endpoint = aws.describe_endpoint(self.sm, name)
         assert endpoint is not None
@@ -69,3 +87,11 @@ class EmulatorLab:
     def models(self, name: str) -> set[str]:
         """The models named as the action names those of ``name``."""
         return {m for m in aws.list_model_names(self.sm, name) if m.startswith(f"{name}-")}
+
+
+def each_test_fresh(emu: Emulator) -> Iterator[None]:
+    """For an autouse fixture of a module sharing one emulator: each test reads only its own requests and leaves
+    no fault armed for the next."""
+    emu.clear_requests()
+    yield
+    emu.faults.clear()

@@ -34,9 +34,9 @@ from sagemaker_async_deploy.state import ServingState, read_serving
 from sagemaker_emulator import Behaviour, Emulator, Timings
 
 from . import lab
-from .conftest import ACCOUNT_ID, REGION, emulator_env
+from .conftest import ACCOUNT_ID, REGION, started_emulator
 from .factories import ROLE, action_config, image
-from .lab import EmulatorLab
+from .lab import EmulatorLab, each_test_fresh
 from .seed import seed_alarm, seed_step_policy
 
 if TYPE_CHECKING:
@@ -200,26 +200,15 @@ class Lab(EmulatorLab):
 def lab() -> Iterator[Lab]:
     # SageMaker refuses an update whose current config was deleted and made again under its name (the behaviour
     # terraform-provider-aws #48997 reports), for the test of that refusal; no other test recreates a config.
-    emu = Emulator(timings=TIMINGS, account_id=ACCOUNT_ID, behaviour=Behaviour(recreated_config_accepted=False)).start(
-        port=0
-    )
-    try:
-        with pytest.MonkeyPatch.context() as env:
-            for variable, value in emulator_env(emu).items():
-                env.setenv(variable, value)
-            the_lab = Lab(emu)
-            the_lab.seed()
-            yield the_lab
-    finally:
-        emu.stop()
+    with started_emulator(environ=True, timings=TIMINGS, behaviour=Behaviour(recreated_config_accepted=False)) as emu:
+        the_lab = Lab(emu)
+        the_lab.seed()
+        yield the_lab
 
 
 @pytest.fixture(autouse=True)
 def fresh_log(lab: Lab) -> Iterator[None]:
-    """Each test reads only its own requests, and leaves no fault armed for the next."""
-    lab.emu.clear_requests()
-    yield
-    lab.emu.faults.clear()
+    yield from each_test_fresh(lab.emu)
 
 
 def released_when_waiting(lab: Lab, run: Run, name: str, line: str) -> Callable[[], Any]:

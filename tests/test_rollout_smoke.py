@@ -29,15 +29,15 @@ from sagemaker_async_deploy import aws, builders, smoke
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import SmokeResult
-from sagemaker_async_deploy.planner import Plan, desired_from, plan
+from sagemaker_async_deploy.planner import Plan
 from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.smoke import SmokeTester, SmokeWatcher
-from sagemaker_async_deploy.state import ServingState, read_serving
-from sagemaker_emulator import Emulator, Timings
+from sagemaker_async_deploy.state import ServingState
+from sagemaker_emulator import Timings
 
-from .conftest import ACCOUNT_ID, REGION, emulator_env
+from .conftest import REGION, started_emulator
 from .factories import ROLE, action_config, image
-from .lab import EmulatorLab, Run
+from .lab import EmulatorLab, Run, each_test_fresh
 from .seed import seed_alarm, seed_handmade_config
 
 # Shorter than the suite's FAST_TIMINGS: every mutant of the scope runs this module.
@@ -90,22 +90,6 @@ class Lab(EmulatorLab):
         stream = io.StringIO()
         return Run(Rollout(config, clients or self.clients, Log(stream)), stream)
 
-    def planned(self, run: Run, *, create: bool = False) -> Plan:
-        """The plan run() makes against what serves now (``create``: against no endpoint), with the model and
-        endpoint config it would create made as it makes them."""
-        cfg = run.rollout.config
-        endpoint = None if create else aws.describe_endpoint(self.sm, cfg.endpoint_name)
-        current = None
-        if endpoint is not None:
-            current = read_serving(self.sm, endpoint, cfg.variant_name, need_model=cfg.creates_model)
-        the_plan = plan(current, desired_from(cfg, current, self.shapes))
-        desired = the_plan.desired
-        if desired.model_request is not None and aws.describe_model(self.sm, desired.model_name) is None:
-            self.sm.create_model(**desired.model_request)
-        if aws.describe_endpoint_config(self.sm, desired.config_name) is None:
-            self.sm.create_endpoint_config(**desired.config_request)
-        return the_plan
-
     def seed(self) -> None:
         """An S3 bucket for the answers, and every endpoint the tests start from, created as a first deploy
         creates it."""
@@ -143,24 +127,15 @@ class Lab(EmulatorLab):
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    emu = Emulator(timings=TIMINGS, account_id=ACCOUNT_ID).start(port=0)
-    try:
-        with pytest.MonkeyPatch.context() as env:
-            for variable, value in emulator_env(emu).items():
-                env.setenv(variable, value)
-            the_lab = Lab(emu)
-            the_lab.seed()
-            yield the_lab
-    finally:
-        emu.stop()
+    with started_emulator(environ=True, timings=TIMINGS) as emu:
+        the_lab = Lab(emu)
+        the_lab.seed()
+        yield the_lab
 
 
 @pytest.fixture(autouse=True)
 def fresh_log(lab: Lab) -> Iterator[None]:
-    """Each test reads only its own requests, and leaves no fault armed for the next."""
-    lab.emu.clear_requests()
-    yield
-    lab.emu.faults.clear()
+    yield from each_test_fresh(lab.emu)
 
 
 def failed(run: Run) -> SmokeResult:

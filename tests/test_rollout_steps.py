@@ -26,12 +26,12 @@ from sagemaker_async_deploy.outcome import RolloutOutcome
 from sagemaker_async_deploy.planner import Desired, desired_from
 from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.state import read_serving
-from sagemaker_emulator import Emulator, Timings
+from sagemaker_emulator import Timings
 
 from . import lab
-from .conftest import ACCOUNT_ID, emulator_env
+from .conftest import started_emulator
 from .factories import ROLE, action_config, image
-from .lab import EmulatorLab
+from .lab import EmulatorLab, each_test_fresh
 from .seed import seed_model_package
 
 # Shorter than the suite's FAST_TIMINGS: every mutant runs this module, and no test here watches a status.
@@ -120,24 +120,15 @@ class Lab(EmulatorLab):
 
 @pytest.fixture(scope="module")
 def steps() -> Iterator[Lab]:
-    emu = Emulator(timings=TIMINGS, account_id=ACCOUNT_ID).start(port=0)
-    try:
-        with pytest.MonkeyPatch.context() as env:
-            for variable, value in emulator_env(emu).items():
-                env.setenv(variable, value)
-            the_lab = Lab(emu)
-            the_lab.seed()
-            yield the_lab
-    finally:
-        emu.stop()
+    with started_emulator(environ=True, timings=TIMINGS) as emu:
+        the_lab = Lab(emu)
+        the_lab.seed()
+        yield the_lab
 
 
 @pytest.fixture(autouse=True)
 def fresh_log(steps: Lab) -> Iterator[None]:
-    """Each test reads only its own requests, and leaves no fault armed for the next."""
-    steps.emu.clear_requests()
-    yield
-    steps.emu.faults.clear()
+    yield from each_test_fresh(steps.emu)
 
 
 def refused(run: lab.Run) -> DeployError:

@@ -25,10 +25,9 @@ from sagemaker_async_deploy.config import ActionConfig
 from sagemaker_async_deploy.errors import DeployError
 from sagemaker_async_deploy.log import Log
 from sagemaker_async_deploy.outcome import RolloutOutcome, SmokeResult, Transition
-from sagemaker_async_deploy.planner import Plan, desired_from, plan
+from sagemaker_async_deploy.planner import Plan
 from sagemaker_async_deploy.rollout import Rollout
 from sagemaker_async_deploy.smoke import SmokeTester
-from sagemaker_async_deploy.state import read_serving
 
 from .conftest import ACCOUNT_ID, REGION, started_emulator
 from .factories import REPO, ROLE, action_config, image
@@ -113,22 +112,6 @@ class Lab(EmulatorLab):
     def start(self, name: str, **inputs: str) -> Run:
         stream = io.StringIO()
         return Run(Rollout(config(name, **inputs), self.clients, Log(stream)), stream)
-
-    def planned(self, run: Run, *, create: bool = False) -> Plan:
-        """The plan run() makes against what serves now (``create``: against no endpoint, as its first deploy
-        did), with the model and endpoint config it would create made as it makes them."""
-        cfg = run.rollout.config
-        endpoint = None if create else aws.describe_endpoint(self.sm, cfg.endpoint_name)
-        current = None
-        if endpoint is not None:
-            current = read_serving(self.sm, endpoint, cfg.variant_name, need_model=cfg.creates_model)
-        the_plan = plan(current, desired_from(cfg, current, self.shapes))
-        desired = the_plan.desired
-        if desired.model_request is not None and aws.describe_model(self.sm, desired.model_name) is None:
-            self.sm.create_model(**desired.model_request)
-        if aws.describe_endpoint_config(self.sm, desired.config_name) is None:
-            self.sm.create_endpoint_config(**desired.config_request)
-        return the_plan
 
     def seed(self) -> None:
         """Every endpoint the tests start from, created side by side as a first deploy creates it."""
