@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,12 +54,10 @@ def _record(sm: Any, arn: str) -> dict[str, str]:
     return {k: v for k, v in tags.items() if k.startswith(RECORD_PREFIX)}
 
 
-def test_a_record_that_just_fits_the_endpoints_tags_is_written(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_record_that_just_fits_the_endpoints_tags_is_written(emulator: Emulator, aws_env: Any) -> None:
     """An endpoint with room for exactly the record's pieces, an older record's pieces among its tags: the older
     pieces make room, and the new record replaces them."""
-    arn, _, sm = _autoscaled(emulator, tmp_path)
+    arn, _, sm = _autoscaled(emulator)
     present = len(sm.list_tags(ResourceArn=arn)["Tags"])
     stale = encode_record(_saved(2))
     _tag(sm, arn, stale)
@@ -72,10 +69,10 @@ def test_a_record_that_just_fits_the_endpoints_tags_is_written(
     assert outcome.writes == ["autoscaling record on endpoint whisper (3 tags)"]
 
 
-def test_a_record_one_tag_too_many_is_refused_with_the_count(emulator: Emulator, tmp_path: Path, aws_env: Any) -> None:
+def test_a_record_one_tag_too_many_is_refused_with_the_count(emulator: Emulator, aws_env: Any) -> None:
     """An endpoint one tag short of room for the record, an older record's pieces among its tags: refused
     before anything is written, counting the tags the endpoint keeps and the ones the record needs."""
-    arn, _, sm = _autoscaled(emulator, tmp_path)
+    arn, _, sm = _autoscaled(emulator)
     present = len(sm.list_tags(ResourceArn=arn)["Tags"])
     stale = encode_record(_saved(1))
     _tag(sm, arn, stale)
@@ -91,10 +88,10 @@ def test_a_record_one_tag_too_many_is_refused_with_the_count(emulator: Emulator,
     assert outcome.writes == []
 
 
-def _rich(emulator: Emulator, tmp_path: Path) -> tuple[str, Any, Any, str]:
+def _rich(emulator: Emulator) -> tuple[str, Any, Any, str]:
     """An autoscaled endpoint whose target carries a tag and a scheduled action, and whose step policy an alarm
     names in its AlarmActions after an SNS topic; its ARN, the two clients and the policy's ARN."""
-    arn, autoscaling, sm = _autoscaled(emulator, tmp_path)
+    arn, autoscaling, sm = _autoscaled(emulator)
     policy_arn = str(
         autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=RESOURCE)["ScalingPolicies"][0][
             "PolicyARN"
@@ -132,13 +129,11 @@ def _described(autoscaling: Any, cloudwatch: Any) -> tuple[Any, ...]:
     )
 
 
-def test_suspended_autoscaling_is_restored_whole_and_the_alarm_repointed(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_suspended_autoscaling_is_restored_whole_and_the_alarm_repointed(emulator: Emulator, aws_env: Any) -> None:
     """Suspend records everything and deregisters the target; once the endpoint settled, after_rollout puts back
     the target, its tag, its policy and scheduled action, re-points the alarm at the policy's new ARN (in place
     of the old one, beside the topic), removes the record, and the report says each."""
-    arn, autoscaling, sm, policy_arn = _rich(emulator, tmp_path)
+    arn, autoscaling, sm, policy_arn = _rich(emulator)
     cloudwatch = boto_client(emulator, "cloudwatch")
     scaling, outcome, out = _scaling()
     saved = scaling.suspend(arn, "whisper", "AllTraffic")
@@ -169,10 +164,10 @@ def test_suspended_autoscaling_is_restored_whole_and_the_alarm_repointed(
     ]
 
 
-def test_restoring_what_stands_puts_nothing_and_says_so(emulator: Emulator, tmp_path: Path, aws_env: Any) -> None:
+def test_restoring_what_stands_puts_nothing_and_says_so(emulator: Emulator, aws_env: Any) -> None:
     """Restoring again what was restored (the target, its tag, policy, scheduled action, the re-pointed alarm all
     standing): only reads are made, and the report says nothing was missing."""
-    arn, _, _, _ = _rich(emulator, tmp_path)
+    arn, _, _, _ = _rich(emulator)
     scaling, outcome, _ = _scaling()
     saved = scaling.suspend(arn, "whisper", "AllTraffic")
     assert saved is not None
@@ -183,20 +178,18 @@ def test_restoring_what_stands_puts_nothing_and_says_so(emulator: Emulator, tmp_
     assert [r.operation for r in emulator.write_calls()] == []
 
 
-def _suspended(emulator: Emulator, tmp_path: Path) -> tuple[str, Any, Any, SavedScaling]:
+def _suspended(emulator: Emulator) -> tuple[str, Any, Any, SavedScaling]:
     """The rich endpoint with its autoscaling suspended: recorded on the endpoint, the target deregistered."""
-    arn, autoscaling, sm, _ = _rich(emulator, tmp_path)
+    arn, autoscaling, sm, _ = _rich(emulator)
     saved = _scaling()[0].suspend(arn, "whisper", "AllTraffic")
     assert saved is not None
     return arn, autoscaling, sm, saved
 
 
-def test_a_rollout_that_did_not_settle_leaves_the_record_and_warns(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_rollout_that_did_not_settle_leaves_the_record_and_warns(emulator: Emulator, aws_env: Any) -> None:
     """No final description, or an endpoint still Updating: nothing is put back, the record stays, a warning says
     the next run restores it."""
-    arn, _, sm, saved = _suspended(emulator, tmp_path)
+    arn, _, sm, saved = _suspended(emulator)
     scaling, outcome, out = _scaling()
     emulator.clear_requests()
     scaling.after_rollout(arn, saved, None)
@@ -213,10 +206,10 @@ def test_a_rollout_that_did_not_settle_leaves_the_record_and_warns(
 
 
 def test_a_cancelled_rollout_leaves_the_record_to_the_wind_down(
-    emulator: Emulator, tmp_path: Path, aws_env: Any, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, aws_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cancelled before the endpoint settled: nothing is called and nothing said; the wind-down decides."""
-    arn, _, sm, saved = _suspended(emulator, tmp_path)
+    arn, _, sm, saved = _suspended(emulator)
     monkeypatch.setattr(cancel._State, "signal_name", "SIGINT")
     scaling, outcome, _ = _scaling()
     emulator.clear_requests()
@@ -232,11 +225,9 @@ def _endpoint(sm: Any, status: str = "") -> dict[str, Any]:
     return described
 
 
-def test_a_record_is_announced_in_plan_mode_and_while_the_endpoint_changes(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_record_is_announced_in_plan_mode_and_while_the_endpoint_changes(emulator: Emulator, aws_env: Any) -> None:
     """A record left on the endpoint: a plan run and a run while the endpoint is Updating only say so."""
-    arn, _, sm, saved = _suspended(emulator, tmp_path)
+    arn, _, sm, saved = _suspended(emulator)
     scaling, outcome, _ = _scaling()
     emulator.clear_requests()
     scaling.recover(_endpoint(sm), apply=False)
@@ -251,11 +242,9 @@ def test_a_record_is_announced_in_plan_mode_and_while_the_endpoint_changes(
     ]
 
 
-def test_an_apply_run_restores_a_record_left_by_an_interrupted_run(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_an_apply_run_restores_a_record_left_by_an_interrupted_run(emulator: Emulator, aws_env: Any) -> None:
     """An apply run on a settled endpoint with a record: it is restored, the record removed, the log says so."""
-    arn, autoscaling, sm, _ = _suspended(emulator, tmp_path)
+    arn, autoscaling, sm, _ = _suspended(emulator)
     scaling, outcome, out = _scaling()
     scaling.recover(_endpoint(sm), apply=True)
     assert _record(sm, arn) == {}
@@ -267,9 +256,9 @@ def test_an_apply_run_restores_a_record_left_by_an_interrupted_run(
     )
 
 
-def test_an_unreadable_record_is_left_and_named(emulator: Emulator, tmp_path: Path, aws_env: Any) -> None:
+def test_an_unreadable_record_is_left_and_named(emulator: Emulator, aws_env: Any) -> None:
     """A record missing a piece: nothing is restored or removed, and a warning names its tags."""
-    arn, _, sm = _autoscaled(emulator, tmp_path)
+    arn, _, sm = _autoscaled(emulator)
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": f"{RECORD_PREFIX}2/2", "Value": "abc"}])
     scaling, outcome, out = _scaling()
     emulator.clear_requests()
@@ -283,9 +272,9 @@ def test_an_unreadable_record_is_left_and_named(emulator: Emulator, tmp_path: Pa
     assert out.getvalue().startswith("::warning title=Autoscaling::The endpoint carries an autoscaling record")
 
 
-def test_an_endpoint_without_a_record_is_left_alone(emulator: Emulator, tmp_path: Path, aws_env: Any) -> None:
+def test_an_endpoint_without_a_record_is_left_alone(emulator: Emulator, aws_env: Any) -> None:
     """No record on the endpoint, or no ARN to look it up by: nothing but the tags is read, nothing said."""
-    _, _, sm = _autoscaled(emulator, tmp_path)
+    _, _, sm = _autoscaled(emulator)
     scaling, outcome, _ = _scaling()
     endpoint = _endpoint(sm)
     emulator.clear_requests()
@@ -296,9 +285,9 @@ def test_an_endpoint_without_a_record_is_left_alone(emulator: Emulator, tmp_path
     assert (emulator.operations(), outcome.autoscaling) == ([], [])
 
 
-def test_a_failed_restore_keeps_the_record_and_warns(emulator: Emulator, tmp_path: Path, aws_env: Any) -> None:
+def test_a_failed_restore_keeps_the_record_and_warns(emulator: Emulator, aws_env: Any) -> None:
     """RegisterScalableTarget failing: restore answers False, the record stays, the warning names the error."""
-    arn, _, sm, saved = _suspended(emulator, tmp_path)
+    arn, _, sm, saved = _suspended(emulator)
     emulator.faults.server_error("RegisterScalableTarget")
     scaling, outcome, out = _scaling()
     assert scaling.restore(arn, saved) is False
@@ -312,12 +301,10 @@ def test_a_failed_restore_keeps_the_record_and_warns(emulator: Emulator, tmp_pat
     ]
 
 
-def test_an_alarm_deleted_meanwhile_is_named_and_the_rest_restored(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_an_alarm_deleted_meanwhile_is_named_and_the_rest_restored(emulator: Emulator, aws_env: Any) -> None:
     """One of the alarms that named the policy was deleted while autoscaling was suspended: a warning names it,
     and the alarm after it is re-pointed all the same."""
-    arn, _, _, saved = _suspended(emulator, tmp_path)
+    arn, _, _, saved = _suspended(emulator)
     boto_client(emulator, "cloudwatch").delete_alarms(AlarmNames=["backlog-gone"])
     scaling, outcome, out = _scaling()
     assert scaling.restore(arn, saved) is True
@@ -330,12 +317,10 @@ def test_an_alarm_deleted_meanwhile_is_named_and_the_rest_restored(
     assert f"::warning title=Autoscaling::Alarm backlog-gone named a scaling policy of {RESOURCE}" in out.getvalue()
 
 
-def test_an_alarm_the_sdk_cannot_carry_whole_is_left_and_the_next_one_too(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_an_alarm_the_sdk_cannot_carry_whole_is_left_and_the_next_one_too(emulator: Emulator, aws_env: Any) -> None:
     """Alarms carrying a member the installed botocore does not know: PutMetricAlarm would drop it, so each is
     left as it is with a warning saying what to change by hand, and none is counted as re-pointed."""
-    arn, _, _, saved = _suspended(emulator, tmp_path)
+    arn, _, _, saved = _suspended(emulator)
     emulator.faults.extra_item_member("DescribeAlarms", "MetricAlarms", "FutureSetting", {"Mode": "new"})
     scaling, outcome, out = _scaling()
     emulator.clear_requests()
@@ -352,12 +337,10 @@ def test_an_alarm_the_sdk_cannot_carry_whole_is_left_and_the_next_one_too(
     assert "PutMetricAlarm" not in emulator.operations("cloudwatch")
 
 
-def test_an_alarm_already_repointed_is_left_and_the_next_one_repointed(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_an_alarm_already_repointed_is_left_and_the_next_one_repointed(emulator: Emulator, aws_env: Any) -> None:
     """A restore meeting one alarm that names the policy's new ARN already and one pointed back at the old ARN
     (by whoever owns it): the first is not put again, the second is re-pointed."""
-    arn, _, _, saved = _suspended(emulator, tmp_path)
+    arn, _, _, saved = _suspended(emulator)
     scaling, outcome, _ = _scaling()
     assert scaling.restore(arn, saved) is True
     seed_alarm(
@@ -373,11 +356,11 @@ def test_an_alarm_already_repointed_is_left_and_the_next_one_repointed(
 
 
 def test_autoscaling_without_tags_or_alarms_is_restored_without_reading_either(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
+    emulator: Emulator, aws_env: Any
 ) -> None:
     """A target with a policy and no tag, no scheduled action and no alarm: restored as that, and a restore of
     what stands reads neither the target's tags nor the alarms."""
-    arn, _, _ = _autoscaled(emulator, tmp_path)
+    arn, _, _ = _autoscaled(emulator)
     scaling, outcome, _ = _scaling()
     saved = scaling.suspend(arn, "whisper", "AllTraffic")
     assert saved is not None
@@ -393,12 +376,10 @@ def test_autoscaling_without_tags_or_alarms_is_restored_without_reading_either(
     assert emulator.operations("cloudwatch") == []
 
 
-def test_a_blocked_variant_is_warned_about_and_an_unreadable_target_is_not(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_blocked_variant_is_warned_about_and_an_unreadable_target_is_not(emulator: Emulator, aws_env: Any) -> None:
     """An update of an autoscaled variant warns how long scaling is blocked; no target, or one that cannot be
     read, says nothing."""
-    _autoscaled(emulator, tmp_path)
+    _autoscaled(emulator)
     scaling, outcome, out = _scaling()
     scaling.warn_if_blocked("other", "AllTraffic", 1, 60, 2)
     emulator.faults.server_error("DescribeScalableTargets")
@@ -428,11 +409,11 @@ def _flaky_tagging(monkeypatch: pytest.MonkeyPatch, codes: list[str]) -> list[fl
 
 
 def test_a_target_registered_a_moment_ago_is_tagged_once_application_auto_scaling_sees_it(
-    emulator: Emulator, tmp_path: Path, aws_env: Any, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, aws_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TagResource right after RegisterScalableTarget answering that the target is not found (eventual
     consistency): retried after 0.5 s and 1 s, the log says so, and the tag is put back."""
-    arn, autoscaling, _, saved = _suspended(emulator, tmp_path)
+    arn, autoscaling, _, saved = _suspended(emulator)
     waits = _flaky_tagging(monkeypatch, ["ObjectNotFoundException", "ResourceNotFoundException"])
     scaling, outcome, out = _scaling()
     assert scaling.restore(arn, saved) is True
@@ -452,11 +433,11 @@ def test_a_target_registered_a_moment_ago_is_tagged_once_application_auto_scalin
 
 
 def test_a_target_never_seen_or_another_refusal_is_not_waited_out(
-    emulator: Emulator, tmp_path: Path, aws_env: Any, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, aws_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not found after every wait (0.5, 1, 2, 4 s), or any other error at once: the restore fails with that
     error and the record stays."""
-    arn, _, sm, saved = _suspended(emulator, tmp_path)
+    arn, _, sm, saved = _suspended(emulator)
     waits = _flaky_tagging(monkeypatch, ["ObjectNotFoundException"] * 5)
     scaling, outcome, _ = _scaling()
     assert scaling.restore(arn, saved) is False
@@ -470,10 +451,10 @@ def test_a_target_never_seen_or_another_refusal_is_not_waited_out(
 
 
 def test_a_target_that_stands_is_not_waited_for(
-    emulator: Emulator, tmp_path: Path, aws_env: Any, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, aws_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The target still registered (its tag removed): a not-found answer to TagResource is not retried."""
-    arn, autoscaling, _, saved = _suspended(emulator, tmp_path)
+    arn, autoscaling, _, saved = _suspended(emulator)
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId=RESOURCE,
@@ -488,12 +469,10 @@ def test_a_target_that_stands_is_not_waited_for(
     assert "(ObjectNotFoundException: not yet)" in outcome.autoscaling[-1]
 
 
-def test_a_failed_deregistration_that_cannot_be_undone_says_the_record_stays(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_failed_deregistration_that_cannot_be_undone_says_the_record_stays(emulator: Emulator, aws_env: Any) -> None:
     """DeregisterScalableTarget acting but answering 5xx, then RegisterScalableTarget failing: the error says the
     target may be gone and the record stays for the next run; it does."""
-    arn, _, sm, _ = _rich(emulator, tmp_path)
+    arn, _, sm, _ = _rich(emulator)
     emulator.faults.server_error("DeregisterScalableTarget", after_acting=True)
     emulator.faults.server_error("RegisterScalableTarget")
     scaling, _, _ = _scaling()
@@ -508,12 +487,12 @@ def test_a_failed_deregistration_that_cannot_be_undone_says_the_record_stays(
 
 @pytest.mark.parametrize("failure", ["server error", "dropped connection"])
 def test_a_failed_deregistration_whose_target_cannot_be_read_puts_back_what_is_missing(
-    emulator: Emulator, tmp_path: Path, aws_env: Any, failure: str
+    emulator: Emulator, aws_env: Any, failure: str
 ) -> None:
     """DeregisterScalableTarget acting but answering 5xx, then the look at whether the target is still there
     failing (a 5xx, or the connection dropped): whatever is missing is put back, and the error says that it could
     not be read whether the target was deregistered."""
-    arn, autoscaling, sm, _ = _rich(emulator, tmp_path)
+    arn, autoscaling, sm, _ = _rich(emulator)
     emulator.faults.server_error("DeregisterScalableTarget", after_acting=True)
     scaling, _, _ = _scaling()
     looks = 0
@@ -541,12 +520,10 @@ def test_a_failed_deregistration_whose_target_cannot_be_read_puts_back_what_is_m
     assert _record(sm, arn) == {}
 
 
-def test_a_failed_deregistration_whose_record_cannot_be_removed_says_so(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_failed_deregistration_whose_record_cannot_be_removed_says_so(emulator: Emulator, aws_env: Any) -> None:
     """DeregisterScalableTarget failing without acting and DeleteTags denied: the error says nothing was
     deregistered and the record stays; it does."""
-    arn, _, sm, _ = _rich(emulator, tmp_path)
+    arn, _, sm, _ = _rich(emulator)
     emulator.faults.server_error("DeregisterScalableTarget")
     emulator.faults.deny("DeleteTags")
     scaling, _, _ = _scaling()
@@ -560,10 +537,10 @@ def test_a_failed_deregistration_whose_record_cannot_be_removed_says_so(
 
 
 def test_a_record_that_cannot_be_written_stops_before_anything_is_deregistered(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
+    emulator: Emulator, aws_env: Any
 ) -> None:
     """AddTags denied: an access-denied error naming the permissions; the target still autoscales."""
-    arn, autoscaling, _, _ = _rich(emulator, tmp_path)
+    arn, autoscaling, _, _ = _rich(emulator)
     emulator.faults.deny("AddTags")
     scaling, outcome, _ = _scaling()
     with pytest.raises(DeployError) as failed:
@@ -586,11 +563,11 @@ def test_what_restoring_is_told_is_told_by_name() -> None:
 
 
 def test_an_alarm_naming_a_policy_twice_is_repointed_in_both_places_from_the_record(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
+    emulator: Emulator, aws_env: Any
 ) -> None:
     """An alarm naming the policy in AlarmActions and OKActions, restored by the next run from the record read
     back from the endpoint's tags: both places name the new ARN."""
-    arn, autoscaling, sm = _autoscaled(emulator, tmp_path)
+    arn, autoscaling, sm = _autoscaled(emulator)
     policy_arn = str(
         autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=RESOURCE)["ScalingPolicies"][0][
             "PolicyARN"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from sagemaker_emulator import Emulator
 
 from .action_runner import ROLE, digest_image
 from .conftest import REGION, boto_client
+from .emulator._setup import wait_for
 from .seed import seed_handmade_config, seed_step_policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,16 +31,13 @@ DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10)
 
 
-def _autoscaled(emulator: Emulator, tmp_path: Path) -> tuple[str, Any, Any]:
+def _autoscaled(emulator: Emulator) -> tuple[str, Any, Any]:
     """An InService endpoint, made by hand (these tests call the Autoscaling class, not the action), whose variant
     is a scalable target with a step policy; its ARN, the Application Auto Scaling and SageMaker clients."""
     sm = boto_client(emulator, "sagemaker")
     seed_handmade_config(sm, "whisper-1", digest_image(1), ROLE, "s3://inference-bucket/whisper/out/")
     arn = str(sm.create_endpoint(EndpointName="whisper", EndpointConfigName="whisper-1")["EndpointArn"])
-    deadline = time.monotonic() + 30
-    while sm.describe_endpoint(EndpointName="whisper")["EndpointStatus"] == "Creating":
-        assert time.monotonic() < deadline, "the endpoint never left Creating"
-        time.sleep(0.02)
+    wait_for(sm, "whisper", "InService")
     autoscaling = boto_client(emulator, "application-autoscaling")
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker", ResourceId=RESOURCE, ScalableDimension=DIMENSION, MinCapacity=0, MaxCapacity=4
@@ -68,12 +65,10 @@ def _state(autoscaling: Any, sm: Any, arn: str) -> tuple[list[str], list[str], l
     )
 
 
-def test_a_server_error_while_reading_changes_nothing_and_names_the_service(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_server_error_while_reading_changes_nothing_and_names_the_service(emulator: Emulator, aws_env: Any) -> None:
     """A 5xx from DescribeScalingPolicies: the error names Application Auto Scaling, says nothing was changed,
     and nothing was."""
-    arn, autoscaling, sm = _autoscaled(emulator, tmp_path)
+    arn, autoscaling, sm = _autoscaled(emulator)
     emulator.faults.server_error("DescribeScalingPolicies")
     error, outcome = _suspend(arn)
     assert str(error).startswith(
@@ -88,11 +83,11 @@ def test_a_server_error_while_reading_changes_nothing_and_names_the_service(
 
 
 def test_a_server_error_on_deregistering_removes_the_record_and_says_nothing_changed(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
+    emulator: Emulator, aws_env: Any
 ) -> None:
     """A 5xx from DeregisterScalableTarget that did nothing: the target still autoscales, the record written
     before is removed, and the error says so."""
-    arn, autoscaling, sm = _autoscaled(emulator, tmp_path)
+    arn, autoscaling, sm = _autoscaled(emulator)
     emulator.faults.server_error("DeregisterScalableTarget")
     error, _ = _suspend(arn)
     assert str(error).startswith(
@@ -104,12 +99,10 @@ def test_a_server_error_on_deregistering_removes_the_record_and_says_nothing_cha
     assert _state(autoscaling, sm, arn) == ([RESOURCE], ["step"], [])
 
 
-def test_a_server_error_after_deregistering_puts_the_target_back_and_says_so(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_server_error_after_deregistering_puts_the_target_back_and_says_so(emulator: Emulator, aws_env: Any) -> None:
     """A 5xx from a DeregisterScalableTarget that acted all the same (its policy deleted with it): the target and
     its policy are put back, the record removed, and the error says what was deregistered and put back."""
-    arn, autoscaling, sm = _autoscaled(emulator, tmp_path)
+    arn, autoscaling, sm = _autoscaled(emulator)
     emulator.faults.server_error("DeregisterScalableTarget", after_acting=True)
     error, outcome = _suspend(arn)
     assert f"The target {RESOURCE} was deregistered all the same and has been put back as it was." in str(error)
@@ -141,12 +134,10 @@ def test_an_unknown_member_is_found_in_a_cbor_answer_too() -> None:
     assert [item_unknown_members(a) for a in parsed["MetricAlarms"]] == [("FutureSetting",), ()]
 
 
-def test_a_refused_call_while_suspending_names_the_statement_that_grants_it(
-    emulator: Emulator, tmp_path: Path, aws_env: Any
-) -> None:
+def test_a_refused_call_while_suspending_names_the_statement_that_grants_it(emulator: Emulator, aws_env: Any) -> None:
     """For each Application Auto Scaling and CloudWatch call a suspension makes, an AccessDenied names a statement
     that exists in the policy file it names and grants exactly that action, so the advice can be followed."""
-    arn, _, _ = _autoscaled(emulator, tmp_path)
+    arn, _, _ = _autoscaled(emulator)
     emulator.clear_requests()
     scaling = Autoscaling(aws.Clients(REGION, ONE_ATTEMPT), Log(io.StringIO()), RolloutOutcome(result="failed"))
     assert scaling.suspend(arn, "whisper", "AllTraffic") is not None
