@@ -431,13 +431,10 @@ def _warnings(doc: Document, warnings: Sequence[AlarmWarning], most: int, rollou
 def _package(doc: Document, config: ActionConfig, outcome: RolloutOutcome) -> None:
     """The Model Registry version the inputs name (or, when they name none, the one the endpoint served before):
     which one, its approval, where to see it."""
-    package = config.package
-    replaced = package is None and outcome.replaced_package is not None
-    if package is None:
-        package = outcome.replaced_package
+    package = config.package or outcome.replaced_package
     if package is None or not package.arn:
         return
-    doc.heading(3, "Model package served before this run" if replaced else "Model package")
+    doc.heading(3, "Model package" if config.package else "Model package served before this run")
     items: list[Inline] = [
         ("Version ", Code(str(package.version)), " of group ", Code(shorten(package.group or "?", NAME_MAX))),
         ("Approval: ", Code(package.approval or "?")),
