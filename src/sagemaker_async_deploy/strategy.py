@@ -147,9 +147,8 @@ def fallback_warning(
     # equivalent mutant core/ReplaceComparisonOperator_NotEq_Gt: all-at-once sorts before the other strategies
     if strategy != "all-at-once":
         ignored.append(f"deployment-strategy ({strategy})")
-    # equivalent mutant core/ReplaceComparisonOperator_NotEq_Gt: all-at-once sorts before the other strategies
-    if step is not None and strategy != "all-at-once":
-        ignored.append(f"step-size ({step})")
+        if step is not None:
+            ignored.append(f"step-size ({step})")
     if alarms:
         ignored += [f"alarms ({len(alarms)})", f"bake-seconds ({bake_seconds})"]
     if not ignored:
